@@ -1,0 +1,321 @@
+/*
+ * smmap.h - windowed, read-only memory-mapped access to files of any size
+ *
+ * smmap maps files in windows and keeps the whole process within fixed limits
+ * of mapped memory and mapping handles. A *manager* owns every mapping and
+ * file descriptor; a *cursor* is a handle into one file that makes a window
+ * current with smmap_use(); smmap_read() copies any byte range, spanning
+ * windows; a *buffer* gives array-like access to a range of a file.
+ *
+ *     smmap_manager *m;
+ *     smmap_cursor *c;
+ *     int rc = smmap_manager_new(&m, NULL);          // sliding, defaults
+ *     if (rc == 0) rc = smmap_cursor_new(m, "big.pack", &c);
+ *     if (rc == 0) rc = smmap_use(c, 4096, 64);      // 64 bytes at 4096
+ *     if (rc == 0) use_bytes(smmap_data(c), smmap_size(c));
+ *     if (rc < 0) fprintf(stderr, "%s\n", smmap_strerror(rc));
+ *     smmap_cursor_free(c);                          // NULL is fine
+ *     smmap_manager_free(m);
+ *
+ * Errors: every call that can fail returns a negative int: -errno for a
+ * system error (e.g. -ENOENT), or one of the SMMAP_E* codes below. Turn any
+ * of them into a message with smmap_strerror(). No call aborts, asserts or
+ * writes errno as its result for a caller's mistake.
+ *
+ * Threads: a manager may be shared by any number of threads. A cursor or a
+ * buffer belongs to one thread at a time. A request that the cursor's current
+ * window covers takes no lock; mmap and munmap never run under the manager's
+ * lock.
+ *
+ * Files are opened read-only with O_CLOEXEC and mapped PROT_READ; smmap never
+ * writes to a file.
+ */
+#ifndef SMMAP_H
+#define SMMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#  define SMMAP_API __declspec(dllexport)
+#elif defined(__GNUC__)
+#  define SMMAP_API __attribute__((visibility("default")))
+#else
+#  define SMMAP_API
+#endif
+
+/* ---------------------------------------------------------------- version */
+
+/* Version of the library the program was compiled against. */
+#define SMMAP_VERSION_MAJOR 0
+#define SMMAP_VERSION_MINOR 1
+#define SMMAP_VERSION_PATCH 0
+
+/* Version of the library the program runs with, "MAJOR.MINOR.PATCH". */
+SMMAP_API const char *smmap_version_string(void);
+
+/* ----------------------------------------------------------------- errors */
+
+/* Library error codes. System errors are returned as -errno and never
+ * collide with these. */
+#define SMMAP_EOF       (-30001) /* offset at or past the end of the file */
+#define SMMAP_ELIMIT    (-30002) /* limit reached, every window is in use */
+#define SMMAP_ETRUNC    (-30003) /* file truncated under a mapping */
+#define SMMAP_EINVAL    (-30004) /* bad argument */
+#define SMMAP_ECURSOR   (-30005) /* cursor has no window in use */
+#define SMMAP_ENOTREG   (-30006) /* not a regular file (FIFO, device, ...) */
+
+/* A message for any code a smmap call returned, for 0 ("success") and for
+ * any other int ("unknown error"). Never NULL; the string is static. */
+SMMAP_API const char *smmap_strerror(int err);
+
+/* --------------------------------------------------------------- managers */
+
+/*
+ * A manager owns all windows (mappings) and file descriptors of its cursors
+ * and keeps them within its limits: at most max_memory bytes mapped and at
+ * most max_handles windows. A window nobody uses stays mapped as a cache
+ * until room is needed; then the least recently used idle window is unmapped
+ * first, and only as many as needed. A window in use is never unmapped.
+ *
+ * When every window is in use and a new one does not fit, the manager maps
+ * it anyway and counts limit_exceeded (smmap's soft limits), unless
+ * SMMAP_STRICT_LIMITS is set: then the request fails with SMMAP_ELIMIT.
+ *
+ * Kinds:
+ *  - SMMAP_SLIDING maps windows of window_size bytes on a grid of
+ *    window_size/2: any request of up to window_size/2 bytes inside the file
+ *    is served whole and contiguous. For huge files and 32-bit processes.
+ *  - SMMAP_STATIC maps each file whole, once, and shares the mapping.
+ *
+ * One file reached by path, by fd or by another name (hard link, "a/../b")
+ * shares one set of windows: files are identified by device and inode.
+ *
+ * Lifetime: smmap_manager_free() releases the caller's reference. Cursors
+ * hold references too, so a manager freed while cursors live stays usable
+ * through them and goes away with the last one.
+ */
+typedef struct smmap_manager smmap_manager;
+
+#define SMMAP_SLIDING 0
+#define SMMAP_STATIC  1
+
+/* Fail with SMMAP_ELIMIT instead of exceeding a limit. */
+#define SMMAP_STRICT_LIMITS 0x1u
+
+/*
+ * Options. Zero in any field means its default, so `smmap_options o = {0};`
+ * or a NULL pointer gives a sliding manager with the defaults:
+ *
+ *                  64-bit    32-bit
+ *   window_size    1 GiB     64 MiB     (sliding only)
+ *   max_memory     8 GiB     1 GiB
+ *   max_handles    min(RLIMIT_NOFILE/2, vm.max_map_count/4), at least 16
+ *
+ * window_size is rounded up to whole pages, and to at least two pages.
+ * When window_size is left at its default and exceeds max_memory, the window
+ * shrinks to max_memory. A window_size set above max_memory is SMMAP_EINVAL.
+ */
+typedef struct smmap_options {
+    int      kind;        /* SMMAP_SLIDING (0) or SMMAP_STATIC */
+    unsigned flags;       /* SMMAP_STRICT_LIMITS */
+    size_t   window_size; /* bytes per window (sliding) */
+    uint64_t max_memory;  /* cap on mapped bytes, all files together */
+    uint32_t max_handles; /* cap on windows (mappings), all files together */
+} smmap_options;
+
+/*
+ * Make a manager. opt may be NULL (all defaults); it is not kept.
+ * Returns 0 and sets *out, or:
+ *   SMMAP_EINVAL  out NULL, unknown kind or flag, window_size > max_memory,
+ *                 max_memory smaller than two pages
+ *   -ENOMEM       out of memory
+ */
+SMMAP_API int smmap_manager_new(smmap_manager **out, const smmap_options *opt);
+
+/* Release the caller's reference; see "Lifetime" above. NULL is ignored. */
+SMMAP_API void smmap_manager_free(smmap_manager *m);
+
+/* The effective settings: kind, flags and the limits after defaults and
+ * rounding (window_size is 0 for a static manager). */
+SMMAP_API void smmap_manager_options(const smmap_manager *m, smmap_options *out);
+
+/* Unmap every idle window now and close the files no cursor uses.
+ * Returns the number of windows unmapped. */
+SMMAP_API int smmap_collect(smmap_manager *m);
+
+/* ------------------------------------------------------------- statistics */
+
+/*
+ * A snapshot of a manager's counters. Current values and peaks since the
+ * manager was made. A hit is a request served by a window already mapped, a
+ * miss one that mapped a new window. Hits a cursor serves from its current
+ * window are added when the cursor leaves that window or is freed.
+ */
+typedef struct smmap_stats {
+    uint64_t mapped, mapped_peak;   /* bytes mapped */
+    uint64_t windows, windows_peak; /* windows mapped (the handles) */
+    uint64_t files, files_peak;     /* files the manager holds open */
+    uint64_t files_mapped;          /* files with at least one window */
+    uint64_t mmap_calls, munmap_calls;
+    uint64_t hits, misses;
+    uint64_t evictions;             /* idle windows unmapped for room */
+    uint64_t limit_exceeded;        /* windows mapped beyond a soft limit */
+    uint64_t failures;              /* failed mmap, open or fstat calls */
+    uint64_t retries;               /* mmap or open retried after eviction */
+} smmap_stats;
+
+SMMAP_API void smmap_manager_stats(const smmap_manager *m, smmap_stats *out);
+
+/* ---------------------------------------------------------------- cursors */
+
+/*
+ * A cursor is a handle into one file. smmap_use() makes a window current;
+ * the window stays mapped while the cursor uses it, and the pointer from
+ * smmap_data() is valid until the next smmap_use(), smmap_unuse() or
+ * smmap_cursor_free() on this cursor. Reading through that pointer carries
+ * the usual mmap risk: if another process truncates the file, touching the
+ * lost pages raises SIGBUS. smmap_read() and the buffer calls are guarded
+ * and return SMMAP_ETRUNC instead.
+ *
+ * A cursor holds its file open (one descriptor per file, shared by all
+ * cursors and windows of that file) until it is freed.
+ */
+typedef struct smmap_cursor smmap_cursor;
+
+/*
+ * Make a cursor on the file at path (opened O_RDONLY|O_CLOEXEC, without
+ * blocking on FIFOs). Returns 0 and sets *out, or:
+ *   SMMAP_EINVAL   m, path or out NULL, or path empty
+ *   -ENOENT, -EACCES, ... from open(2)
+ *   -EISDIR        path is a directory
+ *   SMMAP_ENOTREG  a FIFO, socket or device
+ *   -ENOMEM
+ */
+SMMAP_API int smmap_cursor_new(smmap_manager *m, const char *path,
+                               smmap_cursor **out);
+
+/*
+ * Make a cursor on an open file descriptor. The manager duplicates fd, so
+ * the caller may close its own right away. Errors as smmap_cursor_new(),
+ * with -EBADF for a closed or invalid fd and SMMAP_EINVAL for fd < 0.
+ */
+SMMAP_API int smmap_cursor_new_fd(smmap_manager *m, int fd, smmap_cursor **out);
+
+/* A second cursor on the same file, using the same window if c has one.
+ * Returns 0 and sets *out, SMMAP_EINVAL or -ENOMEM. */
+SMMAP_API int smmap_cursor_dup(const smmap_cursor *c, smmap_cursor **out);
+
+/* Release the cursor's window and the cursor. NULL is ignored. */
+SMMAP_API void smmap_cursor_free(smmap_cursor *c);
+
+/*
+ * Make [offset, offset+size) current. size 0 means as much as the window
+ * holds from offset. The span may be shorter than asked at the end of the
+ * file, and for size > window_size/2 also at a window edge; smmap_size()
+ * tells what is usable. A request of up to window_size/2 bytes inside the
+ * file is always whole. If the file grew, its new end is found.
+ * Returns 0, or:
+ *   SMMAP_EOF     offset at or past the end of file (the file is re-read)
+ *   SMMAP_EINVAL  c NULL, or offset + size overflows
+ *   SMMAP_ELIMIT  strict limits and no room
+ *   -ENOMEM, -EIO ... from mmap(2) or fstat(2), after one evict-and-retry
+ * On error the cursor has no window in use (it is not valid).
+ */
+SMMAP_API int smmap_use(smmap_cursor *c, uint64_t offset, size_t size);
+
+/* Stop using the current window; it stays cached. Harmless if none. */
+SMMAP_API void smmap_unuse(smmap_cursor *c);
+
+/* The current span: start pointer (NULL if not valid), length in bytes,
+ * absolute file offsets [begin, end), and whether it holds offset ofs. */
+SMMAP_API const unsigned char *smmap_data(const smmap_cursor *c);
+SMMAP_API size_t   smmap_size(const smmap_cursor *c);
+SMMAP_API uint64_t smmap_begin(const smmap_cursor *c);
+SMMAP_API uint64_t smmap_end(const smmap_cursor *c);
+SMMAP_API int      smmap_includes(const smmap_cursor *c, uint64_t ofs);
+
+/* The current window itself (the span lies inside it): its absolute
+ * [begin, end) and number of users. 0 / -1 when not valid. */
+SMMAP_API uint64_t smmap_window_begin(const smmap_cursor *c);
+SMMAP_API uint64_t smmap_window_end(const smmap_cursor *c);
+SMMAP_API int      smmap_window_users(const smmap_cursor *c);
+
+/* 1 if the cursor has a window in use, else 0. */
+SMMAP_API int smmap_valid(const smmap_cursor *c);
+/* 1 if the cursor is bound to a file (every cursor made by this API). */
+SMMAP_API int smmap_associated(const smmap_cursor *c);
+
+/* The file's size as last seen (at creation or the latest miss); -1 if c is
+ * NULL. smmap_file_stat() re-reads it now: the size, or a negative error. */
+SMMAP_API int64_t smmap_file_size(const smmap_cursor *c);
+SMMAP_API int64_t smmap_file_stat(smmap_cursor *c);
+
+/* The path the cursor was made from (NULL if made from an fd), and the fd
+ * it was made from (-1 if made from a path). Strings live as the cursor. */
+SMMAP_API const char *smmap_cursor_path(const smmap_cursor *c);
+SMMAP_API int smmap_cursor_fd(const smmap_cursor *c);
+
+/* ------------------------------------------------------ the copying read */
+
+/*
+ * Copy up to len bytes at offset into dst, spanning windows as needed, like
+ * pread(2). The cursor's window afterwards is the last one read. Returns
+ * the number of bytes copied (fewer than len only at end of file, 0 at or
+ * past it), or:
+ *   SMMAP_EINVAL  c NULL, dst NULL with len > 0, or len > INT64_MAX
+ *   SMMAP_ETRUNC  the file shrank under a mapping
+ *   errors of smmap_use()
+ */
+SMMAP_API int64_t smmap_read(smmap_cursor *c, void *dst, size_t len,
+                             uint64_t offset);
+
+/* --------------------------------------------------------------- buffers */
+
+/*
+ * A buffer reads [offset, offset+size) of a file as one array, sliding the
+ * windows underneath. Indexes are relative to offset; a negative index
+ * counts from the end (-1 is the last byte). It uses its own duplicate of
+ * the cursor it was made from, so that cursor stays the caller's.
+ */
+typedef struct smmap_buffer smmap_buffer;
+
+/*
+ * Make a buffer over [offset, offset+size) of c's file; size 0 means to the
+ * end of the file, and a size past the end is clipped to it.
+ * Returns 0 and sets *out, or SMMAP_EINVAL (c or out NULL), SMMAP_EOF
+ * (offset past the end of the file; at the end gives an empty buffer),
+ * -ENOMEM.
+ */
+SMMAP_API int smmap_buffer_new(const smmap_cursor *c, uint64_t offset,
+                               uint64_t size, smmap_buffer **out);
+SMMAP_API void smmap_buffer_free(smmap_buffer *b);
+
+/* Length of the buffer in bytes; 0 for NULL. */
+SMMAP_API uint64_t smmap_buffer_size(const smmap_buffer *b);
+
+/* The buffer's cursor (owned by the buffer). */
+SMMAP_API smmap_cursor *smmap_buffer_cursor(smmap_buffer *b);
+
+/* The byte at index (0..255), or SMMAP_EINVAL for an index outside
+ * [-size, size), SMMAP_ETRUNC, or an error of smmap_use(). */
+SMMAP_API int smmap_buffer_byte(smmap_buffer *b, int64_t index);
+
+/*
+ * Copy the bytes [start, stop) of the buffer into dst, at most cap of them,
+ * with Python's slice rules: negative values count from the end, both are
+ * clipped to [0, size], and stop <= start gives 0 bytes.
+ * Returns the bytes copied, or SMMAP_EINVAL (b NULL, dst NULL with cap > 0)
+ * and the errors of smmap_read().
+ */
+SMMAP_API int64_t smmap_buffer_read(smmap_buffer *b, int64_t start,
+                                    int64_t stop, void *dst, size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SMMAP_H */

@@ -1,0 +1,233 @@
+/*
+ * cursor.c - the user's handle into one file: use/unuse, the hit path, and
+ * the copying read.
+ *
+ * smmap_use() first checks the cursor's own window, without a lock: the
+ * cursor holds that window, so nothing can unmap it meanwhile. Only a
+ * request outside it goes to the manager (mgr_acquire).
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int cursor_make(smmap_manager *m, const char *path, int fd,
+                       smmap_cursor **out)
+{
+    smmap_cursor *c = calloc(1, sizeof *c);
+    char *p = path ? strdup(path) : NULL;
+    if (!c || (path && !p)) {
+        free(c);
+        free(p);
+        return -ENOMEM;
+    }
+    int own;
+    int rc = mgr_open(m, path, fd, &own);
+    if (rc == 0)
+        rc = mgr_attach(m, own, &c->file); /* takes own, even on error */
+    if (rc != 0) {
+        free(c);
+        free(p);
+        return rc;
+    }
+    mgr_ref(m);
+    c->m = m;
+    c->path = p;
+    c->user_fd = path ? -1 : fd;
+    *out = c;
+    return 0;
+}
+
+int smmap_cursor_new(smmap_manager *m, const char *path, smmap_cursor **out)
+{
+    if (out)
+        *out = NULL;
+    if (!m || !path || !*path || !out)
+        return SMMAP_EINVAL;
+    return cursor_make(m, path, -1, out);
+}
+
+int smmap_cursor_new_fd(smmap_manager *m, int fd, smmap_cursor **out)
+{
+    if (out)
+        *out = NULL;
+    if (!m || fd < 0 || !out)
+        return SMMAP_EINVAL;
+    return cursor_make(m, NULL, fd, out);
+}
+
+int smmap_cursor_dup(const smmap_cursor *c, smmap_cursor **out)
+{
+    if (out)
+        *out = NULL;
+    if (!c || !out)
+        return SMMAP_EINVAL;
+    smmap_cursor *d = malloc(sizeof *d);
+    char *p = c->path ? strdup(c->path) : NULL;
+    if (!d || (c->path && !p)) {
+        free(d);
+        free(p);
+        return -ENOMEM;
+    }
+    *d = *c;
+    d->path = p;
+    d->hits = 0;
+    mgr_share(c->m, c->file, c->w);
+    mgr_ref(c->m);
+    *out = d;
+    return 0;
+}
+
+void smmap_unuse(smmap_cursor *c)
+{
+    if (!c || !c->w)
+        return;
+    mgr_add_hits(c->m, c->hits);
+    c->hits = 0;
+    mgr_release(c->m, c->w);
+    c->w = NULL;
+    c->size = 0;
+}
+
+void smmap_cursor_free(smmap_cursor *c)
+{
+    if (!c)
+        return;
+    smmap_unuse(c);
+    mgr_detach(c->m, c->file);
+    mgr_unref(c->m);
+    free(c->path);
+    free(c);
+}
+
+int smmap_use(smmap_cursor *c, uint64_t offset, size_t size)
+{
+    if (!c)
+        return SMMAP_EINVAL;
+    struct window *w = c->w;
+    if (size > UINT64_MAX - offset) {
+        smmap_unuse(c);
+        return SMMAP_EINVAL;
+    }
+    if (w && offset >= w->begin && offset < w->end) {
+        uint64_t avail = w->end - offset;
+        if (size <= avail ||
+            (w->reaches_eof &&
+             w->end >= atomic_load_explicit(&c->file->size, memory_order_relaxed))) {
+            c->begin = offset;
+            c->size = size && size < avail ? size : (size_t)avail;
+            c->hits++;
+            return 0;
+        }
+    }
+    mgr_add_hits(c->m, c->hits);
+    c->hits = 0;
+    c->w = NULL;
+    c->size = 0;
+    int rc = mgr_acquire(c->m, c->file, offset, size, w, &w);
+    if (rc != 0)
+        return rc;
+    uint64_t avail = w->end - offset;
+    c->w = w;
+    c->begin = offset;
+    c->size = size && size < avail ? size : (size_t)avail;
+    return 0;
+}
+
+const unsigned char *smmap_data(const smmap_cursor *c)
+{
+    return c && c->w ? c->w->data + (c->begin - c->w->begin) : NULL;
+}
+
+size_t smmap_size(const smmap_cursor *c)
+{
+    return c && c->w ? c->size : 0;
+}
+
+uint64_t smmap_begin(const smmap_cursor *c)
+{
+    return c ? c->begin : 0;
+}
+
+uint64_t smmap_end(const smmap_cursor *c)
+{
+    return c ? c->begin + smmap_size(c) : 0;
+}
+
+int smmap_includes(const smmap_cursor *c, uint64_t ofs)
+{
+    return c && c->w && ofs >= c->begin && ofs - c->begin < c->size;
+}
+
+uint64_t smmap_window_begin(const smmap_cursor *c)
+{
+    return c && c->w ? c->w->begin : 0;
+}
+
+uint64_t smmap_window_end(const smmap_cursor *c)
+{
+    return c && c->w ? c->w->end : 0;
+}
+
+int smmap_window_users(const smmap_cursor *c)
+{
+    return c && c->w ? mgr_users(c->m, c->w) : -1;
+}
+
+int smmap_valid(const smmap_cursor *c)
+{
+    return c && c->w;
+}
+
+int smmap_associated(const smmap_cursor *c)
+{
+    return c && c->file;
+}
+
+int64_t smmap_file_size(const smmap_cursor *c)
+{
+    return c ? (int64_t)atomic_load_explicit(&c->file->size, memory_order_relaxed) : -1;
+}
+
+int64_t smmap_file_stat(smmap_cursor *c)
+{
+    if (!c)
+        return SMMAP_EINVAL;
+    struct os_stat st;
+    int rc = os_fstat(c->file->fd, &st);
+    if (rc != 0)
+        return rc;
+    atomic_store_explicit(&c->file->size, st.size, memory_order_relaxed);
+    return (int64_t)st.size;
+}
+
+const char *smmap_cursor_path(const smmap_cursor *c)
+{
+    return c ? c->path : NULL;
+}
+
+int smmap_cursor_fd(const smmap_cursor *c)
+{
+    return c ? c->user_fd : -1;
+}
+
+int64_t smmap_read(smmap_cursor *c, void *dst, size_t len, uint64_t offset)
+{
+    if (!c || (!dst && len) || (uint64_t)len > (uint64_t)INT64_MAX ||
+        len > UINT64_MAX - offset)
+        return SMMAP_EINVAL;
+    unsigned char *out = dst;
+    size_t done = 0;
+    while (done < len) {
+        int rc = smmap_use(c, offset + done, len - done);
+        if (rc == SMMAP_EOF)
+            break;
+        if (rc == 0)
+            rc = guard_copy(out + done, smmap_data(c), c->size);
+        if (rc != 0)
+            return rc;
+        done += c->size;
+    }
+    return (int64_t)done;
+}

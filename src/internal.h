@@ -1,0 +1,138 @@
+/*
+ * internal.h - the types the library's source files share.
+ *
+ * Locking: one mutex per manager (mu) guards the file list, the window
+ * index, the LRU list, every window's users count and the counters. A
+ * cursor's current window cannot be unmapped while the cursor holds it, so
+ * the cursor's hit path reads its window without the lock. mmap, munmap,
+ * open and close run outside the lock: eviction detaches victims under the
+ * lock and unmaps them after releasing it.
+ */
+#ifndef SMMAP_INTERNAL_H
+#define SMMAP_INTERNAL_H
+
+#include "smmap.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define HIDDEN __attribute__((visibility("hidden")))
+
+/* ------------------------------------------------------- platform layer */
+
+struct os_stat {
+    uint64_t dev, ino, size;
+    int type; /* OS_REG, OS_DIR, OS_OTHER */
+};
+enum { OS_REG, OS_DIR, OS_OTHER };
+
+HIDDEN size_t os_page_size(void);
+HIDDEN uint32_t os_default_handles(void);
+HIDDEN int os_open(const char *path, int *fd);
+HIDDEN int os_dup(int fd, int *out);
+HIDDEN int os_fstat(int fd, struct os_stat *st);
+HIDDEN int os_close(int fd);
+HIDDEN int os_map(int fd, uint64_t offset, size_t len, void **out);
+HIDDEN int os_unmap(void *p, size_t len);
+
+/* ----------------------------------------------------------------- files */
+
+/* One open file, shared by every cursor and window on the same device and
+ * inode. Lives while a cursor or a window refers to it; holds one fd. */
+struct file {
+    struct file *next;           /* manager's file list */
+    uint64_t dev, ino;
+    int fd;
+    uint32_t cursors;            /* cursors bound to this file */
+    uint32_t windows;            /* windows of this file, pending included */
+    _Atomic uint64_t size;       /* size as last seen by fstat */
+};
+
+/* --------------------------------------------------------------- windows */
+
+enum { W_PENDING, W_READY, W_FAILED };
+
+/* One mapping of [begin, end) of a file. */
+struct window {
+    struct file *file;
+    const unsigned char *data;   /* NULL while pending */
+    uint64_t begin, end;
+    uint64_t slot;               /* grid index: begin / half window */
+    struct window *hnext;        /* index chain */
+    struct window *lprev, *lnext;/* LRU list, only while idle */
+    uint32_t users;              /* cursors using it; 0 = idle, on the LRU */
+    uint8_t state;
+    bool indexed;                /* findable; false once superseded */
+    bool reaches_eof;            /* end was the file's end when mapped */
+};
+
+/* ---------------------------------------------------------------- manager */
+
+struct smmap_manager {
+    pthread_mutex_t mu;
+    pthread_cond_t mapped_cv;     /* a pending window became ready or failed */
+    _Atomic uint32_t refs;        /* the owner's reference + one per cursor */
+    int kind;
+    unsigned flags;
+    size_t window;                /* window size (sliding), page multiple */
+    size_t half;                  /* grid step, page multiple, <= window/2 */
+    uint64_t max_memory;
+    uint32_t max_handles;
+
+    struct file *files;
+    struct window **index;        /* hash of (file, slot) -> window */
+    size_t index_cap, indexed;
+    struct window *lru_head, *lru_tail; /* idle windows, oldest first */
+
+    smmap_stats st;               /* hits excepted */
+    _Atomic uint64_t hits;        /* cursors add theirs without the lock */
+};
+
+/* manager.c */
+HIDDEN void mgr_ref(smmap_manager *m);
+HIDDEN void mgr_unref(smmap_manager *m);
+HIDDEN int mgr_open(smmap_manager *m, const char *path, int fd, int *out);
+HIDDEN int mgr_attach(smmap_manager *m, int fd, struct file **out);
+HIDDEN void mgr_detach(smmap_manager *m, struct file *f);
+HIDDEN int mgr_acquire(smmap_manager *m, struct file *f, uint64_t offset,
+                       size_t size, struct window *old, struct window **out);
+HIDDEN void mgr_release(smmap_manager *m, struct window *w);
+HIDDEN void mgr_share(smmap_manager *m, struct file *f, struct window *w);
+HIDDEN int mgr_users(smmap_manager *m, const struct window *w);
+HIDDEN void mgr_add_hits(smmap_manager *m, uint64_t hits);
+
+/* window.c: placement, the index and the LRU list; callers hold m->mu. */
+HIDDEN bool win_covers(const struct window *w, uint64_t offset, uint64_t need,
+                       uint64_t file_size);
+HIDDEN uint64_t win_slot(const smmap_manager *m, uint64_t offset);
+HIDDEN struct window *win_at(const smmap_manager *m, const struct file *f,
+                             uint64_t slot);
+HIDDEN struct window *win_find(smmap_manager *m, const struct file *f,
+                               uint64_t offset, uint64_t need,
+                               uint64_t file_size);
+HIDDEN void win_place(const smmap_manager *m, uint64_t offset,
+                      uint64_t file_size, uint64_t *begin, uint64_t *end);
+HIDDEN int win_index_add(smmap_manager *m, struct window *w);
+HIDDEN void win_index_del(smmap_manager *m, struct window *w);
+HIDDEN void lru_push(smmap_manager *m, struct window *w);
+HIDDEN void lru_del(smmap_manager *m, struct window *w);
+
+/* ---------------------------------------------------------------- cursors */
+
+struct smmap_cursor {
+    smmap_manager *m;
+    struct file *file;
+    struct window *w;            /* current window, NULL if not valid */
+    uint64_t begin;              /* span [begin, begin+size) inside w */
+    size_t size;
+    uint64_t hits;               /* hits not yet added to the manager */
+    char *path;                  /* as given, or NULL */
+    int user_fd;                 /* as given, or -1 */
+};
+
+/* guard.c: run a copy that may fault on a truncated file. */
+HIDDEN int guard_copy(void *dst, const void *src, size_t len);
+
+#endif

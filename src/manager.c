@@ -1,0 +1,497 @@
+/*
+ * manager.c - limits, the LRU of idle windows, files, statistics, collect.
+ *
+ * mgr_acquire() is the whole window decision: reuse a mapped window, or make
+ * room (evicting the least recently used idle windows, only as many as
+ * needed) and map a new one. Work that may block - mmap, munmap, fstat,
+ * close - runs with the lock released: a new window is published as
+ * pending, so others wait for it rather than map it twice, and victims are
+ * detached under the lock and unmapped after it (struct reap).
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#define GiB (1024ull * 1024 * 1024)
+#define MiB (1024ull * 1024)
+
+/* What to unmap and close once the lock is released. */
+struct reap {
+    struct window *windows;
+    struct file *files;
+};
+
+int smmap_manager_new(smmap_manager **out, const smmap_options *opt)
+{
+    if (!out)
+        return SMMAP_EINVAL;
+    *out = NULL;
+    smmap_options o = opt ? *opt : (smmap_options){0};
+    if ((o.kind != SMMAP_SLIDING && o.kind != SMMAP_STATIC) ||
+        (o.flags & ~SMMAP_STRICT_LIMITS))
+        return SMMAP_EINVAL;
+
+    const bool wide = sizeof(void *) >= 8;
+    const uint64_t page = os_page_size();
+    uint64_t max_memory = o.max_memory ? o.max_memory : wide ? 8 * GiB : 1 * GiB;
+    if (max_memory < 2 * page)
+        return SMMAP_EINVAL;
+    uint64_t window = 0, half = 0;
+    if (o.kind == SMMAP_SLIDING) {
+        if (o.window_size > max_memory || o.window_size > SIZE_MAX / 2)
+            return SMMAP_EINVAL;
+        window = o.window_size ? o.window_size : wide ? 1 * GiB : 64 * MiB;
+        if (window > max_memory)
+            window = max_memory;
+        /* Whole pages, at least two so that the grid step is a page; never
+         * rounded past the memory cap, which a single window must fit. */
+        window = (window + page - 1) / page * page;
+        if (window > max_memory)
+            window = max_memory / page * page;
+        if (window < 2 * page)
+            window = 2 * page;
+        half = window / 2 / page * page;
+    }
+
+    smmap_manager *m = calloc(1, sizeof *m);
+    if (!m)
+        return -ENOMEM;
+    if (pthread_mutex_init(&m->mu, NULL) != 0) {
+        free(m);
+        return -ENOMEM;
+    }
+    if (pthread_cond_init(&m->mapped_cv, NULL) != 0) {
+        pthread_mutex_destroy(&m->mu);
+        free(m);
+        return -ENOMEM;
+    }
+    atomic_init(&m->refs, 1);
+    atomic_init(&m->hits, 0);
+    m->kind = o.kind;
+    m->flags = o.flags;
+    m->window = (size_t)window;
+    m->half = (size_t)half;
+    m->max_memory = max_memory;
+    m->max_handles = o.max_handles ? o.max_handles : os_default_handles();
+    *out = m;
+    return 0;
+}
+
+void smmap_manager_options(const smmap_manager *m, smmap_options *out)
+{
+    if (!m || !out)
+        return;
+    *out = (smmap_options){
+        .kind = m->kind,
+        .flags = m->flags,
+        .window_size = m->window,
+        .max_memory = m->max_memory,
+        .max_handles = m->max_handles,
+    };
+}
+
+void smmap_manager_stats(const smmap_manager *m, smmap_stats *out)
+{
+    if (!m || !out)
+        return;
+    smmap_manager *mm = (smmap_manager *)m; /* the lock is not state */
+    pthread_mutex_lock(&mm->mu);
+    *out = m->st;
+    pthread_mutex_unlock(&mm->mu);
+    out->hits += atomic_load_explicit(&mm->hits, memory_order_relaxed);
+}
+
+void mgr_add_hits(smmap_manager *m, uint64_t hits)
+{
+    if (hits)
+        atomic_fetch_add_explicit(&m->hits, hits, memory_order_relaxed);
+}
+
+/* ------------------------------------------------------ reaping (unlocked) */
+
+/* Take w out of every structure and the accounting, and queue it (and its
+ * file, if nothing else holds that) for reap(). w must not be on the LRU. */
+static void detach_locked(smmap_manager *m, struct window *w, struct reap *r)
+{
+    struct file *f = w->file;
+    win_index_del(m, w);
+    m->st.mapped -= w->end - w->begin;
+    m->st.windows--;
+    if (w->data)
+        m->st.munmap_calls++;
+    if (--f->windows == 0) {
+        m->st.files_mapped--;
+        if (f->cursors == 0) {
+            struct file **p = &m->files;
+            while (*p != f)
+                p = &(*p)->next;
+            *p = f->next;
+            m->st.files--;
+            f->next = r->files;
+            r->files = f;
+        }
+    }
+    w->lnext = r->windows;
+    r->windows = w;
+}
+
+static void reap(smmap_manager *m, struct reap *r)
+{
+    unsigned failed = 0;
+    for (struct window *w = r->windows, *next; w; w = next) {
+        next = w->lnext;
+        if (w->data && os_unmap((void *)w->data, w->end - w->begin) != 0)
+            failed++;
+        free(w);
+    }
+    for (struct file *f = r->files, *next; f; f = next) {
+        next = f->next;
+        os_close(f->fd);
+        free(f);
+    }
+    r->windows = NULL;
+    r->files = NULL;
+    if (failed) {
+        pthread_mutex_lock(&m->mu);
+        m->st.failures += failed;
+        pthread_mutex_unlock(&m->mu);
+    }
+}
+
+static void evict_lru_locked(smmap_manager *m, struct reap *r)
+{
+    struct window *w = m->lru_head;
+    lru_del(m, w);
+    detach_locked(m, w, r);
+}
+
+static int collect_locked(smmap_manager *m, struct reap *r)
+{
+    int n = 0;
+    while (m->lru_head) {
+        evict_lru_locked(m, r);
+        n++;
+    }
+    return n;
+}
+
+int smmap_collect(smmap_manager *m)
+{
+    if (!m)
+        return SMMAP_EINVAL;
+    struct reap r = {0};
+    pthread_mutex_lock(&m->mu);
+    int n = collect_locked(m, &r);
+    pthread_mutex_unlock(&m->mu);
+    reap(m, &r);
+    return n;
+}
+
+/* ------------------------------------------------------------- lifetime */
+
+void mgr_ref(smmap_manager *m)
+{
+    atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
+}
+
+/* The last reference goes when no cursor exists, so every window left is
+ * idle and every file is held only by its windows. */
+void mgr_unref(smmap_manager *m)
+{
+    if (atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    struct reap r = {0};
+    collect_locked(m, &r);
+    reap(m, &r);
+    free(m->index);
+    pthread_cond_destroy(&m->mapped_cv);
+    pthread_mutex_destroy(&m->mu);
+    free(m);
+}
+
+void smmap_manager_free(smmap_manager *m)
+{
+    if (m)
+        mgr_unref(m);
+}
+
+/* ----------------------------------------------------------------- files */
+
+int mgr_attach(smmap_manager *m, int fd, struct file **out)
+{
+    struct os_stat st;
+    int rc = os_fstat(fd, &st);
+    if (rc == 0 && st.type != OS_REG)
+        rc = st.type == OS_DIR ? -EISDIR : SMMAP_ENOTREG;
+    if (rc != 0) {
+        os_close(fd);
+        return rc;
+    }
+    pthread_mutex_lock(&m->mu);
+    struct file *f = m->files;
+    while (f && !(f->dev == st.dev && f->ino == st.ino))
+        f = f->next;
+    if (f) {
+        f->cursors++;
+        atomic_store_explicit(&f->size, st.size, memory_order_relaxed);
+        pthread_mutex_unlock(&m->mu);
+        os_close(fd); /* the file is open already; share that descriptor */
+        *out = f;
+        return 0;
+    }
+    f = calloc(1, sizeof *f);
+    if (!f) {
+        pthread_mutex_unlock(&m->mu);
+        os_close(fd);
+        return -ENOMEM;
+    }
+    f->dev = st.dev;
+    f->ino = st.ino;
+    f->fd = fd;
+    f->cursors = 1;
+    atomic_init(&f->size, st.size);
+    f->next = m->files;
+    m->files = f;
+    if (++m->st.files > m->st.files_peak)
+        m->st.files_peak = m->st.files;
+    pthread_mutex_unlock(&m->mu);
+    *out = f;
+    return 0;
+}
+
+void mgr_detach(smmap_manager *m, struct file *f)
+{
+    struct reap r = {0};
+    pthread_mutex_lock(&m->mu);
+    if (--f->cursors == 0 && f->windows == 0) {
+        struct file **p = &m->files;
+        while (*p != f)
+            p = &(*p)->next;
+        *p = f->next;
+        m->st.files--;
+        r.files = f;
+        f->next = NULL;
+    }
+    pthread_mutex_unlock(&m->mu);
+    reap(m, &r);
+}
+
+/* Open or dup with one retry after closing idle files, for EMFILE/ENFILE. */
+int mgr_open(smmap_manager *m, const char *path, int fd, int *out)
+{
+    int rc = path ? os_open(path, out) : os_dup(fd, out);
+    if (rc != -EMFILE && rc != -ENFILE)
+        return rc;
+    struct reap r = {0};
+    pthread_mutex_lock(&m->mu);
+    m->st.retries++;
+    collect_locked(m, &r);
+    pthread_mutex_unlock(&m->mu);
+    reap(m, &r);
+    rc = path ? os_open(path, out) : os_dup(fd, out);
+    if (rc != 0) {
+        pthread_mutex_lock(&m->mu);
+        m->st.failures++;
+        pthread_mutex_unlock(&m->mu);
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------- windows */
+
+static void take_locked(smmap_manager *m, struct window *w)
+{
+    if (w->users++ == 0)
+        lru_del(m, w);
+}
+
+static void release_locked(smmap_manager *m, struct window *w, struct reap *r)
+{
+    if (--w->users > 0)
+        return;
+    if (w->indexed)
+        lru_push(m, w);  /* stays mapped as a cache */
+    else
+        detach_locked(m, w, r); /* superseded by a longer window */
+}
+
+void mgr_release(smmap_manager *m, struct window *w)
+{
+    struct reap r = {0};
+    pthread_mutex_lock(&m->mu);
+    release_locked(m, w, &r);
+    pthread_mutex_unlock(&m->mu);
+    reap(m, &r);
+}
+
+/* A duplicate cursor: one more user of the file and of its window. */
+void mgr_share(smmap_manager *m, struct file *f, struct window *w)
+{
+    pthread_mutex_lock(&m->mu);
+    f->cursors++;
+    if (w)
+        w->users++; /* in use already, so not on the LRU */
+    pthread_mutex_unlock(&m->mu);
+}
+
+int mgr_users(smmap_manager *m, const struct window *w)
+{
+    pthread_mutex_lock(&m->mu);
+    int n = (int)w->users;
+    pthread_mutex_unlock(&m->mu);
+    return n;
+}
+
+/* Evict idle windows, oldest first, until len more bytes and one more
+ * window fit the limits. */
+static int make_room_locked(smmap_manager *m, uint64_t len, struct reap *r)
+{
+    for (;;) {
+        bool over = m->st.mapped + len > m->max_memory ||
+                    m->st.windows + 1 > m->max_handles;
+        if (!over)
+            return 0;
+        if (!m->lru_head)
+            break;
+        evict_lru_locked(m, r);
+        m->st.evictions++;
+    }
+    if (m->flags & SMMAP_STRICT_LIMITS)
+        return SMMAP_ELIMIT;
+    m->st.limit_exceeded++;
+    return 0;
+}
+
+static int map_new_locked(smmap_manager *m, struct file *f, uint64_t offset,
+                          uint64_t file_size, struct reap *r,
+                          struct window **out)
+{
+    uint64_t begin, end;
+    win_place(m, offset, file_size, &begin, &end);
+    if (end - begin > SIZE_MAX)
+        return -ENOMEM; /* a static window larger than the address space */
+    /* A window on the same slot ended short of the grown file; it goes
+     * now if idle, else when its last user leaves. */
+    uint64_t slot = win_slot(m, begin);
+    struct window *old = win_at(m, f, slot);
+    if (old && old->users == 0) {
+        lru_del(m, old);
+        detach_locked(m, old, r);
+    } else if (old) {
+        win_index_del(m, old);
+    }
+    int rc = make_room_locked(m, end - begin, r);
+    if (rc != 0)
+        return rc;
+    struct window *w = calloc(1, sizeof *w);
+    if (!w)
+        return -ENOMEM;
+    *w = (struct window){
+        .file = f, .begin = begin, .end = end, .slot = slot,
+        .users = 1, .state = W_PENDING, .reaches_eof = end == file_size,
+    };
+    if (win_index_add(m, w) != 0) {
+        free(w);
+        return -ENOMEM;
+    }
+    m->st.mapped += end - begin;
+    if (m->st.mapped > m->st.mapped_peak)
+        m->st.mapped_peak = m->st.mapped;
+    if (++m->st.windows > m->st.windows_peak)
+        m->st.windows_peak = m->st.windows;
+    if (f->windows++ == 0)
+        m->st.files_mapped++;
+    m->st.misses++;
+    *out = w;
+    return 0;
+}
+
+/* mmap outside the lock; on ENOMEM (address space or vm.max_map_count)
+ * unmap every idle window and try once more. */
+static int map_pending(smmap_manager *m, struct window *w)
+{
+    void *p = NULL;
+    size_t len = (size_t)(w->end - w->begin);
+    int rc = os_map(w->file->fd, w->begin, len, &p);
+    unsigned calls = 1, retried = 0;
+    if (rc == -ENOMEM) {
+        struct reap r = {0};
+        pthread_mutex_lock(&m->mu);
+        collect_locked(m, &r);
+        pthread_mutex_unlock(&m->mu);
+        reap(m, &r);
+        rc = os_map(w->file->fd, w->begin, len, &p);
+        calls++;
+        retried = 1;
+    }
+    struct reap r = {0};
+    pthread_mutex_lock(&m->mu);
+    m->st.mmap_calls += calls;
+    m->st.retries += retried;
+    if (rc == 0) {
+        w->data = p;
+        w->state = W_READY;
+    } else {
+        m->st.failures++;
+        w->state = W_FAILED;
+        detach_locked(m, w, &r);
+    }
+    pthread_cond_broadcast(&m->mapped_cv);
+    pthread_mutex_unlock(&m->mu);
+    reap(m, &r);
+    return rc;
+}
+
+int mgr_acquire(smmap_manager *m, struct file *f, uint64_t offset,
+                size_t size, struct window *old, struct window **out)
+{
+    struct reap r = {0};
+    struct window *w = NULL;
+    bool restat = true, created = false;
+    int rc = 0;
+
+    pthread_mutex_lock(&m->mu);
+    if (old)
+        release_locked(m, old, &r);
+    uint64_t fsize = atomic_load_explicit(&f->size, memory_order_relaxed);
+    for (;;) {
+        if (offset < fsize) {
+            uint64_t need = size < fsize - offset ? size : fsize - offset;
+            w = win_find(m, f, offset, need, fsize);
+            if (w && w->state == W_PENDING) {
+                pthread_cond_wait(&m->mapped_cv, &m->mu);
+                continue;
+            }
+            if (w) {
+                take_locked(m, w);
+                m->st.hits++;
+                break;
+            }
+        }
+        if (!restat) {
+            rc = offset < fsize ? map_new_locked(m, f, offset, fsize, &r, &w)
+                                : SMMAP_EOF;
+            created = rc == 0;
+            break;
+        }
+        /* A miss: the file may have grown or shrunk since it was last seen. */
+        restat = false;
+        pthread_mutex_unlock(&m->mu);
+        struct os_stat st;
+        rc = os_fstat(f->fd, &st);
+        pthread_mutex_lock(&m->mu);
+        if (rc != 0) {
+            m->st.failures++;
+            break;
+        }
+        fsize = st.size;
+        atomic_store_explicit(&f->size, fsize, memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&m->mu);
+    reap(m, &r);
+    if (created)
+        rc = map_pending(m, w);
+    *out = rc == 0 ? w : NULL;
+    return rc;
+}

@@ -1,0 +1,148 @@
+/*
+ * os_posix.c - the platform layer: open, fstat, mmap, munmap, close.
+ *
+ * Everything the library asks of the operating system goes through here,
+ * so a Windows port (CreateFile, MapViewOfFile) replaces this file only.
+ * Results are 0 or -errno. With -Dfault_injection=true the Nth call of a
+ * kind can be made to fail, for the tests that walk every failure path.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifdef SMMAP_FAULT_INJECTION
+#include <stdlib.h>
+#include <string.h>
+
+/* SMMAP_FAULT="mmap:3:-12" fails the 3rd mmap with ENOMEM. Read once; the
+ * counters are process-wide because the tests run one scenario a process. */
+static _Atomic long fault_count[4];
+static int fault_kind = -1;
+static long fault_nth;
+static int fault_err;
+static pthread_once_t fault_once = PTHREAD_ONCE_INIT;
+enum { F_OPEN, F_FSTAT, F_MMAP, F_MUNMAP };
+
+static void fault_init(void)
+{
+    static const char *names[] = {"open", "fstat", "mmap", "munmap"};
+    const char *s = getenv("SMMAP_FAULT");
+    if (!s)
+        return;
+    for (int k = 0; k < 4; k++) {
+        size_t n = strlen(names[k]);
+        if (!strncmp(s, names[k], n) && s[n] == ':') {
+            char *end;
+            fault_nth = strtol(s + n + 1, &end, 10);
+            fault_err = *end == ':' ? -(int)strtol(end + 1, NULL, 10) : -EIO;
+            fault_kind = k;
+        }
+    }
+}
+
+static int fault(int kind)
+{
+    pthread_once(&fault_once, fault_init);
+    long n = atomic_fetch_add(&fault_count[kind], 1) + 1;
+    return kind == fault_kind && n == fault_nth ? fault_err : 0;
+}
+#define FAULT(kind) do { int e_ = fault(kind); if (e_) return e_; } while (0)
+#else
+#define FAULT(kind) do { } while (0)
+#endif
+
+size_t os_page_size(void)
+{
+    long p = sysconf(_SC_PAGESIZE);
+    return p > 0 ? (size_t)p : 4096;
+}
+
+/* A mapping costs one vm.max_map_count entry and, while its file is open,
+ * shares one descriptor; keep well inside both. */
+uint32_t os_default_handles(void)
+{
+    uint64_t nofile = 1024, maps = 65530;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+        nofile = rl.rlim_cur == RLIM_INFINITY ? 1u << 20 : rl.rlim_cur;
+    FILE *f = fopen("/proc/sys/vm/max_map_count", "re");
+    if (f) {
+        unsigned long long v;
+        if (fscanf(f, "%llu", &v) == 1 && v > 0)
+            maps = v;
+        fclose(f);
+    }
+    uint64_t h = nofile / 2 < maps / 4 ? nofile / 2 : maps / 4;
+    if (h < 16)
+        h = 16;
+    return h > UINT32_MAX ? UINT32_MAX : (uint32_t)h;
+}
+
+int os_open(const char *path, int *fd)
+{
+    FAULT(F_OPEN);
+    /* O_NONBLOCK: opening a FIFO with no writer must not hang; the caller
+     * rejects anything but a regular file right after. */
+    int r;
+    do
+        r = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    while (r < 0 && errno == EINTR);
+    if (r < 0)
+        return -errno;
+    *fd = r;
+    return 0;
+}
+
+int os_dup(int fd, int *out)
+{
+    FAULT(F_OPEN);
+    int r = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (r < 0)
+        return -errno;
+    *out = r;
+    return 0;
+}
+
+int os_fstat(int fd, struct os_stat *st)
+{
+    FAULT(F_FSTAT);
+    struct stat s;
+    if (fstat(fd, &s) != 0)
+        return -errno;
+    st->dev = (uint64_t)s.st_dev;
+    st->ino = (uint64_t)s.st_ino;
+    st->size = s.st_size > 0 ? (uint64_t)s.st_size : 0;
+    st->type = S_ISREG(s.st_mode) ? OS_REG : S_ISDIR(s.st_mode) ? OS_DIR : OS_OTHER;
+    return 0;
+}
+
+int os_close(int fd)
+{
+    /* Linux releases the descriptor even when close reports EINTR, so
+     * retrying could close a descriptor another thread just got. */
+    return close(fd) == 0 ? 0 : -errno;
+}
+
+int os_map(int fd, uint64_t offset, size_t len, void **out)
+{
+    FAULT(F_MMAP);
+    if (offset > (uint64_t)INT64_MAX)
+        return -EOVERFLOW;
+    void *p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, (off_t)offset);
+    if (p == MAP_FAILED)
+        return -errno;
+    *out = p;
+    return 0;
+}
+
+int os_unmap(void *p, size_t len)
+{
+    FAULT(F_MUNMAP);
+    return munmap(p, len) == 0 ? 0 : -errno;
+}

@@ -1,0 +1,145 @@
+/*
+ * window.c - where windows go and how they are found again.
+ *
+ * Sliding windows start on a grid of `half` bytes (<= window/2) and are
+ * `window` bytes long, so the window of slot offset/half always holds at
+ * least window/2 bytes from offset: a request that small is never cut at a
+ * window edge. A static manager has one slot per file, the whole file.
+ * Windows are found through a hash of (file, slot); idle windows sit on a
+ * list in least-recently-used order. All of it runs under the manager lock.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+
+uint64_t win_slot(const smmap_manager *m, uint64_t offset)
+{
+    return m->half ? offset / m->half : 0;
+}
+
+void win_place(const smmap_manager *m, uint64_t offset, uint64_t file_size,
+               uint64_t *begin, uint64_t *end)
+{
+    uint64_t b = win_slot(m, offset) * m->half;
+    uint64_t e = m->half && file_size - b > m->window ? b + m->window : file_size;
+    *begin = b;
+    *end = e;
+}
+
+bool win_covers(const struct window *w, uint64_t offset, uint64_t need,
+                uint64_t file_size)
+{
+    if (offset < w->begin || offset >= w->end)
+        return false;
+    /* A window that reaches the end of the file covers any request clipped
+     * at that end. */
+    return need <= w->end - offset || (w->reaches_eof && w->end >= file_size);
+}
+
+static size_t hash(const smmap_manager *m, const struct file *f, uint64_t slot)
+{
+    uint64_t h = ((uint64_t)(uintptr_t)f ^ (slot * 0x9E3779B97F4A7C15u));
+    h ^= h >> 29;
+    h *= 0xBF58476D1CE4E5B9u;
+    h ^= h >> 32;
+    return (size_t)h & (m->index_cap - 1);
+}
+
+struct window *win_at(const smmap_manager *m, const struct file *f,
+                      uint64_t slot)
+{
+    if (!m->index_cap)
+        return NULL;
+    for (struct window *w = m->index[hash(m, f, slot)]; w; w = w->hnext)
+        if (w->file == f && w->slot == slot)
+            return w;
+    return NULL;
+}
+
+struct window *win_find(smmap_manager *m, const struct file *f,
+                        uint64_t offset, uint64_t need, uint64_t file_size)
+{
+    uint64_t slot = win_slot(m, offset);
+    struct window *w = win_at(m, f, slot);
+    if (w && win_covers(w, offset, need, file_size))
+        return w;
+    /* The window one slot back also holds offset, and maybe all of it. */
+    if (slot > 0 && (w = win_at(m, f, slot - 1)) && win_covers(w, offset, need, file_size))
+        return w;
+    return NULL;
+}
+
+/* Doubling keeps lookups O(1); if memory for a larger table is short the
+ * chains just grow longer, which is slower but still correct. */
+static void grow(smmap_manager *m)
+{
+    size_t cap = m->index_cap ? m->index_cap * 2 : 64;
+    struct window **t = calloc(cap, sizeof *t);
+    if (!t)
+        return;
+    size_t old_cap = m->index_cap;
+    struct window **old = m->index;
+    m->index = t;
+    m->index_cap = cap;
+    for (size_t i = 0; i < old_cap; i++) {
+        struct window *w = old[i], *next;
+        for (; w; w = next) {
+            next = w->hnext;
+            size_t h = hash(m, w->file, w->slot);
+            w->hnext = t[h];
+            t[h] = w;
+        }
+    }
+    free(old);
+}
+
+int win_index_add(smmap_manager *m, struct window *w)
+{
+    if (m->indexed >= m->index_cap)
+        grow(m);
+    if (!m->index_cap)
+        return -1;
+    size_t h = hash(m, w->file, w->slot);
+    w->hnext = m->index[h];
+    m->index[h] = w;
+    w->indexed = true;
+    m->indexed++;
+    return 0;
+}
+
+void win_index_del(smmap_manager *m, struct window *w)
+{
+    if (!w->indexed)
+        return;
+    struct window **p = &m->index[hash(m, w->file, w->slot)];
+    while (*p != w)
+        p = &(*p)->hnext;
+    *p = w->hnext;
+    w->hnext = NULL;
+    w->indexed = false;
+    m->indexed--;
+}
+
+void lru_push(smmap_manager *m, struct window *w)
+{
+    w->lnext = NULL;
+    w->lprev = m->lru_tail;
+    if (m->lru_tail)
+        m->lru_tail->lnext = w;
+    else
+        m->lru_head = w;
+    m->lru_tail = w;
+}
+
+void lru_del(smmap_manager *m, struct window *w)
+{
+    if (w->lprev)
+        w->lprev->lnext = w->lnext;
+    else
+        m->lru_head = w->lnext;
+    if (w->lnext)
+        w->lnext->lprev = w->lprev;
+    else
+        m->lru_tail = w->lprev;
+    w->lprev = w->lnext = NULL;
+}
