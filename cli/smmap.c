@@ -1,0 +1,492 @@
+/*
+ * smmap.c - the command-line program: `sum` checksums files and `cat`
+ * copies a byte range of one file to stdout, both reading through one
+ * smmap manager so they stay within its limits of mapped memory and handles.
+ */
+#include "smmap.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define EXIT_USAGE 2
+
+static const char usage_synopsis[] =
+    "usage: smmap sum [OPTIONS] FILE...\n"
+    "       smmap cat [OPTIONS] FILE [OFFSET [LENGTH]]\n"
+    "       smmap --version | --help\n";
+
+static const char usage_details[] =
+    "\n"
+    "sum   print `CRC32  SIZE  PATH` for each FILE (zlib's CRC-32)\n"
+    "cat   write LENGTH bytes of FILE from OFFSET (default: to the end)\n"
+    "\n"
+    "options:\n"
+    "  --window SIZE      bytes per window of a sliding manager\n"
+    "  --max-memory SIZE  cap on mapped bytes\n"
+    "  --max-handles N    cap on windows (mappings)\n"
+    "  --static           map each file whole (static manager)\n"
+    "  --stats            print the manager's statistics as JSON on stderr\n"
+    "  -h, --help         print this help\n"
+    "\n"
+    "SIZE, OFFSET and LENGTH are decimal byte counts with an optional\n"
+    "K, M or G suffix (powers of 1024).\n";
+
+static void print_help(void)
+{
+    fputs(usage_synopsis, stdout);
+    fputs(usage_details, stdout);
+}
+
+/* Print a usage error (a NULL fmt prints the usage alone) and exit 2. */
+static _Noreturn void usage_error(const char *fmt, const char *arg)
+{
+    if (fmt) {
+        fputs("smmap: ", stderr);
+        fprintf(stderr, fmt, arg);
+        fputc('\n', stderr);
+    }
+    fputs(usage_synopsis, stderr);
+    exit(EXIT_USAGE);
+}
+
+/* Parse a decimal count with an optional K, M or G suffix (powers of 1024,
+ * either case) into *out. Returns -1 for anything else or on overflow. */
+static int parse_size(const char *s, uint64_t *out)
+{
+    uint64_t v = 0;
+    const char *p = s;
+    unsigned shift = 0;
+
+    if (*p < '0' || *p > '9')
+        return -1;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        unsigned d = (unsigned)(*p - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    switch (*p) {
+    case 'k': case 'K': shift = 10; p++; break;
+    case 'm': case 'M': shift = 20; p++; break;
+    case 'g': case 'G': shift = 30; p++; break;
+    }
+    if (*p != '\0' || v > (UINT64_MAX >> shift))
+        return -1;
+    *out = v << shift;
+    return 0;
+}
+
+/* A SIZE option value in [1, max], or a usage error naming the option. */
+static uint64_t option_size(const char *opt, const char *val, uint64_t max)
+{
+    uint64_t v;
+
+    if (parse_size(val, &v) < 0 || v == 0 || v > max) {
+        fprintf(stderr, "smmap: invalid value for --%s: '%s'\n", opt, val);
+        usage_error(NULL, NULL);
+    }
+    return v;
+}
+
+/* ---------------------------------------------------------------- options */
+
+struct cli {
+    smmap_options opt;
+    bool stats;
+    char **args;   /* the operands, in order (points into argv) */
+    int nargs;
+};
+
+enum { OPT_WINDOW, OPT_MAX_MEMORY, OPT_MAX_HANDLES, OPT_STATIC, OPT_STATS };
+
+static const struct {
+    const char *name;
+    bool has_value;
+} options[] = {
+    [OPT_WINDOW] = {"window", true},
+    [OPT_MAX_MEMORY] = {"max-memory", true},
+    [OPT_MAX_HANDLES] = {"max-handles", true},
+    [OPT_STATIC] = {"static", false},
+    [OPT_STATS] = {"stats", false},
+};
+
+/* The option called name[0..len), or -1. */
+static int find_option(const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof options / sizeof options[0]; i++)
+        if (strlen(options[i].name) == len &&
+            strncmp(options[i].name, name, len) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* Fill cli from argv[1..argc) (argv[0] is the command). Options and
+ * operands may be mixed; "--" ends the options. Option values come as
+ * `--opt=value` or `--opt value`. */
+static void parse_options(int argc, char **argv, struct cli *cli)
+{
+    bool options_done = false;
+
+    memset(cli, 0, sizeof *cli);
+    cli->args = argv + 1;
+    for (int i = 1; i < argc; i++) {
+        char *a = argv[i];
+        if (options_done || a[0] != '-' || a[1] == '\0') {
+            cli->args[cli->nargs++] = a;  /* compacts argv in place */
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            options_done = true;
+            continue;
+        }
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            print_help();
+            exit(EXIT_SUCCESS);
+        }
+        const char *name = a + 2;
+        const char *val = strchr(name, '=');
+        int id = a[1] == '-' ? find_option(name, val ? (size_t)(val - name)
+                                                     : strlen(name)) : -1;
+        if (id < 0)
+            usage_error("unknown option '%s'", a);
+        if (val && !options[id].has_value)
+            usage_error("option '%s' takes no value", a);
+        if (val) {
+            val++;
+        } else if (options[id].has_value) {
+            if (++i == argc)
+                usage_error("option '%s' needs a value", a);
+            val = argv[i];
+        }
+
+        const char *opt = options[id].name;
+        switch (id) {
+        case OPT_WINDOW:
+            cli->opt.window_size = (size_t)option_size(opt, val, SIZE_MAX);
+            break;
+        case OPT_MAX_MEMORY:
+            cli->opt.max_memory = option_size(opt, val, UINT64_MAX);
+            break;
+        case OPT_MAX_HANDLES:
+            cli->opt.max_handles = (uint32_t)option_size(opt, val, UINT32_MAX);
+            break;
+        case OPT_STATIC:
+            cli->opt.kind = SMMAP_STATIC;
+            break;
+        case OPT_STATS:
+            cli->stats = true;
+            break;
+        }
+    }
+}
+
+/* Make the manager, or exit: bad limits (e.g. a window above the memory
+ * cap) are the user's mistake, so they exit with the usage status. */
+static smmap_manager *manager_from(const struct cli *cli)
+{
+    smmap_manager *m;
+    int rc = smmap_manager_new(&m, &cli->opt);
+
+    if (rc < 0) {
+        fprintf(stderr, "smmap: cannot make a manager: %s\n",
+                smmap_strerror(rc));
+        exit(rc == SMMAP_EINVAL ? EXIT_USAGE : EXIT_FAILURE);
+    }
+    return m;
+}
+
+/* Print the manager's statistics as one JSON object on stderr. */
+static void print_stats(const smmap_manager *m)
+{
+    smmap_stats s;
+    smmap_manager_stats(m, &s);
+    const struct { const char *key; uint64_t v; } f[] = {
+        {"mapped", s.mapped}, {"mapped_peak", s.mapped_peak},
+        {"windows", s.windows}, {"windows_peak", s.windows_peak},
+        {"files", s.files}, {"files_peak", s.files_peak},
+        {"files_mapped", s.files_mapped},
+        {"mmap_calls", s.mmap_calls}, {"munmap_calls", s.munmap_calls},
+        {"hits", s.hits}, {"misses", s.misses}, {"evictions", s.evictions},
+        {"limit_exceeded", s.limit_exceeded}, {"failures", s.failures},
+        {"retries", s.retries},
+    };
+    size_t n = sizeof f / sizeof f[0];
+
+    for (size_t i = 0; i < n; i++)
+        fprintf(stderr, "%s\"%s\": %" PRIu64, i ? ", " : "{", f[i].key, f[i].v);
+    fputs("}\n", stderr);
+}
+
+/* --------------------------------------------------------------- progress */
+
+/* The bar is for a person watching a long job: only on a terminal, only
+ * past 256 MiB of work or 1 s, redrawn at most ten times a second. */
+#define PROGRESS_MIN_BYTES (256ull << 20)
+#define PROGRESS_MIN_NS    1000000000ll
+#define PROGRESS_EVERY_NS  100000000ll
+
+struct progress {
+    bool on;             /* stderr is a terminal */
+    bool tty_out;        /* so is stdout: clear the bar before each line */
+    uint64_t total, done;
+    int64_t start, last; /* ns; last = 0: never drawn */
+    size_t width;        /* characters on screen, to clear them */
+};
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+/* Start a bar for the files' total size. stat() only serves the estimate:
+ * files it cannot size are simply left out of the total. */
+static void progress_start(struct progress *p, char **paths, int n)
+{
+    memset(p, 0, sizeof *p);
+    p->on = isatty(STDERR_FILENO);
+    if (!p->on)
+        return;
+    p->tty_out = isatty(STDOUT_FILENO);
+    for (int i = 0; i < n; i++) {
+        struct stat st;
+        if (stat(paths[i], &st) == 0 && S_ISREG(st.st_mode))
+            p->total += (uint64_t)st.st_size;
+    }
+    p->start = now_ns();
+}
+
+static void progress_clear(struct progress *p)
+{
+    if (p->width) {
+        fprintf(stderr, "\r%*s\r", (int)p->width, "");
+        p->width = 0;
+    }
+}
+
+static void progress_advance(struct progress *p, uint64_t bytes)
+{
+    if (!p->on)
+        return;
+    p->done += bytes;
+    int64_t now = now_ns(), elapsed = now - p->start;
+    if (p->last && now - p->last < PROGRESS_EVERY_NS)
+        return;
+    if (p->total <= PROGRESS_MIN_BYTES && elapsed < PROGRESS_MIN_NS)
+        return;
+    p->last = now;
+
+    /* A file may grow while read: never show more than 100 %. */
+    uint64_t done = p->done < p->total ? p->done : p->total;
+    int pct = p->total ? (int)(done * 100 / p->total) : 100;
+    double mbs = elapsed > 0 ? (double)p->done * 1e3 / (double)elapsed : 0;
+    char bar[31];
+    memset(bar, '.', 30);
+    memset(bar, '#', (size_t)pct * 30 / 100);
+    bar[30] = '\0';
+    char line[96];
+    int w = snprintf(line, sizeof line, "\r[%s] %3d%%  %.1f MB/s", bar, pct, mbs);
+    if (w > 1) {
+        size_t drawn = (size_t)w - 1;
+        /* Pad over a longer previous line, then write it all at once. */
+        fprintf(stderr, "%s%*s", line,
+                p->width > drawn ? (int)(p->width - drawn) : 0, "");
+        if (drawn > p->width)
+            p->width = drawn;
+    }
+}
+
+/* -------------------------------------------------------------------- sum */
+
+/* zlib's crc32() takes a uInt length; feed it in slices, which also
+ * paces the progress bar within one big window. */
+#define CRC_SLICE ((size_t)8 << 20)
+
+/* Checksum every byte of path through the manager. Reads straight from
+ * the windows (no copy); a file truncated meanwhile may raise SIGBUS. */
+static int sum_file(smmap_manager *m, const char *path, struct progress *p,
+                    uLong *crc, uint64_t *size)
+{
+    smmap_cursor *c;
+    int rc = smmap_cursor_new(m, path, &c);
+    uint64_t off = 0;
+
+    if (rc < 0)
+        return rc;
+    *crc = crc32(0, Z_NULL, 0);
+    for (;;) {
+        rc = smmap_use(c, off, 0);
+        if (rc < 0)
+            break;
+        const unsigned char *d = smmap_data(c);
+        size_t n = smmap_size(c);
+        if (n == 0)  /* nothing usable: guards against a spin */
+            break;
+        for (size_t i = 0; i < n; i += CRC_SLICE) {
+            size_t k = n - i < CRC_SLICE ? n - i : CRC_SLICE;
+            *crc = crc32(*crc, d + i, (uInt)k);
+            progress_advance(p, k);
+        }
+        off += n;
+    }
+    smmap_cursor_free(c);
+    *size = off;
+    return rc == SMMAP_EOF ? 0 : rc;
+}
+
+static int cmd_sum(struct cli *cli)
+{
+    if (cli->nargs == 0)
+        usage_error("sum needs at least one FILE", NULL);
+
+    smmap_manager *m = manager_from(cli);
+    struct progress p;
+    int status = EXIT_SUCCESS;
+
+    progress_start(&p, cli->args, cli->nargs);
+    for (int i = 0; i < cli->nargs; i++) {
+        const char *path = cli->args[i];
+        uLong crc;
+        uint64_t size;
+        int rc = sum_file(m, path, &p, &crc, &size);
+        if (rc < 0 || p.tty_out)  /* a line would land on the bar */
+            progress_clear(&p);
+        if (rc < 0) {
+            fprintf(stderr, "smmap: %s: %s\n", path, smmap_strerror(rc));
+            status = EXIT_FAILURE;
+            continue;
+        }
+        /* Flushed per line so that lines and errors keep their order. */
+        printf("%08lx  %" PRIu64 "  %s\n", (unsigned long)crc, size, path);
+        fflush(stdout);
+    }
+    progress_clear(&p);
+    if (cli->stats)
+        print_stats(m);
+    smmap_manager_free(m);
+    if (ferror(stdout)) {
+        fprintf(stderr, "smmap: write error on stdout\n");
+        status = EXIT_FAILURE;
+    }
+    return status;
+}
+
+/* -------------------------------------------------------------------- cat */
+
+/* Write all of buf to stdout. Returns 0 or -errno. */
+static int write_all(const unsigned char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = write(STDOUT_FILENO, buf, len);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        buf += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Copy [off, off+len) of the cursor's file to stdout, stopping early at
+ * end of file. Returns 0, or -1 after printing the error (quietly on
+ * EPIPE: the reader has gone, as `cat | head` expects). */
+static int cat_range(smmap_cursor *c, const char *path, uint64_t off,
+                     uint64_t len)
+{
+    while (len > 0) {
+        int rc = smmap_use(c, off, 0);
+        if (rc == SMMAP_EOF)
+            return 0;
+        if (rc < 0) {
+            fprintf(stderr, "smmap: %s: %s\n", path, smmap_strerror(rc));
+            return -1;
+        }
+        size_t n = smmap_size(c);
+        if (n == 0)  /* nothing usable: guards against a spin */
+            return 0;
+        if (n > len)
+            n = (size_t)len;
+        /* write() from a page lost to truncation fails with EFAULT rather
+         * than raising SIGBUS, so this raw read is safe. */
+        rc = write_all(smmap_data(c), n);
+        if (rc == -EFAULT) {
+            fprintf(stderr, "smmap: %s: %s\n", path,
+                    smmap_strerror(SMMAP_ETRUNC));
+            return -1;
+        }
+        if (rc < 0) {
+            if (rc != -EPIPE)
+                fprintf(stderr, "smmap: write error: %s\n", strerror(-rc));
+            return -1;
+        }
+        off += n;
+        len -= n;
+    }
+    return 0;
+}
+
+static int cmd_cat(struct cli *cli)
+{
+    uint64_t off = 0, len = UINT64_MAX;
+
+    if (cli->nargs < 1 || cli->nargs > 3)
+        usage_error("cat needs FILE [OFFSET [LENGTH]]", NULL);
+    if (cli->nargs > 1 && parse_size(cli->args[1], &off) < 0)
+        usage_error("invalid OFFSET '%s'", cli->args[1]);
+    if (cli->nargs > 2 && parse_size(cli->args[2], &len) < 0)
+        usage_error("invalid LENGTH '%s'", cli->args[2]);
+
+    const char *path = cli->args[0];
+    smmap_manager *m = manager_from(cli);
+    smmap_cursor *c = NULL;
+    int status = EXIT_FAILURE;
+    int rc = smmap_cursor_new(m, path, &c);
+    int64_t size = rc < 0 ? rc : smmap_file_stat(c);
+
+    if (size < 0)
+        fprintf(stderr, "smmap: %s: %s\n", path, smmap_strerror((int)size));
+    else if (off > (uint64_t)size)
+        fprintf(stderr, "smmap: %s: offset %" PRIu64 " is past the end of "
+                "the file (%" PRId64 " bytes)\n", path, off, size);
+    else if (cat_range(c, path, off, len) == 0)
+        status = EXIT_SUCCESS;
+    smmap_cursor_free(c);
+    if (cli->stats)
+        print_stats(m);
+    smmap_manager_free(m);
+    return status;
+}
+
+/* ------------------------------------------------------------------- main */
+
+int main(int argc, char **argv)
+{
+    struct cli cli;
+
+    if (argc < 2)
+        usage_error(NULL, NULL);
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--version") == 0 && argc == 2) {
+        printf("smmap %s\n", smmap_version_string());
+        return EXIT_SUCCESS;
+    }
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0) {
+        print_help();
+        return EXIT_SUCCESS;
+    }
+    if (strcmp(cmd, "sum") != 0 && strcmp(cmd, "cat") != 0)
+        usage_error("unknown command '%s'", cmd);
+    parse_options(argc - 1, argv + 1, &cli);
+    return cmd[0] == 's' ? cmd_sum(&cli) : cmd_cat(&cli);
+}

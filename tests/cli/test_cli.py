@@ -1,0 +1,270 @@
+"""Tests of the `smmap` command-line program (sum, cat, options, errors).
+
+Run with Debian's interpreter: /usr/bin/python3 -m pytest tests/cli
+The program is $SMMAP_BIN, by default build/smmap under the repository root.
+"""
+import json
+import os
+import pty
+import re
+import select
+import signal
+import subprocess
+import zlib
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("SMMAP_BIN", os.path.join(ROOT, "build", "smmap"))
+
+KiB, MiB = 1024, 1024 * 1024
+SIZES = [0, 1, 4095, 4096, 4097, 65535, 65536, 65537, MiB, MiB + 7, 200 * MiB + 3]
+SMALL = ["--window", "64K", "--max-memory", "256K", "--max-handles", "3"]
+
+
+def run(*args, timeout=60, **kw):
+    return subprocess.run([BIN, *map(str, args)], capture_output=True,
+                          timeout=timeout, **kw)
+
+
+def sum_line(path, data):
+    return "%08x  %d  %s" % (zlib.crc32(data), len(data), path)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def binary():
+    if not os.access(BIN, os.X_OK):
+        pytest.fail("no smmap program at %s (set SMMAP_BIN)" % BIN)
+
+
+@pytest.fixture(scope="session")
+def files(tmp_path_factory):
+    """{size: (path, bytes)} for every size in SIZES. Random bytes, so that
+    every offset holds different data and a misplaced window shows."""
+    d = tmp_path_factory.mktemp("data")
+    out = {}
+    for n in SIZES:
+        data = os.urandom(n)
+        path = str(d / ("f%d" % n))
+        with open(path, "wb") as f:
+            f.write(data)
+        out[n] = (path, data)
+    return out
+
+
+@pytest.fixture(scope="session")
+def expected(files):
+    return {n: sum_line(p, data) for n, (p, data) in files.items()}
+
+
+# ------------------------------------------------------------------ sum
+
+@pytest.mark.parametrize("opts", [SMALL, ["--static"], []],
+                         ids=["small-limits", "static", "defaults"])
+def test_sum_matches_zlib(files, expected, opts):
+    r = run("sum", *opts, *(files[n][0] for n in SIZES))
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == b""
+    assert r.stdout.decode().splitlines() == [expected[n] for n in SIZES]
+
+
+def stats_of(r):
+    lines = r.stderr.decode().splitlines()
+    assert len(lines) == 1, lines
+    return json.loads(lines[0])
+
+
+STAT_KEYS = {"mapped", "mapped_peak", "windows", "windows_peak", "files",
+             "files_peak", "files_mapped", "mmap_calls", "munmap_calls", "hits",
+             "misses", "evictions", "limit_exceeded", "failures", "retries"}
+
+
+def test_sum_stats_within_limits(files, expected):
+    r = run("sum", *SMALL, "--stats", *(files[n][0] for n in SIZES))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode().splitlines() == [expected[n] for n in SIZES]
+    s = stats_of(r)
+    assert STAT_KEYS <= s.keys()
+    assert all(isinstance(v, int) and v >= 0 for v in s.values())
+    assert s["mapped_peak"] <= 256 * KiB
+    assert s["windows_peak"] <= 3
+    assert s["mapped"] <= s["mapped_peak"] and s["windows"] <= s["windows_peak"]
+    assert s["mmap_calls"] - s["munmap_calls"] == s["windows"]
+    assert s["files"] <= s["windows"]          # no cursor is left
+    assert s["files_peak"] >= 1
+    assert s["misses"] >= (200 * MiB) // (64 * KiB)
+    assert s["evictions"] > 0
+    assert s["limit_exceeded"] == 0 and s["failures"] == 0
+
+
+def test_sum_stats_static(files):
+    path, data = files[MiB]
+    r = run("sum", "--static", "--stats", path)
+    assert r.returncode == 0, r.stderr
+    s = stats_of(r)
+    assert s["mapped_peak"] == len(data) and s["windows_peak"] == 1
+
+
+def test_sum_reports_bad_files_and_goes_on(files, expected, tmp_path):
+    fifo = str(tmp_path / "fifo")
+    os.mkfifo(fifo)
+    missing, directory = str(tmp_path / "missing"), str(tmp_path)
+    good = [files[n][0] for n in (0, 4097, MiB)]
+    args = [good[0], missing, good[1], directory, fifo, good[2]]
+    r = run("sum", *SMALL, *args, timeout=10)  # a FIFO must not block
+    assert r.returncode == 1
+    assert r.stdout.decode().splitlines() == [expected[n] for n in (0, 4097, MiB)]
+    errors = r.stderr.decode().splitlines()
+    assert len(errors) == 3, errors
+    for line, path in zip(errors, [missing, directory, fifo]):
+        assert line.startswith("smmap: %s: " % path) and len(line) > len(path) + 9
+
+
+def test_sum_option_forms(files, expected):
+    path = files[65537][0]
+    for args in (["--window=64K", "--max-memory=128k"],
+                 ["--max-handles", "2", "--window", "1M"],
+                 ["--max-memory", "1G"], ["--", path]):
+        r = run("sum", *args, path)
+        assert r.returncode == 0, (args, r.stderr)
+        assert r.stdout.decode().splitlines()[-1] == expected[65537]
+
+
+BAD_SIZES = ["", "abc", "0", "00", "-1", "+1", " 1", "1 ", "1.5K", "0x10", "12Q",
+             "1KK", "1KB", "K", "18446744073709551616", "17179869184G"]
+
+
+@pytest.mark.parametrize("opt", ["--window", "--max-memory", "--max-handles"])
+@pytest.mark.parametrize("value", BAD_SIZES)
+def test_bad_size_is_usage_error(files, opt, value):
+    r = run("sum", opt, value, files[1][0])
+    assert r.returncode == 2, r.stderr
+    assert r.stdout == b"" and b"usage" in r.stderr
+
+
+@pytest.mark.parametrize("args", [
+    [], ["sum"], ["frob", "F"], ["bench"], ["sum", "--bogus", "F"], ["sum", "-x", "F"],
+    ["sum", "F", "--window"], ["sum", "--static=yes", "F"], ["sum", "--win=1M", "F"],
+    ["sum", "--stats"], ["cat"], ["cat", "F", "1", "2", "3"], ["cat", "F", "1X"],
+    ["cat", "F", "0", "-1"], ["cat", "F", "1.5K"], ["cat", "F", "18446744073709551616"],
+])
+def test_usage_errors(files, args):
+    r = run(*(files[1][0] if a == "F" else a for a in args))
+    assert r.returncode == 2, (args, r.stderr)
+    assert r.stdout == b"" and b"usage: smmap" in r.stderr
+
+
+def test_limits_the_library_rejects(files):
+    r = run("sum", "--window", "1M", "--max-memory", "256K", files[1][0])
+    assert r.returncode == 2 and r.stdout == b""
+    assert len(r.stderr.splitlines()) == 1
+
+
+def test_help_and_version():
+    for args in (["--help"], ["-h"], ["sum", "--help"], ["cat", "-h"]):
+        r = run(*args)
+        assert r.returncode == 0 and r.stdout.startswith(b"usage: smmap")
+    with open(os.path.join(ROOT, "include", "smmap.h")) as f:
+        ver = ".".join(re.findall(r"#define SMMAP_VERSION_(?:MAJOR|MINOR|PATCH) (\d+)",
+                                  f.read()))
+    r = run("--version")
+    assert r.returncode == 0 and r.stdout.decode() == "smmap %s\n" % ver
+
+
+# ------------------------------------------------------------- progress
+
+def test_no_progress_in_a_pipe(files):
+    r = run("sum", files[200 * MiB + 3][0], files[200 * MiB + 3][0])
+    assert r.returncode == 0 and r.stderr == b""
+
+
+def test_progress_on_a_terminal(files, expected):
+    """400 MiB of work with stderr on a terminal draws a bar and clears it."""
+    path = files[200 * MiB + 3][0]
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.Popen([BIN, "sum", path, path], stdout=subprocess.PIPE,
+                             stderr=slave)
+        os.close(slave)
+        out = b""
+        while True:  # drain the terminal while the program runs
+            if select.select([master], [], [], 30)[0]:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:  # EIO: the program closed the terminal
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            elif p.poll() is not None:
+                break
+        stdout, _ = p.communicate(timeout=30)
+    finally:
+        os.close(master)
+    assert p.returncode == 0
+    assert stdout.decode().splitlines() == [expected[200 * MiB + 3]] * 2
+    text = out.decode()
+    assert "%" in text and "MB/s" in text
+    # the last thing written clears the bar: spaces, then a carriage return
+    assert re.search(r"\r +\r$", text), repr(text[-120:])
+
+
+# ------------------------------------------------------------------ cat
+
+def size(text):
+    """The value of a SIZE argument, as the program reads it."""
+    units = {"k": KiB, "m": MiB, "g": 1024 * MiB}
+    if text[-1:].lower() in units:
+        return int(text[:-1]) * units[text[-1].lower()]
+    return int(text)
+
+
+@pytest.mark.parametrize("args", [
+    [], ["0"], ["1"], ["4K"], ["4095", "2"], ["64k", "1M"], ["65535", "3"],
+    ["1", "1M"], ["0", "0"], ["1m"], ["1000", "99999999"], ["1M", "1g"],
+])
+def test_cat_ranges(files, args):
+    path, data = files[MiB + 7]
+    r = run("cat", path, *args)
+    assert r.returncode == 0, r.stderr
+    off = size(args[0]) if args else 0
+    end = off + size(args[1]) if len(args) > 1 else len(data)
+    assert r.stdout == data[off:end]
+    assert r.stderr == b""
+
+
+def test_cat_across_small_windows(files):
+    path, data = files[MiB + 7]
+    r = run("cat", *SMALL, path, "1000", str(MiB))
+    assert r.returncode == 0 and r.stdout == data[1000:1000 + MiB]
+
+
+def test_cat_at_and_past_eof(files):
+    path, data = files[65537]
+    r = run("cat", path, "65537")
+    assert r.returncode == 0 and r.stdout == b"" and r.stderr == b""
+    r = run("cat", path, "65537", "10")
+    assert r.returncode == 0 and r.stdout == b""
+    r = run("cat", path, "65538")
+    assert r.returncode == 1 and r.stdout == b""
+    assert len(r.stderr.splitlines()) == 1 and path.encode() in r.stderr
+    r = run("cat", files[0][0])
+    assert r.returncode == 0 and r.stdout == b""
+
+
+def test_cat_bad_files(tmp_path):
+    for path in (str(tmp_path / "missing"), str(tmp_path)):
+        r = run("cat", path)
+        assert r.returncode == 1 and r.stdout == b""
+        assert r.stderr.decode().startswith("smmap: %s: " % path)
+
+
+def test_cat_closed_pipe_is_quiet(files):
+    """With SIGPIPE ignored, a reader that goes away gives exit 1, no message."""
+    p = subprocess.Popen([BIN, "cat", files[200 * MiB + 3][0]], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE,
+                         preexec_fn=lambda: signal.signal(signal.SIGPIPE, signal.SIG_IGN))
+    p.stdout.read(10)
+    p.stdout.close()
+    err = p.stderr.read()
+    assert p.wait(timeout=30) == 1 and err == b""
