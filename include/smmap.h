@@ -117,8 +117,8 @@ typedef struct smmap_manager smmap_manager;
  *   max_handles    min(RLIMIT_NOFILE/2, vm.max_map_count/4), at least 16
  *
  * window_size is rounded up to whole pages, and to at least two pages.
- * When window_size is left at its default and exceeds max_memory, the window
- * shrinks to max_memory. A window_size set above max_memory is SMMAP_EINVAL.
+ * A default window_size is at most max_memory/8, so that a small cap still
+ * holds several windows. A window_size set above max_memory is SMMAP_EINVAL.
  */
 typedef struct smmap_options {
     int      kind;        /* SMMAP_SLIDING (0) or SMMAP_STATIC */
@@ -167,6 +167,7 @@ typedef struct smmap_stats {
     uint64_t limit_exceeded;        /* windows mapped beyond a soft limit */
     uint64_t failures;              /* failed mmap, open or fstat calls */
     uint64_t retries;               /* mmap or open retried after eviction */
+    uint64_t preads;                /* smmap_read() calls served by pread */
 } smmap_stats;
 
 SMMAP_API void smmap_manager_stats(const smmap_manager *m, smmap_stats *out);
@@ -264,7 +265,11 @@ SMMAP_API int smmap_cursor_fd(const smmap_cursor *c);
 
 /*
  * Copy up to len bytes at offset into dst, spanning windows as needed, like
- * pread(2). The cursor's window afterwards is the last one read. Returns
+ * pread(2). A read that does not continue the cursor's previous one, when
+ * no mapped window holds it and the limits are full, is served by pread(2)
+ * instead: mapping a window, faulting it in and evicting another costs
+ * several times more than the system call for one random read. The
+ * cursor's window afterwards is the last one read, or none. Returns
  * the number of bytes copied (fewer than len only at end of file, 0 at or
  * past it), or:
  *   SMMAP_EINVAL  c NULL, dst NULL with len > 0, or len > INT64_MAX

@@ -101,10 +101,8 @@ void smmap_cursor_free(smmap_cursor *c)
     free(c);
 }
 
-int smmap_use(smmap_cursor *c, uint64_t offset, size_t size)
+static int use(smmap_cursor *c, uint64_t offset, size_t size, unsigned flags)
 {
-    if (!c)
-        return SMMAP_EINVAL;
     struct window *w = c->w;
     if (size > UINT64_MAX - offset) {
         smmap_unuse(c);
@@ -125,7 +123,7 @@ int smmap_use(smmap_cursor *c, uint64_t offset, size_t size)
     c->hits = 0;
     c->w = NULL;
     c->size = 0;
-    int rc = mgr_acquire(c->m, c->file, offset, size, w, &w);
+    int rc = mgr_acquire(c->m, c->file, offset, size, flags, w, &w);
     if (rc != 0)
         return rc;
     uint64_t avail = w->end - offset;
@@ -133,6 +131,11 @@ int smmap_use(smmap_cursor *c, uint64_t offset, size_t size)
     c->begin = offset;
     c->size = size && size < avail ? size : (size_t)avail;
     return 0;
+}
+
+int smmap_use(smmap_cursor *c, uint64_t offset, size_t size)
+{
+    return c ? use(c, offset, size, 0) : SMMAP_EINVAL;
 }
 
 const unsigned char *smmap_data(const smmap_cursor *c)
@@ -219,8 +222,17 @@ int64_t smmap_read(smmap_cursor *c, void *dst, size_t len, uint64_t offset)
         return SMMAP_EINVAL;
     unsigned char *out = dst;
     size_t done = 0;
+    unsigned flags = offset == c->next_read ? 0 : ACQ_NO_EVICT;
+    c->next_read = offset + len;
     while (done < len) {
-        int rc = smmap_use(c, offset + done, len - done);
+        int rc = use(c, offset + done, len - done, flags);
+        if (rc == ACQ_FULL) {
+            int64_t n = mgr_pread(c->m, c->file, out + done, len - done, offset + done);
+            if (n < 0)
+                return n;
+            done += (size_t)n;
+            break;
+        }
         if (rc == SMMAP_EOF)
             break;
         if (rc == 0)

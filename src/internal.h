@@ -36,6 +36,7 @@ HIDDEN int os_fstat(int fd, struct os_stat *st);
 HIDDEN int os_close(int fd);
 HIDDEN int os_map(int fd, uint64_t offset, size_t len, void **out);
 HIDDEN int os_unmap(void *p, size_t len);
+HIDDEN int64_t os_pread(int fd, void *dst, size_t len, uint64_t offset);
 
 /* ----------------------------------------------------------------- files */
 
@@ -88,6 +89,7 @@ struct smmap_manager {
 
     smmap_stats st;               /* hits excepted */
     _Atomic uint64_t hits;        /* cursors add theirs without the lock */
+    _Atomic uint64_t preads;
 };
 
 /* manager.c */
@@ -96,8 +98,14 @@ HIDDEN void mgr_unref(smmap_manager *m);
 HIDDEN int mgr_open(smmap_manager *m, const char *path, int fd, int *out);
 HIDDEN int mgr_attach(smmap_manager *m, int fd, struct file **out);
 HIDDEN void mgr_detach(smmap_manager *m, struct file *f);
+/* mgr_acquire() flag: rather than evict to make room, return ACQ_FULL. */
+#define ACQ_NO_EVICT 0x1
+#define ACQ_FULL 1
 HIDDEN int mgr_acquire(smmap_manager *m, struct file *f, uint64_t offset,
-                       size_t size, struct window *old, struct window **out);
+                       size_t size, unsigned flags, struct window *old,
+                       struct window **out);
+HIDDEN int64_t mgr_pread(smmap_manager *m, struct file *f, void *dst,
+                         size_t len, uint64_t offset);
 HIDDEN void mgr_release(smmap_manager *m, struct window *w);
 HIDDEN void mgr_share(smmap_manager *m, struct file *f, struct window *w);
 HIDDEN int mgr_users(smmap_manager *m, const struct window *w);
@@ -128,6 +136,7 @@ struct smmap_cursor {
     uint64_t begin;              /* span [begin, begin+size) inside w */
     size_t size;
     uint64_t hits;               /* hits not yet added to the manager */
+    uint64_t next_read;          /* where the last smmap_read() ended */
     char *path;                  /* as given, or NULL */
     int user_fd;                 /* as given, or -1 */
 };

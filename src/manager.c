@@ -41,9 +41,11 @@ int smmap_manager_new(smmap_manager **out, const smmap_options *opt)
     if (o.kind == SMMAP_SLIDING) {
         if (o.window_size > max_memory || o.window_size > SIZE_MAX / 2)
             return SMMAP_EINVAL;
+        /* A default window leaves room for eight under the cap, as the
+         * default sizes do, so a small cap still caches several windows. */
         window = o.window_size ? o.window_size : wide ? 1 * GiB : 64 * MiB;
-        if (window > max_memory)
-            window = max_memory;
+        if (!o.window_size && window > max_memory / 8)
+            window = max_memory / 8;
         /* Whole pages, at least two so that the grid step is a page; never
          * rounded past the memory cap, which a single window must fit. */
         window = (window + page - 1) / page * page;
@@ -68,6 +70,7 @@ int smmap_manager_new(smmap_manager **out, const smmap_options *opt)
     }
     atomic_init(&m->refs, 1);
     atomic_init(&m->hits, 0);
+    atomic_init(&m->preads, 0);
     m->kind = o.kind;
     m->flags = o.flags;
     m->window = (size_t)window;
@@ -100,6 +103,20 @@ void smmap_manager_stats(const smmap_manager *m, smmap_stats *out)
     *out = m->st;
     pthread_mutex_unlock(&mm->mu);
     out->hits += atomic_load_explicit(&mm->hits, memory_order_relaxed);
+    out->preads = atomic_load_explicit(&mm->preads, memory_order_relaxed);
+}
+
+int64_t mgr_pread(smmap_manager *m, struct file *f, void *dst, size_t len,
+                  uint64_t offset)
+{
+    atomic_fetch_add_explicit(&m->preads, 1, memory_order_relaxed);
+    int64_t n = os_pread(f->fd, dst, len, offset);
+    if (n < 0) {
+        pthread_mutex_lock(&m->mu);
+        m->st.failures++;
+        pthread_mutex_unlock(&m->mu);
+    }
+    return n;
 }
 
 void mgr_add_hits(smmap_manager *m, uint64_t hits)
@@ -343,14 +360,17 @@ int mgr_users(smmap_manager *m, const struct window *w)
     return n;
 }
 
+static bool full_locked(const smmap_manager *m, uint64_t len)
+{
+    return m->st.mapped + len > m->max_memory || m->st.windows + 1 > m->max_handles;
+}
+
 /* Evict idle windows, oldest first, until len more bytes and one more
  * window fit the limits. */
 static int make_room_locked(smmap_manager *m, uint64_t len, struct reap *r)
 {
     for (;;) {
-        bool over = m->st.mapped + len > m->max_memory ||
-                    m->st.windows + 1 > m->max_handles;
-        if (!over)
+        if (!full_locked(m, len))
             return 0;
         if (!m->lru_head)
             break;
@@ -364,13 +384,15 @@ static int make_room_locked(smmap_manager *m, uint64_t len, struct reap *r)
 }
 
 static int map_new_locked(smmap_manager *m, struct file *f, uint64_t offset,
-                          uint64_t file_size, struct reap *r,
+                          uint64_t file_size, unsigned flags, struct reap *r,
                           struct window **out)
 {
     uint64_t begin, end;
     win_place(m, offset, file_size, &begin, &end);
     if (end - begin > SIZE_MAX)
         return -ENOMEM; /* a static window larger than the address space */
+    if ((flags & ACQ_NO_EVICT) && full_locked(m, end - begin))
+        return ACQ_FULL;
     /* A window on the same slot ended short of the grown file; it goes
      * now if idle, else when its last user leaves. */
     uint64_t slot = win_slot(m, begin);
@@ -444,7 +466,8 @@ static int map_pending(smmap_manager *m, struct window *w)
 }
 
 int mgr_acquire(smmap_manager *m, struct file *f, uint64_t offset,
-                size_t size, struct window *old, struct window **out)
+                size_t size, unsigned flags, struct window *old,
+                struct window **out)
 {
     struct reap r = {0};
     struct window *w = NULL;
@@ -470,10 +493,18 @@ int mgr_acquire(smmap_manager *m, struct file *f, uint64_t offset,
             }
         }
         if (!restat) {
-            rc = offset < fsize ? map_new_locked(m, f, offset, fsize, &r, &w)
+            rc = offset < fsize ? map_new_locked(m, f, offset, fsize, flags, &r, &w)
                                 : SMMAP_EOF;
             created = rc == 0;
             break;
+        }
+        if ((flags & ACQ_NO_EVICT) && offset < fsize) {
+            uint64_t begin, end;
+            win_place(m, offset, fsize, &begin, &end);
+            if (full_locked(m, end - begin)) {
+                rc = ACQ_FULL; /* the caller reads without a window */
+                break;
+            }
         }
         /* A miss: the file may have grown or shrunk since it was last seen. */
         restat = false;

@@ -141,6 +141,23 @@ int os_map(int fd, uint64_t offset, size_t len, void **out)
     return 0;
 }
 
+int64_t os_pread(int fd, void *dst, size_t len, uint64_t offset)
+{
+    FAULT(F_FSTAT);
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = pread(fd, (char *)dst + done, len - done, (off_t)(offset + done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            break;
+        done += (size_t)n;
+    }
+    return (int64_t)done;
+}
+
 int os_unmap(void *p, size_t len)
 {
     FAULT(F_MUNMAP);
