@@ -3,6 +3,7 @@
  * copies a byte range of one file to stdout, both reading through one
  * smmap manager so they stay within its limits of mapped memory and handles.
  */
+#include "bench.h"
 #include "smmap.h"
 
 #include <errno.h>
@@ -21,12 +22,14 @@
 static const char usage_synopsis[] =
     "usage: smmap sum [OPTIONS] FILE...\n"
     "       smmap cat [OPTIONS] FILE [OFFSET [LENGTH]]\n"
+    "       smmap bench [--quick] [--json] [--dir DIR]\n"
     "       smmap --version | --help\n";
 
 static const char usage_details[] =
     "\n"
     "sum   print `CRC32  SIZE  PATH` for each FILE (zlib's CRC-32)\n"
     "cat   write LENGTH bytes of FILE from OFFSET (default: to the end)\n"
+    "bench measure the library against raw baselines on generated data\n"
     "\n"
     "options:\n"
     "  --window SIZE      bytes per window of a sliding manager\n"
@@ -216,7 +219,7 @@ static void print_stats(const smmap_manager *m)
         {"mmap_calls", s.mmap_calls}, {"munmap_calls", s.munmap_calls},
         {"hits", s.hits}, {"misses", s.misses}, {"evictions", s.evictions},
         {"limit_exceeded", s.limit_exceeded}, {"failures", s.failures},
-        {"retries", s.retries},
+        {"retries", s.retries}, {"preads", s.preads},
     };
     size_t n = sizeof f / sizeof f[0];
 
@@ -485,6 +488,8 @@ int main(int argc, char **argv)
         print_help();
         return EXIT_SUCCESS;
     }
+    if (strcmp(cmd, "bench") == 0)
+        return cmd_bench(argc - 1, argv + 1);
     if (strcmp(cmd, "sum") != 0 && strcmp(cmd, "cat") != 0)
         usage_error("unknown command '%s'", cmd);
     parse_options(argc - 1, argv + 1, &cli);

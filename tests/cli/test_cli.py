@@ -143,7 +143,7 @@ def test_bad_size_is_usage_error(files, opt, value):
 
 
 @pytest.mark.parametrize("args", [
-    [], ["sum"], ["frob", "F"], ["bench"], ["sum", "--bogus", "F"], ["sum", "-x", "F"],
+    [], ["sum"], ["frob", "F"], ["bench", "--bogus"], ["bench", "--dir"], ["sum", "--bogus", "F"], ["sum", "-x", "F"],
     ["sum", "F", "--window"], ["sum", "--static=yes", "F"], ["sum", "--win=1M", "F"],
     ["sum", "--stats"], ["cat"], ["cat", "F", "1", "2", "3"], ["cat", "F", "1X"],
     ["cat", "F", "0", "-1"], ["cat", "F", "1.5K"], ["cat", "F", "18446744073709551616"],
@@ -268,3 +268,21 @@ def test_cat_closed_pipe_is_quiet(files):
     p.stdout.close()
     err = p.stderr.read()
     assert p.wait(timeout=30) == 1 and err == b""
+
+
+def test_bench_quick_json_names_every_case(tmp_path):
+    """The case and implementation names are a stable interface (SPEC)."""
+    r = run("bench", "--quick", "--json", "--dir", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(line) for line in r.stdout.splitlines()]
+    got = {(row["case"], row["impl"]) for row in rows}
+    want = {("seq-scan", i) for i in ("sliding-default", "sliding-1m", "static",
+                                      "raw-mmap-populate", "read-1m")}
+    want |= {("random-64b", i) for i in ("sliding-default", "sliding-smallcap", "pread")}
+    want |= {("hit-path", "cursor"), ("hit-path", "raw-pointer"),
+             ("threads", "1"), ("threads", "2")}
+    assert got == want
+    for row in rows:
+        assert set(row) == {"case", "impl", "value", "unit"}
+        assert row["value"] > 0
+    assert list(tmp_path.iterdir()) == []  # the data file is gone

@@ -1,0 +1,398 @@
+/*
+ * bench.c - `smmap bench`: the library against raw baselines, in one run.
+ *
+ * Every case runs its implementations interleaved, repetition by
+ * repetition, on the same data and the same random offsets, and reports the
+ * median: on a shared, noisy machine only ratios inside one run mean much.
+ */
+#include "bench.h"
+#include "smmap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MiB (1024ull * 1024)
+#define GiB (1024ull * MiB)
+
+struct bench {
+    bool quick, json;
+    int fd;
+    uint64_t size;
+    int reps;
+    uint64_t *offsets;     /* random offsets for the 64-byte reads */
+    size_t n_offsets;
+    volatile uint64_t sink; /* keeps the compiler from dropping the reads */
+};
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void die(const char *what, int rc)
+{
+    fprintf(stderr, "smmap bench: %s: %s\n", what, smmap_strerror(rc));
+    exit(1);
+}
+
+/* xorshift64*: fast, and its output differs from offset to offset. */
+static uint64_t next_random(uint64_t *s)
+{
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    return *s * 2685821657736338717ull;
+}
+
+/* ----------------------------------------------------------------- data */
+
+static void make_data(struct bench *b, const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/smmap-bench-%ld.bin", dir, (long)getpid());
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        die(path, -errno);
+    size_t chunk = 4 * MiB;
+    uint64_t *buf = malloc(chunk), seed = 0x9e3779b97f4a7c15ull;
+    if (!buf)
+        die("memory", -ENOMEM);
+    for (uint64_t done = 0; done < b->size; done += chunk) {
+        for (size_t i = 0; i < chunk / 8; i++)
+            buf[i] = next_random(&seed);
+        if (write(fd, buf, chunk) != (ssize_t)chunk)
+            die(path, -errno);
+    }
+    free(buf);
+    /* Gone from the directory at once, so no exit path leaves it behind;
+     * everything reads it through fd. */
+    unlink(path);
+    b->fd = fd;
+}
+
+/* ------------------------------------------------------------- seq-scan */
+
+static uint64_t sum_words(const unsigned char *p, size_t n)
+{
+    uint64_t s = 0, v;
+    for (size_t i = 0; i + 8 <= n; i += 8) {
+        memcpy(&v, p + i, 8);
+        s += v;
+    }
+    return s;
+}
+
+static double scan_smmap(struct bench *b, int kind, size_t window)
+{
+    smmap_options o = {.kind = kind, .window_size = window};
+    smmap_manager *m;
+    smmap_cursor *c;
+    int rc = smmap_manager_new(&m, &o);
+    if (rc == 0)
+        rc = smmap_cursor_new_fd(m, b->fd, &c);
+    if (rc != 0)
+        die("seq-scan", rc);
+    double t = now();
+    uint64_t s = 0, off = 0;
+    while ((rc = smmap_use(c, off, 0)) == 0) {
+        s += sum_words(smmap_data(c), smmap_size(c));
+        off += smmap_size(c);
+    }
+    t = now() - t;
+    if (rc != SMMAP_EOF || off != b->size)
+        die("seq-scan", rc);
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+    b->sink += s;
+    return (double)b->size / t / 1e9;
+}
+
+static double scan_sliding_default(struct bench *b) { return scan_smmap(b, SMMAP_SLIDING, 0); }
+static double scan_sliding_1m(struct bench *b) { return scan_smmap(b, SMMAP_SLIDING, MiB); }
+static double scan_static(struct bench *b) { return scan_smmap(b, SMMAP_STATIC, 0); }
+
+static double scan_raw_mmap(struct bench *b)
+{
+    double t = now();
+    void *p = mmap(NULL, b->size, PROT_READ, MAP_SHARED | MAP_POPULATE, b->fd, 0);
+    if (p == MAP_FAILED)
+        die("mmap", -errno);
+    b->sink += sum_words(p, b->size);
+    munmap(p, b->size);
+    return (double)b->size / (now() - t) / 1e9;
+}
+
+static double scan_read(struct bench *b)
+{
+    unsigned char *buf = malloc(MiB);
+    if (!buf)
+        die("memory", -ENOMEM);
+    double t = now();
+    uint64_t off = 0;
+    ssize_t n;
+    while ((n = pread(b->fd, buf, MiB, (off_t)off)) > 0) {
+        b->sink += sum_words(buf, (size_t)n);
+        off += (uint64_t)n;
+    }
+    t = now() - t;
+    free(buf);
+    return (double)b->size / t / 1e9;
+}
+
+/* ----------------------------------------------------------- random-64b */
+
+struct reader {
+    struct bench *b;
+    smmap_manager *m;
+    size_t first, count;
+    double seconds;
+};
+
+static void *read_random(void *arg)
+{
+    struct reader *r = arg;
+    smmap_cursor *c;
+    int rc = smmap_cursor_new_fd(r->m, r->b->fd, &c);
+    if (rc != 0)
+        die("random-64b", rc);
+    unsigned char buf[64];
+    uint64_t s = 0;
+    double t = now();
+    for (size_t i = 0; i < r->count; i++) {
+        uint64_t off = r->b->offsets[(r->first + i) % r->b->n_offsets];
+        if (smmap_read(c, buf, sizeof buf, off) != (int64_t)sizeof buf)
+            die("random-64b", SMMAP_EOF);
+        s += buf[0];
+    }
+    r->seconds = now() - t;
+    r->b->sink += s;
+    smmap_cursor_free(c);
+    return NULL;
+}
+
+/* threads readers on one manager with the given cap; Mops/s in total. */
+static double random_smmap(struct bench *b, uint64_t cap, int threads)
+{
+    smmap_options o = {.max_memory = cap};
+    smmap_manager *m;
+    int rc = smmap_manager_new(&m, &o);
+    if (rc != 0)
+        die("random-64b", rc);
+    struct reader r[2];
+    pthread_t tid[2];
+    double t = now();
+    for (int i = 0; i < threads; i++) {
+        r[i] = (struct reader){b, m, b->n_offsets / 2 * (size_t)i, b->n_offsets, 0};
+        if (pthread_create(&tid[i], NULL, read_random, &r[i]) != 0)
+            die("pthread_create", -EAGAIN);
+    }
+    for (int i = 0; i < threads; i++)
+        pthread_join(tid[i], NULL);
+    t = now() - t;
+    smmap_manager_free(m);
+    return (double)b->n_offsets * threads / t / 1e6;
+}
+
+static double random_default(struct bench *b) { return random_smmap(b, 0, 1); }
+static double random_smallcap(struct bench *b) { return random_smmap(b, b->size / 8, 1); }
+static double threads_1(struct bench *b) { return random_smmap(b, 0, 1); }
+static double threads_2(struct bench *b) { return random_smmap(b, 0, 2); }
+
+static double random_pread(struct bench *b)
+{
+    unsigned char buf[64];
+    uint64_t s = 0;
+    double t = now();
+    for (size_t i = 0; i < b->n_offsets; i++) {
+        if (pread(b->fd, buf, sizeof buf, (off_t)b->offsets[i]) != (ssize_t)sizeof buf)
+            die("pread", -errno);
+        s += buf[0];
+    }
+    t = now() - t;
+    b->sink += s;
+    return (double)b->n_offsets / t / 1e6;
+}
+
+/* ------------------------------------------------------------- hit-path */
+
+#define HIT_OPS 20000000u
+
+/* Offsets inside one 1 MiB window, 8-aligned so raw reads are aligned too. */
+static uint64_t hit_offset(uint64_t *seed)
+{
+    return (next_random(seed) % (MiB / 8 - 1)) * 8;
+}
+
+static double hit_cursor(struct bench *b)
+{
+    smmap_options o = {.window_size = 2 * MiB};
+    smmap_manager *m;
+    smmap_cursor *c;
+    int rc = smmap_manager_new(&m, &o);
+    if (rc == 0)
+        rc = smmap_cursor_new_fd(m, b->fd, &c);
+    if (rc == 0)
+        rc = smmap_use(c, 0, MiB);
+    if (rc != 0)
+        die("hit-path", rc);
+    uint64_t seed = 42, s = 0, v;
+    double t = now();
+    for (unsigned i = 0; i < HIT_OPS; i++) {
+        if (smmap_use(c, hit_offset(&seed), 8) != 0)
+            die("hit-path", SMMAP_ECURSOR);
+        memcpy(&v, smmap_data(c), 8);
+        s += v;
+    }
+    t = now() - t;
+    b->sink += s;
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+    return t / HIT_OPS * 1e9;
+}
+
+static double hit_raw(struct bench *b)
+{
+    void *p = mmap(NULL, MiB, PROT_READ, MAP_SHARED | MAP_POPULATE, b->fd, 0);
+    if (p == MAP_FAILED)
+        die("mmap", -errno);
+    const unsigned char *base = p;
+    uint64_t seed = 42, s = 0, v;
+    double t = now();
+    for (unsigned i = 0; i < HIT_OPS; i++) {
+        memcpy(&v, base + hit_offset(&seed), 8);
+        s += v;
+    }
+    t = now() - t;
+    b->sink += s;
+    munmap(p, MiB);
+    return t / HIT_OPS * 1e9;
+}
+
+/* ---------------------------------------------------------------- cases */
+
+struct impl {
+    const char *name;
+    double (*run)(struct bench *);
+};
+
+struct bcase {
+    const char *name, *unit;
+    struct impl impls[5];
+    int n;
+    /* ratios to print: impl index over impl index */
+    int ratios[3][2];
+    int n_ratios;
+};
+
+static const struct bcase cases[] = {
+    {"seq-scan", "GB/s",
+     {{"sliding-default", scan_sliding_default}, {"sliding-1m", scan_sliding_1m},
+      {"static", scan_static}, {"raw-mmap-populate", scan_raw_mmap},
+      {"read-1m", scan_read}}, 5,
+     {{0, 3}, {0, 4}, {1, 3}}, 3},
+    {"random-64b", "Mops/s",
+     {{"sliding-default", random_default}, {"sliding-smallcap", random_smallcap},
+      {"pread", random_pread}}, 3,
+     {{0, 2}, {1, 2}}, 2},
+    {"hit-path", "ns/op",
+     {{"cursor", hit_cursor}, {"raw-pointer", hit_raw}}, 2,
+     {{0, 1}}, 1},
+    {"threads", "Mops/s",
+     {{"1", threads_1}, {"2", threads_2}}, 2,
+     {{1, 0}}, 1},
+};
+
+static void run_case(struct bench *b, const struct bcase *bc)
+{
+    double samples[5][16], med[5];
+    for (int r = 0; r < b->reps; r++)
+        for (int i = 0; i < bc->n; i++)
+            samples[i][r] = bc->impls[i].run(b);
+    for (int i = 0; i < bc->n; i++) {
+        med[i] = median(samples[i], b->reps);
+        if (b->json)
+            printf("{\"case\": \"%s\", \"impl\": \"%s\", \"value\": %.4f, \"unit\": \"%s\"}\n",
+                   bc->name, bc->impls[i].name, med[i], bc->unit);
+        else
+            printf("%-11s %-18s %10.3f %s\n", bc->name, bc->impls[i].name, med[i], bc->unit);
+    }
+    /* Ratios are for people; --json output stays one measurement a line. */
+    FILE *out = b->json ? stderr : stdout;
+    for (int k = 0; k < bc->n_ratios; k++) {
+        int x = bc->ratios[k][0], y = bc->ratios[k][1];
+        fprintf(out, "%-11s %s / %s = %.2fx\n", bc->name, bc->impls[x].name,
+                bc->impls[y].name, med[x] / med[y]);
+    }
+    fflush(stdout);
+}
+
+static void bench_usage(void)
+{
+    fputs("usage: smmap bench [--quick] [--json] [--dir DIR]\n", stderr);
+    exit(2);
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    struct bench b = {.reps = 5, .size = 2 * GiB};
+    const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--quick"))
+            b.quick = true;
+        else if (!strcmp(argv[i], "--json"))
+            b.json = true;
+        else if (!strcmp(argv[i], "--dir") && i + 1 < argc)
+            dir = argv[++i];
+        else if (!strncmp(argv[i], "--dir=", 6))
+            dir = argv[i] + 6;
+        else
+            bench_usage();
+    }
+    if (b.quick) {
+        b.size = 1 * GiB;
+        b.reps = 3;
+    }
+    b.n_offsets = b.quick ? 1000000 : 2000000;
+    b.offsets = malloc(b.n_offsets * sizeof *b.offsets);
+    if (!b.offsets)
+        die("memory", -ENOMEM);
+    uint64_t seed = 7;
+    for (size_t i = 0; i < b.n_offsets; i++)
+        b.offsets[i] = next_random(&seed) % (b.size - 64);
+
+    make_data(&b, dir);
+    /* Read once so every case starts from the page cache. */
+    b.sink += (uint64_t)scan_read(&b);
+    if (!b.json)
+        printf("smmap %s bench: %llu MiB file, %d repetitions, medians\n",
+               smmap_version_string(), (unsigned long long)(b.size / MiB), b.reps);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        run_case(&b, &cases[i]);
+    close(b.fd);
+    free(b.offsets);
+    return 0;
+}
