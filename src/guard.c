@@ -14,16 +14,21 @@
 #include <string.h>
 
 static struct sigaction previous;
-static pthread_once_t installed = PTHREAD_ONCE_INIT;
+static pthread_once_t install_once = PTHREAD_ONCE_INIT;
+static atomic_bool installed;
 
-static _Thread_local sigjmp_buf *guard_jump;
-static _Thread_local const char *guard_lo, *guard_hi;
+/* One thread-local struct: in a shared library each thread-local variable
+ * costs an address lookup, so the copy does one. */
+static _Thread_local struct {
+    sigjmp_buf *jump;
+    const char *lo, *hi;
+} guard;
 
 static void on_sigbus(int sig, siginfo_t *si, void *ctx)
 {
     const char *addr = si->si_addr;
-    if (guard_jump && addr >= guard_lo && addr < guard_hi)
-        siglongjmp(*guard_jump, 1);
+    if (guard.jump && addr >= guard.lo && addr < guard.hi)
+        siglongjmp(*guard.jump, 1);
     if (previous.sa_flags & SA_SIGINFO) {
         previous.sa_sigaction(sig, si, ctx);
     } else if (previous.sa_handler != SIG_DFL && previous.sa_handler != SIG_IGN) {
@@ -48,24 +53,26 @@ static void install(void)
     sa.sa_flags = SA_SIGINFO | SA_NODEFER;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGBUS, &sa, &previous);
+    atomic_store_explicit(&installed, true, memory_order_release);
 }
 
 int guard_copy(void *dst, const void *src, size_t len)
 {
-    pthread_once(&installed, install);
+    if (!atomic_load_explicit(&installed, memory_order_acquire))
+        pthread_once(&install_once, install);
     sigjmp_buf jump;
     if (sigsetjmp(jump, 0)) {
-        guard_jump = NULL;
+        guard.jump = NULL;
         return SMMAP_ETRUNC;
     }
-    guard_lo = src;
-    guard_hi = (const char *)src + len;
-    guard_jump = &jump;
+    guard.lo = src;
+    guard.hi = (const char *)src + len;
+    guard.jump = &jump;
     /* The fences keep the compiler from moving the copy outside the
      * guarded stretch; the handler runs on this thread. */
     atomic_signal_fence(memory_order_seq_cst);
     memcpy(dst, src, len);
     atomic_signal_fence(memory_order_seq_cst);
-    guard_jump = NULL;
+    guard.jump = NULL;
     return 0;
 }
