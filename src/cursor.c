@@ -101,9 +101,29 @@ void smmap_cursor_free(smmap_cursor *c)
     free(c);
 }
 
-static int use(smmap_cursor *c, uint64_t offset, size_t size, unsigned flags)
+/* The cursor's window does not hold the request: ask the manager. */
+__attribute__((noinline)) static int
+use_miss(smmap_cursor *c, uint64_t offset, size_t size, unsigned flags)
 {
     struct window *w = c->w;
+    mgr_add_hits(c->m, c->hits);
+    c->hits = 0;
+    c->w = NULL;
+    c->size = 0;
+    int rc = mgr_acquire(c->m, c->file, offset, size, flags, w, &w);
+    if (rc != 0)
+        return rc;
+    uint64_t avail = w->end - offset;
+    c->w = w;
+    c->begin = offset;
+    c->size = size && size < avail ? size : (size_t)avail;
+    return 0;
+}
+
+static inline int use(smmap_cursor *c, uint64_t offset, size_t size,
+                      unsigned flags)
+{
+    const struct window *w = c->w;
     if (size > UINT64_MAX - offset) {
         smmap_unuse(c);
         return SMMAP_EINVAL;
@@ -119,18 +139,7 @@ static int use(smmap_cursor *c, uint64_t offset, size_t size, unsigned flags)
             return 0;
         }
     }
-    mgr_add_hits(c->m, c->hits);
-    c->hits = 0;
-    c->w = NULL;
-    c->size = 0;
-    int rc = mgr_acquire(c->m, c->file, offset, size, flags, w, &w);
-    if (rc != 0)
-        return rc;
-    uint64_t avail = w->end - offset;
-    c->w = w;
-    c->begin = offset;
-    c->size = size && size < avail ? size : (size_t)avail;
-    return 0;
+    return use_miss(c, offset, size, flags);
 }
 
 int smmap_use(smmap_cursor *c, uint64_t offset, size_t size)
