@@ -261,6 +261,27 @@ SMMAP_API int64_t smmap_file_stat(smmap_cursor *c);
 SMMAP_API const char *smmap_cursor_path(const smmap_cursor *c);
 SMMAP_API int smmap_cursor_fd(const smmap_cursor *c);
 
+/*
+ * Access hints: how this cursor will read, applied to the windows it maps
+ * from now on (a window shared with other cursors keeps the advice it was
+ * mapped with).
+ *   SMMAP_HINT_NORMAL      the default: the kernel's readahead and fault-around
+ *   SMMAP_HINT_SEQUENTIAL  windows will be consumed whole: map them populated
+ *                          and advise sequential readahead
+ *   SMMAP_HINT_RANDOM      advise random access (no readahead); costly for
+ *                          scans of files that are not in the page cache
+ *   SMMAP_HINT_WILLNEED    start reading the rest of the window on each
+ *                          window change (madvise WILLNEED)
+ *   SMMAP_HINT_POPULATE    map windows with their page tables filled in
+ * Returns 0, or SMMAP_EINVAL for a NULL cursor or an unknown hint.
+ */
+#define SMMAP_HINT_NORMAL     0
+#define SMMAP_HINT_SEQUENTIAL 1
+#define SMMAP_HINT_RANDOM     2
+#define SMMAP_HINT_WILLNEED   3
+#define SMMAP_HINT_POPULATE   4
+SMMAP_API int smmap_cursor_hint(smmap_cursor *c, int hint);
+
 /* ------------------------------------------------------ the copying read */
 
 /*

@@ -110,6 +110,7 @@ use_miss(smmap_cursor *c, uint64_t offset, size_t size, unsigned flags)
     c->hits = 0;
     c->w = NULL;
     c->size = 0;
+    flags |= (unsigned)c->hint << ACQ_HINT_SHIFT;
     int rc = mgr_acquire(c->m, c->file, offset, size, flags, w, &w);
     if (rc != 0)
         return rc;
@@ -117,6 +118,16 @@ use_miss(smmap_cursor *c, uint64_t offset, size_t size, unsigned flags)
     c->w = w;
     c->begin = offset;
     c->size = size && size < avail ? size : (size_t)avail;
+    if (c->hint == SMMAP_HINT_WILLNEED)
+        os_advise(w->data + (offset - w->begin), (size_t)avail, c->hint);
+    return 0;
+}
+
+int smmap_cursor_hint(smmap_cursor *c, int hint)
+{
+    if (!c || hint < SMMAP_HINT_NORMAL || hint > SMMAP_HINT_POPULATE)
+        return SMMAP_EINVAL;
+    c->hint = hint;
     return 0;
 }
 

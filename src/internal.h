@@ -34,7 +34,8 @@ HIDDEN int os_open(const char *path, int *fd);
 HIDDEN int os_dup(int fd, int *out);
 HIDDEN int os_fstat(int fd, struct os_stat *st);
 HIDDEN int os_close(int fd);
-HIDDEN int os_map(int fd, uint64_t offset, size_t len, void **out);
+HIDDEN int os_map(int fd, uint64_t offset, size_t len, int hint, void **out);
+HIDDEN void os_advise(const void *p, size_t len, int hint);
 HIDDEN int os_unmap(void *p, size_t len);
 HIDDEN int64_t os_pread(int fd, void *dst, size_t len, uint64_t offset);
 
@@ -98,8 +99,10 @@ HIDDEN void mgr_unref(smmap_manager *m);
 HIDDEN int mgr_open(smmap_manager *m, const char *path, int fd, int *out);
 HIDDEN int mgr_attach(smmap_manager *m, int fd, struct file **out);
 HIDDEN void mgr_detach(smmap_manager *m, struct file *f);
-/* mgr_acquire() flag: rather than evict to make room, return ACQ_FULL. */
+/* mgr_acquire() flags: rather than evict to make room, return ACQ_FULL;
+ * the cursor's access hint sits above ACQ_HINT_SHIFT. */
 #define ACQ_NO_EVICT 0x1
+#define ACQ_HINT_SHIFT 8
 #define ACQ_FULL 1
 HIDDEN int mgr_acquire(smmap_manager *m, struct file *f, uint64_t offset,
                        size_t size, unsigned flags, struct window *old,
@@ -139,6 +142,7 @@ struct smmap_cursor {
     uint64_t next_read;          /* where the last smmap_read() ended */
     char *path;                  /* as given, or NULL */
     int user_fd;                 /* as given, or -1 */
+    int hint;                    /* SMMAP_HINT_* */
 };
 
 /* guard.c: run a copy that may fault on a truncated file. */

@@ -431,11 +431,11 @@ static int map_new_locked(smmap_manager *m, struct file *f, uint64_t offset,
 
 /* mmap outside the lock; on ENOMEM (address space or vm.max_map_count)
  * unmap every idle window and try once more. */
-static int map_pending(smmap_manager *m, struct window *w)
+static int map_pending(smmap_manager *m, struct window *w, int hint)
 {
     void *p = NULL;
     size_t len = (size_t)(w->end - w->begin);
-    int rc = os_map(w->file->fd, w->begin, len, &p);
+    int rc = os_map(w->file->fd, w->begin, len, hint, &p);
     unsigned calls = 1, retried = 0;
     if (rc == -ENOMEM) {
         struct reap r = {0};
@@ -443,7 +443,7 @@ static int map_pending(smmap_manager *m, struct window *w)
         collect_locked(m, &r);
         pthread_mutex_unlock(&m->mu);
         reap(m, &r);
-        rc = os_map(w->file->fd, w->begin, len, &p);
+        rc = os_map(w->file->fd, w->begin, len, hint, &p);
         calls++;
         retried = 1;
     }
@@ -522,7 +522,7 @@ int mgr_acquire(smmap_manager *m, struct file *f, uint64_t offset,
     pthread_mutex_unlock(&m->mu);
     reap(m, &r);
     if (created)
-        rc = map_pending(m, w);
+        rc = map_pending(m, w, (int)(flags >> ACQ_HINT_SHIFT));
     *out = rc == 0 ? w : NULL;
     return rc;
 }

@@ -129,16 +129,36 @@ int os_close(int fd)
     return close(fd) == 0 ? 0 : -errno;
 }
 
-int os_map(int fd, uint64_t offset, size_t len, void **out)
+int os_map(int fd, uint64_t offset, size_t len, int hint, void **out)
 {
     FAULT(F_MMAP);
     if (offset > (uint64_t)INT64_MAX)
         return -EOVERFLOW;
-    void *p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, (off_t)offset);
+    int flags = MAP_SHARED;
+    if (hint == SMMAP_HINT_POPULATE || hint == SMMAP_HINT_SEQUENTIAL)
+        flags |= MAP_POPULATE;
+    void *p = mmap(NULL, len, PROT_READ, flags, fd, (off_t)offset);
     if (p == MAP_FAILED)
         return -errno;
+    if (hint == SMMAP_HINT_SEQUENTIAL || hint == SMMAP_HINT_RANDOM)
+        os_advise(p, len, hint);
     *out = p;
     return 0;
+}
+
+/* Advice is only advice: a kernel that refuses it changes nothing we rely on. */
+void os_advise(const void *p, size_t len, int hint)
+{
+    static const int advice[] = {
+        [SMMAP_HINT_NORMAL] = MADV_NORMAL,
+        [SMMAP_HINT_SEQUENTIAL] = MADV_SEQUENTIAL,
+        [SMMAP_HINT_RANDOM] = MADV_RANDOM,
+        [SMMAP_HINT_WILLNEED] = MADV_WILLNEED,
+        [SMMAP_HINT_POPULATE] = MADV_WILLNEED,
+    };
+    /* madvise wants a page-aligned start. */
+    uintptr_t page = os_page_size(), a = (uintptr_t)p & ~(page - 1);
+    (void)madvise((void *)a, len + ((uintptr_t)p - a), advice[hint]);
 }
 
 int64_t os_pread(int fd, void *dst, size_t len, uint64_t offset)
