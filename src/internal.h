@@ -20,6 +20,40 @@
 
 #define HIDDEN __attribute__((visibility("hidden")))
 
+/* The static library cannot hide symbols, so internal names carry the
+ * library's prefix too and never clash with a program's own. */
+#define os_page_size smmap__os_page_size
+#define os_default_handles smmap__os_default_handles
+#define os_open smmap__os_open
+#define os_dup smmap__os_dup
+#define os_fstat smmap__os_fstat
+#define os_close smmap__os_close
+#define os_map smmap__os_map
+#define os_advise smmap__os_advise
+#define os_unmap smmap__os_unmap
+#define os_pread smmap__os_pread
+#define mgr_ref smmap__mgr_ref
+#define mgr_unref smmap__mgr_unref
+#define mgr_open smmap__mgr_open
+#define mgr_attach smmap__mgr_attach
+#define mgr_detach smmap__mgr_detach
+#define mgr_acquire smmap__mgr_acquire
+#define mgr_pread smmap__mgr_pread
+#define mgr_release smmap__mgr_release
+#define mgr_share smmap__mgr_share
+#define mgr_users smmap__mgr_users
+#define mgr_add_hits smmap__mgr_add_hits
+#define win_covers smmap__win_covers
+#define win_slot smmap__win_slot
+#define win_at smmap__win_at
+#define win_find smmap__win_find
+#define win_place smmap__win_place
+#define win_index_add smmap__win_index_add
+#define win_index_del smmap__win_index_del
+#define lru_push smmap__lru_push
+#define lru_del smmap__lru_del
+#define guard_copy smmap__guard_copy
+
 /* ------------------------------------------------------- platform layer */
 
 struct os_stat {

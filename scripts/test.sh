@@ -1,0 +1,67 @@
+#!/bin/bash
+# Every test suite: the C suites (Criterion) built with gcc, with clang, and
+# with ASan+UBSan, then the CLI and Python suites (pytest). Prints each
+# runner's closing lines and, last, one line "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+scripts/deps.sh test || exit 1
+
+passed=0 failed=0
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+
+# Criterion's "Synthesis: Tested: T | Passing: P | Failing: F | Crashing: C"
+# lines are the per-binary counts; meson keeps them in its test log.
+count_criterion() {
+    local p f c
+    while read -r p f c; do
+        passed=$((passed + p)); failed=$((failed + f + c))
+    done < <(sed -n 's/.*Synthesis: Tested: [0-9]* | Passing: \([0-9]*\) | Failing: \([0-9]*\) | Crashing: \([0-9]*\).*/\1 \2 \3/p' "$1")
+}
+
+c_suite() { # NAME DIR SETUP-ARGS...
+    local name=$1 dir=$2; shift 2
+    echo "== C suites ($name)"
+    rm -rf "$dir"
+    if ! { meson setup "$dir" "$@" >"$log/$name.setup" 2>&1 && ninja -C "$dir" >"$log/$name.build" 2>&1; }; then
+        cat "$log/$name.setup" "$log/$name.build" 2>/dev/null | tail -40
+        echo "$name: build failed"; failed=$((failed + 1)); return
+    fi
+    if grep -q "warning:" "$log/$name.build"; then
+        grep "warning:" "$log/$name.build"
+        echo "$name: compiler warnings"; failed=$((failed + 1))
+    fi
+    meson test -C "$dir" --print-errorlogs >"$log/$name.test" 2>&1
+    local rc=$? before=$failed
+    tail -n 12 "$log/$name.test"
+    grep -h "Synthesis:" "$dir/meson-logs/testlog.txt"
+    count_criterion "$dir/meson-logs/testlog.txt"
+    # A suite that died before printing its synthesis still counts.
+    if [ "$rc" -ne 0 ] && [ "$failed" -eq "$before" ]; then
+        echo "$name: meson test failed"; failed=$((failed + 1))
+    fi
+}
+
+py_suite() { # NAME PYTEST-ARGS...
+    local name=$1; shift
+    echo "== pytest ($name)"
+    /usr/bin/python3 -m pytest -q -p no:cacheprovider "$@" 2>&1 | tee "$log/$name.py" | tail -n 15
+    local line p f e
+    line=$(grep -E '^(=+ )?[0-9]+ (passed|failed)|no tests ran' "$log/$name.py" | tail -n 1)
+    p=$(grep -oE '[0-9]+ passed' <<<"$line" | grep -oE '[0-9]+'); f=$(grep -oE '[0-9]+ failed' <<<"$line" | grep -oE '[0-9]+')
+    e=$(grep -oE '[0-9]+ error' <<<"$line" | grep -oE '[0-9]+')
+    passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0} + ${e:-0}))
+    [ -z "$p$f$e" ] && { echo "$name: pytest ran no test"; failed=$((failed + 1)); }
+}
+
+c_suite gcc build-test
+CC=clang c_suite clang build-test-clang
+c_suite asan build-test-asan -Db_sanitize=address,undefined -Db_lundef=false
+
+export SMMAP_BIN=$PWD/build-test/smmap
+py_suite cli tests/cli
+export SMMAP_PACKLS=$PWD/build-test/examples/packls
+py_suite examples tests/examples
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
