@@ -12,10 +12,47 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Cursors of different threads are written on every read; a cache line
+ * each keeps them from slowing each other down (false sharing). */
+#define CACHE_LINE 64
+static smmap_cursor *cursor_alloc(void)
+{
+    size_t size = (sizeof(smmap_cursor) + CACHE_LINE - 1) / CACHE_LINE * CACHE_LINE;
+    smmap_cursor *c = aligned_alloc(CACHE_LINE, size);
+    if (c)
+        memset(c, 0, sizeof *c);
+    return c;
+}
+
+static void drop_spares(smmap_cursor *c)
+{
+    while (c->nspare > 0)
+        mgr_release(c->m, c->spare[--c->nspare]);
+}
+
+/* Keep the current window as the newest spare; return the window that
+ * falls out (the oldest spare, or the current one when the manager is
+ * short of room), for the caller to release. */
+static struct window *keep_spare(smmap_cursor *c)
+{
+    struct window *w = c->w;
+    if (!w)
+        return NULL;
+    if (!mgr_roomy(c->m)) {
+        drop_spares(c);
+        return w;
+    }
+    struct window *out = c->nspare == SMMAP_SPARES ? c->spare[--c->nspare] : NULL;
+    memmove(c->spare + 1, c->spare, (size_t)c->nspare * sizeof *c->spare);
+    c->spare[0] = w;
+    c->nspare++;
+    return out;
+}
+
 static int cursor_make(smmap_manager *m, const char *path, int fd,
                        smmap_cursor **out)
 {
-    smmap_cursor *c = calloc(1, sizeof *c);
+    smmap_cursor *c = cursor_alloc();
     char *p = path ? strdup(path) : NULL;
     if (!c || (path && !p)) {
         free(c);
@@ -63,7 +100,7 @@ int smmap_cursor_dup(const smmap_cursor *c, smmap_cursor **out)
         *out = NULL;
     if (!c || !out)
         return SMMAP_EINVAL;
-    smmap_cursor *d = malloc(sizeof *d);
+    smmap_cursor *d = cursor_alloc();
     char *p = c->path ? strdup(c->path) : NULL;
     if (!d || (c->path && !p)) {
         free(d);
@@ -73,6 +110,7 @@ int smmap_cursor_dup(const smmap_cursor *c, smmap_cursor **out)
     *d = *c;
     d->path = p;
     d->hits = 0;
+    d->nspare = 0;
     mgr_share(c->m, c->file, c->w);
     mgr_ref(c->m);
     *out = d;
@@ -81,7 +119,10 @@ int smmap_cursor_dup(const smmap_cursor *c, smmap_cursor **out)
 
 void smmap_unuse(smmap_cursor *c)
 {
-    if (!c || !c->w)
+    if (!c)
+        return;
+    drop_spares(c);
+    if (!c->w)
         return;
     mgr_add_hits(c->m, c->hits);
     c->hits = 0;
@@ -105,7 +146,7 @@ void smmap_cursor_free(smmap_cursor *c)
 __attribute__((noinline)) static int
 use_miss(smmap_cursor *c, uint64_t offset, size_t size, unsigned flags)
 {
-    struct window *w = c->w;
+    struct window *w = flags & ACQ_KEEP ? keep_spare(c) : c->w;
     mgr_add_hits(c->m, c->hits);
     c->hits = 0;
     c->w = NULL;
@@ -241,7 +282,7 @@ __attribute__((noinline)) static int64_t
 read_windows(smmap_cursor *c, unsigned char *out, size_t len, uint64_t offset)
 {
     size_t done = 0;
-    unsigned flags = offset == c->next_read ? 0 : ACQ_NO_EVICT;
+    unsigned flags = offset == c->next_read ? ACQ_KEEP : ACQ_NO_EVICT | ACQ_KEEP;
     c->next_read = offset + len;
     while (done < len) {
         int rc = use(c, offset + done, len - done, flags);
@@ -270,14 +311,27 @@ int64_t smmap_read(smmap_cursor *c, void *dst, size_t len, uint64_t offset)
         return SMMAP_EINVAL;
     /* The hit path, kept short: a random read is mostly waiting for
      * memory, and fewer instructions let the CPU overlap more of those. */
-    const struct window *w = c->w;
-    if (w && offset >= w->begin && offset < w->end && len <= w->end - offset) {
-        c->begin = offset;
-        c->size = len;
-        c->hits++;
-        c->next_read = offset + len;
-        int rc = guard_copy(dst, w->data + (offset - w->begin), len);
-        return rc ? rc : (int64_t)len;
+    struct window *w = c->w;
+    if (!(w && offset >= w->begin && offset < w->end && len <= w->end - offset)) {
+        int i = 0;
+        for (; i < c->nspare; i++) {
+            w = c->spare[i];
+            if (offset >= w->begin && offset < w->end && len <= w->end - offset)
+                break;
+        }
+        if (i == c->nspare)
+            return read_windows(c, dst, len, offset);
+        /* Swap: the spare becomes current, the current one a spare. */
+        if (c->w)
+            c->spare[i] = c->w;
+        else
+            c->spare[i] = c->spare[--c->nspare];
+        c->w = w;
     }
-    return read_windows(c, dst, len, offset);
+    c->begin = offset;
+    c->size = len;
+    c->hits++;
+    c->next_read = offset + len;
+    int rc = guard_copy(dst, w->data + (offset - w->begin), len);
+    return rc ? rc : (int64_t)len;
 }

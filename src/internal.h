@@ -43,6 +43,7 @@
 #define mgr_share smmap__mgr_share
 #define mgr_users smmap__mgr_users
 #define mgr_add_hits smmap__mgr_add_hits
+#define mgr_roomy smmap__mgr_roomy
 #define win_covers smmap__win_covers
 #define win_slot smmap__win_slot
 #define win_at smmap__win_at
@@ -124,6 +125,7 @@ struct smmap_manager {
 
     smmap_stats st;               /* hits excepted */
     _Atomic uint64_t hits;        /* cursors add theirs without the lock */
+    _Atomic bool roomy;           /* far from the limits: cursors may keep spares */
     _Atomic uint64_t preads;
 };
 
@@ -136,6 +138,7 @@ HIDDEN void mgr_detach(smmap_manager *m, struct file *f);
 /* mgr_acquire() flags: rather than evict to make room, return ACQ_FULL;
  * the cursor's access hint sits above ACQ_HINT_SHIFT. */
 #define ACQ_NO_EVICT 0x1
+#define ACQ_KEEP 0x2       /* cursor-side: keep the old window as a spare */
 #define ACQ_HINT_SHIFT 8
 #define ACQ_FULL 1
 HIDDEN int mgr_acquire(smmap_manager *m, struct file *f, uint64_t offset,
@@ -147,6 +150,7 @@ HIDDEN void mgr_release(smmap_manager *m, struct window *w);
 HIDDEN void mgr_share(smmap_manager *m, struct file *f, struct window *w);
 HIDDEN int mgr_users(smmap_manager *m, const struct window *w);
 HIDDEN void mgr_add_hits(smmap_manager *m, uint64_t hits);
+HIDDEN bool mgr_roomy(smmap_manager *m);
 
 /* window.c: placement, the index and the LRU list; callers hold m->mu. */
 HIDDEN bool win_covers(const struct window *w, uint64_t offset, uint64_t need,
@@ -166,6 +170,8 @@ HIDDEN void lru_del(smmap_manager *m, struct window *w);
 
 /* ---------------------------------------------------------------- cursors */
 
+#define SMMAP_SPARES 3
+
 struct smmap_cursor {
     smmap_manager *m;
     struct file *file;
@@ -174,6 +180,10 @@ struct smmap_cursor {
     size_t size;
     uint64_t hits;               /* hits not yet added to the manager */
     uint64_t next_read;          /* where the last smmap_read() ended */
+    /* Windows smmap_read() used before, kept in use while the manager is
+     * roomy so that random reads over a few windows take no lock. */
+    struct window *spare[SMMAP_SPARES];
+    int nspare;
     char *path;                  /* as given, or NULL */
     int user_fd;                 /* as given, or -1 */
     int hint;                    /* SMMAP_HINT_* */

@@ -22,6 +22,20 @@ struct reap {
     struct file *files;
 };
 
+/* Room for every cursor to keep its spares several times over. */
+static void update_room_locked(smmap_manager *m)
+{
+    uint64_t w = m->window ? m->window : 0;
+    bool roomy = m->st.mapped + 4 * w * SMMAP_SPARES <= m->max_memory &&
+                 m->st.windows + 4 * SMMAP_SPARES <= m->max_handles;
+    atomic_store_explicit(&m->roomy, roomy, memory_order_relaxed);
+}
+
+bool mgr_roomy(smmap_manager *m)
+{
+    return m->window && atomic_load_explicit(&m->roomy, memory_order_relaxed);
+}
+
 int smmap_manager_new(smmap_manager **out, const smmap_options *opt)
 {
     if (!out)
@@ -77,6 +91,7 @@ int smmap_manager_new(smmap_manager **out, const smmap_options *opt)
     m->half = (size_t)half;
     m->max_memory = max_memory;
     m->max_handles = o.max_handles ? o.max_handles : os_default_handles();
+    update_room_locked(m);
     *out = m;
     return 0;
 }
@@ -135,6 +150,7 @@ static void detach_locked(smmap_manager *m, struct window *w, struct reap *r)
     win_index_del(m, w);
     m->st.mapped -= w->end - w->begin;
     m->st.windows--;
+    update_room_locked(m);
     if (w->data)
         m->st.munmap_calls++;
     if (--f->windows == 0) {
@@ -422,6 +438,7 @@ static int map_new_locked(smmap_manager *m, struct file *f, uint64_t offset,
         m->st.mapped_peak = m->st.mapped;
     if (++m->st.windows > m->st.windows_peak)
         m->st.windows_peak = m->st.windows;
+    update_room_locked(m);
     if (f->windows++ == 0)
         m->st.files_mapped++;
     m->st.misses++;
