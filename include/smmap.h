@@ -229,7 +229,8 @@ SMMAP_API void smmap_cursor_free(smmap_cursor *c);
  */
 SMMAP_API int smmap_use(smmap_cursor *c, uint64_t offset, size_t size);
 
-/* Stop using the current window; it stays cached. Harmless if none. */
+/* Stop using the current window (and the spares smmap_read() kept); they
+ * stay cached as idle windows. Harmless if none. */
 SMMAP_API void smmap_unuse(smmap_cursor *c);
 
 /* The current span: start pointer (NULL if not valid), length in bytes,
@@ -289,8 +290,11 @@ SMMAP_API int smmap_cursor_hint(smmap_cursor *c, int hint);
  * pread(2). A read that does not continue the cursor's previous one, when
  * no mapped window holds it and the limits are full, is served by pread(2)
  * instead: mapping a window, faulting it in and evicting another costs
- * several times more than the system call for one random read. The
- * cursor's window afterwards is the last one read, or none. Returns
+ * several times more than the system call for one random read. While the
+ * manager is far from its limits, the cursor keeps up to three windows it
+ * read before in use as spares, so random reads over a few windows take no
+ * lock; smmap_unuse() releases them. The cursor's window afterwards is the
+ * last one read, or none. Returns
  * the number of bytes copied (fewer than len only at end of file, 0 at or
  * past it), or:
  *   SMMAP_EINVAL  c NULL, dst NULL with len > 0, or len > INT64_MAX
