@@ -1,0 +1,347 @@
+/*
+ * test_cursor.c - cursors: what they report before and after smmap_use(),
+ * spans and windows, end of file, overflow, NULL arguments, and the
+ * guarantee that a request of up to window_size/2 bytes is whole.
+ */
+#include "util.h"
+
+#include <smmap.h>
+
+#include <criterion/criterion.h>
+
+#include <stdio.h>
+
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+TestSuite(cursor, .init = util_setup, .fini = util_teardown);
+
+static smmap_manager *sliding(size_t window)
+{
+    smmap_options o = {.kind = SMMAP_SLIDING, .window_size = window};
+    smmap_manager *m = NULL;
+    int rc = smmap_manager_new(&m, &o);
+    cr_assert_eq(rc, 0, "smmap_manager_new: %s", smmap_strerror(rc));
+    return m;
+}
+
+static smmap_cursor *open_cursor(smmap_manager *m, const char *p)
+{
+    smmap_cursor *c = NULL;
+    int rc = smmap_cursor_new(m, p, &c);
+    cr_assert_eq(rc, 0, "smmap_cursor_new(%s): %s", p, smmap_strerror(rc));
+    cr_assert_not_null(c);
+    return c;
+}
+
+static void expect_invalid(const smmap_cursor *c)
+{
+    cr_assert_eq(smmap_valid(c), 0);
+    cr_assert_null(smmap_data(c));
+    cr_assert_eq(smmap_size(c), 0u);
+    cr_assert_eq(smmap_includes(c, 0), 0);
+    cr_assert_eq(smmap_window_begin(c), 0u);
+    cr_assert_eq(smmap_window_end(c), 0u);
+    cr_assert_leq(smmap_window_users(c), 0, "users %d of an invalid cursor",
+                  smmap_window_users(c));
+}
+
+Test(cursor, fresh_cursor_from_path)
+{
+    char p[4096];
+    snprintf(p, sizeof p, "%s", util_make_file("f", 12345, 1));
+    smmap_manager *m = sliding(64 * KiB);
+    smmap_cursor *c = open_cursor(m, p);
+    char given[4096];
+    memcpy(given, p, sizeof p);
+    memset(p, 'x', strlen(p)); /* the cursor must have kept its own copy */
+    cr_assert_eq(smmap_associated(c), 1);
+    expect_invalid(c);
+    cr_assert_eq(smmap_file_size(c), 12345);
+    cr_assert_eq(smmap_file_stat(c), 12345);
+    cr_assert_not_null(smmap_cursor_path(c));
+    cr_assert_str_eq(smmap_cursor_path(c), given);
+    cr_assert_eq(smmap_cursor_fd(c), -1);
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+}
+
+Test(cursor, fresh_cursor_from_fd)
+{
+    const char *p = util_make_file("f", 100 * KiB, 2);
+    smmap_manager *m = sliding(64 * KiB);
+    int fd = open(p, O_RDONLY);
+    cr_assert_geq(fd, 0);
+    smmap_cursor *c = NULL;
+    cr_assert_eq(smmap_cursor_new_fd(m, fd, &c), 0);
+    cr_assert_eq(smmap_cursor_fd(c), fd);
+    cr_assert_null(smmap_cursor_path(c));
+    cr_assert_eq(smmap_associated(c), 1);
+    cr_assert_eq(smmap_file_size(c), (int64_t)(100 * KiB));
+    /* the manager duplicated fd: closing ours must not matter */
+    close(fd);
+    cr_assert_eq(smmap_use(c, 70 * KiB, 1000), 0);
+    cr_assert_eq(util_mismatch(2, 70 * KiB, smmap_data(c), 1000), -1);
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+}
+
+Test(cursor, span_and_window_after_use)
+{
+    const char *p = util_make_file("f", 1 * MiB, 3);
+    size_t pg = util_page();
+    smmap_manager *m = sliding(64 * KiB);
+    smmap_cursor *c = open_cursor(m, p);
+    uint64_t off = 300 * KiB + 17;
+    cr_assert_eq(smmap_use(c, off, 1000), 0);
+    cr_assert_eq(smmap_valid(c), 1);
+    cr_assert_eq(smmap_size(c), 1000u);
+    cr_assert_eq(smmap_begin(c), off);
+    cr_assert_eq(smmap_end(c), off + 1000);
+    cr_assert(smmap_includes(c, off));
+    cr_assert(smmap_includes(c, off + 999));
+    cr_assert_not(smmap_includes(c, off + 1000 + 64 * KiB));
+    cr_assert_not(smmap_includes(c, 0));
+    uint64_t wb = smmap_window_begin(c), we = smmap_window_end(c);
+    cr_assert_leq(wb, off);
+    cr_assert_geq(we, off + 1000);
+    cr_assert_eq(wb % pg, 0u, "window begin %llu not page aligned", (unsigned long long)wb);
+    cr_assert_leq(we - wb, 64 * KiB);
+    cr_assert_eq(smmap_window_users(c), 1);
+    cr_assert_eq(util_mismatch(3, off, smmap_data(c), 1000), -1);
+    /* the whole window is readable through the pointer and correct */
+    const unsigned char *wdata = smmap_data(c) - (off - wb);
+    cr_assert_eq(util_mismatch(3, wb, wdata, we - wb), -1);
+
+    smmap_unuse(c);
+    expect_invalid(c);
+    smmap_unuse(c); /* harmless twice */
+    expect_invalid(c);
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+}
+
+Test(cursor, size_zero_means_rest_of_window)
+{
+    const char *p = util_make_file("f", 1 * MiB, 4);
+    smmap_manager *m = sliding(64 * KiB);
+    smmap_cursor *c = open_cursor(m, p);
+    cr_assert_eq(smmap_use(c, 100 * KiB + 5, 0), 0);
+    cr_assert_gt(smmap_size(c), 0u);
+    cr_assert_eq(smmap_end(c), smmap_window_end(c),
+                 "size 0 gives as much as the window holds");
+    cr_assert_geq(smmap_size(c), 32 * KiB);
+    cr_assert_eq(util_mismatch(4, 100 * KiB + 5, smmap_data(c), smmap_size(c)), -1);
+
+    /* near the end of the file: up to the end */
+    cr_assert_eq(smmap_use(c, 1 * MiB - 10, 0), 0);
+    cr_assert_eq(smmap_size(c), 10u);
+    cr_assert_eq(util_mismatch(4, 1 * MiB - 10, smmap_data(c), 10), -1);
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+}
+
+Test(cursor, end_of_file)
+{
+    uint64_t size = 200 * KiB + 3;
+    const char *p = util_make_file("f", size, 5);
+    smmap_manager *m = sliding(64 * KiB);
+    smmap_cursor *c = open_cursor(m, p);
+
+    /* clipped at the end */
+    cr_assert_eq(smmap_use(c, size - 100, 1000), 0);
+    cr_assert_eq(smmap_size(c), 100u);
+    cr_assert_eq(smmap_end(c), size);
+    cr_assert_eq(util_mismatch(5, size - 100, smmap_data(c), 100), -1);
+    /* last byte */
+    cr_assert_eq(smmap_use(c, size - 1, 1), 0);
+    cr_assert_eq(smmap_size(c), 1u);
+    cr_assert_eq(smmap_data(c)[0], util_byte(5, size - 1));
+
+    /* at and past the end; the cursor is left not valid */
+    cr_assert_eq(smmap_use(c, size, 1), SMMAP_EOF);
+    expect_invalid(c);
+    cr_assert_eq(smmap_use(c, 10, 10), 0);
+    cr_assert_eq(smmap_use(c, size, 0), SMMAP_EOF);
+    expect_invalid(c);
+    cr_assert_eq(smmap_use(c, size + 1, 1), SMMAP_EOF);
+    cr_assert_eq(smmap_use(c, 10 * GiB, 1), SMMAP_EOF);
+    cr_assert_eq(smmap_use(c, (uint64_t)INT64_MAX, 0), SMMAP_EOF);
+    expect_invalid(c);
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+}
+
+Test(cursor, offset_plus_size_overflow)
+{
+    const char *p = util_make_file("f", 10 * KiB, 6);
+    smmap_manager *m = sliding(64 * KiB);
+    smmap_cursor *c = open_cursor(m, p);
+    cr_assert_eq(smmap_use(c, 0, 10), 0);
+    cr_assert_eq(smmap_use(c, UINT64_MAX - 5, 10), SMMAP_EINVAL);
+    expect_invalid(c);
+    cr_assert_eq(smmap_use(c, UINT64_MAX, 1), SMMAP_EINVAL);
+    cr_assert_eq(smmap_use(c, UINT64_MAX, SIZE_MAX), SMMAP_EINVAL);
+    if (sizeof(size_t) >= 8)
+        cr_assert_eq(smmap_use(c, 1, SIZE_MAX), SMMAP_EINVAL);
+    /* still usable afterwards */
+    cr_assert_eq(smmap_use(c, 5, 10), 0);
+    cr_assert_eq(util_mismatch(6, 5, smmap_data(c), 10), -1);
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+}
+
+Test(cursor, null_arguments)
+{
+    const char *p = util_make_file("f", 10 * KiB, 7);
+    smmap_manager *m = sliding(64 * KiB);
+    smmap_cursor *c = (smmap_cursor *)(uintptr_t)1;
+
+    cr_assert_eq(smmap_cursor_new(NULL, p, &c), SMMAP_EINVAL);
+    cr_assert_eq(smmap_cursor_new(m, NULL, &c), SMMAP_EINVAL);
+    cr_assert_eq(smmap_cursor_new(m, p, NULL), SMMAP_EINVAL);
+    cr_assert_eq(smmap_cursor_new(m, "", &c), SMMAP_EINVAL);
+    int fd = open(p, O_RDONLY);
+    cr_assert_eq(smmap_cursor_new_fd(NULL, fd, &c), SMMAP_EINVAL);
+    cr_assert_eq(smmap_cursor_new_fd(m, fd, NULL), SMMAP_EINVAL);
+    cr_assert_eq(smmap_cursor_new_fd(m, -1, &c), SMMAP_EINVAL);
+    cr_assert_eq(smmap_cursor_new_fd(m, -12345, &c), SMMAP_EINVAL);
+    close(fd);
+    cr_assert_eq(smmap_cursor_dup(NULL, &c), SMMAP_EINVAL);
+
+    smmap_cursor *ok = open_cursor(m, p);
+    cr_assert_eq(smmap_cursor_dup(ok, NULL), SMMAP_EINVAL);
+
+    smmap_cursor_free(NULL);
+    cr_assert_eq(smmap_use(NULL, 0, 1), SMMAP_EINVAL);
+    smmap_unuse(NULL);
+    cr_assert_null(smmap_data(NULL));
+    cr_assert_eq(smmap_size(NULL), 0u);
+    (void)smmap_begin(NULL);
+    (void)smmap_end(NULL);
+    cr_assert_eq(smmap_includes(NULL, 0), 0);
+    cr_assert_eq(smmap_window_begin(NULL), 0u);
+    cr_assert_eq(smmap_window_end(NULL), 0u);
+    cr_assert_leq(smmap_window_users(NULL), 0);
+    cr_assert_eq(smmap_valid(NULL), 0);
+    cr_assert_eq(smmap_associated(NULL), 0);
+    cr_assert_eq(smmap_file_size(NULL), -1);
+    cr_assert_lt(smmap_file_stat(NULL), 0);
+    cr_assert_null(smmap_cursor_path(NULL));
+    cr_assert_eq(smmap_cursor_fd(NULL), -1);
+    smmap_cursor_free(ok);
+    smmap_manager_free(m);
+}
+
+Test(cursor, file_stat_rereads_size)
+{
+    const char *p = util_make_file("f", 5000, 8);
+    smmap_manager *m = sliding(64 * KiB);
+    smmap_cursor *c = open_cursor(m, p);
+    cr_assert_eq(smmap_file_size(c), 5000);
+    util_append(p, 5000, 3000, 8);
+    cr_assert_eq(smmap_file_stat(c), 8000);
+    /* a miss re-reads the size too */
+    cr_assert_eq(smmap_use(c, 7000, 1000), 0);
+    cr_assert_eq(smmap_file_size(c), 8000);
+    cr_assert_eq(util_mismatch(8, 7000, smmap_data(c), 1000), -1);
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+}
+
+/* Requests of up to window/2 bytes inside the file are whole and
+ * contiguous, for several window sizes, at random and at grid edges. */
+static void check_half_window(size_t window, uint64_t file_size, uint32_t salt, int rounds)
+{
+    char name[32];
+    snprintf(name, sizeof name, "f%zu", window);
+    const char *p = util_make_file(name, file_size, salt);
+    unsigned char *img = util_image(salt, file_size);
+    smmap_manager *m = sliding(window);
+    smmap_options e;
+    smmap_manager_options(m, &e);
+    size_t half = e.window_size / 2;
+    smmap_cursor *c = open_cursor(m, p);
+    uint64_t rs = window * 31 + salt;
+    for (int i = 0; i < rounds; i++) {
+        uint64_t off, want;
+        switch (i % 4) {
+        case 0: /* anywhere */
+            off = util_below(&rs, file_size);
+            want = 1 + util_below(&rs, half);
+            break;
+        case 1: /* exactly half a window */
+            off = util_below(&rs, file_size);
+            want = half;
+            break;
+        case 2: /* ending just past a page boundary */
+            off = (util_below(&rs, file_size / util_page()) + 1) * util_page();
+            off = off > half / 2 ? off - util_below(&rs, half / 2) - 1 : 0;
+            want = half;
+            break;
+        default: /* starting just below a multiple of half */
+            off = util_below(&rs, file_size / half + 1) * half;
+            off = off >= 1 + 3 ? off - 1 - util_below(&rs, 3) : 0;
+            want = 1 + util_below(&rs, half);
+            break;
+        }
+        if (off >= file_size)
+            off = file_size - 1;
+        uint64_t expect = want < file_size - off ? want : file_size - off;
+        int rc = smmap_use(c, off, want);
+        cr_assert_eq(rc, 0, "window %zu: use(%llu, %llu): %s", window,
+                     (unsigned long long)off, (unsigned long long)want, smmap_strerror(rc));
+        cr_assert_eq(smmap_size(c), expect, "window %zu: use(%llu, %llu) gave %zu bytes",
+                     window, (unsigned long long)off, (unsigned long long)want,
+                     smmap_size(c));
+        cr_assert_eq(smmap_begin(c), off);
+        cr_assert_leq(smmap_window_end(c) - smmap_window_begin(c), e.window_size);
+        cr_assert(memcmp(smmap_data(c), img + off, expect) == 0,
+                  "window %zu: wrong bytes at %llu (+%lld)", window, (unsigned long long)off,
+                  (long long)util_mismatch(salt, off, smmap_data(c), expect));
+    }
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+    free(img);
+}
+
+Test(cursor, half_window_requests_whole)
+{
+    size_t pg = util_page();
+    check_half_window(64 * KiB, 4 * MiB + 1234, 21, 20000);
+    check_half_window(2 * pg, 1 * MiB + 77, 22, 20000);
+    check_half_window(5 * pg, 1 * MiB + 5, 23, 20000);
+    check_half_window(1 * MiB, 6 * MiB + 999, 24, 5000);
+}
+
+/* Larger requests may be cut at a window edge, never elsewhere. */
+Test(cursor, large_requests_start_at_offset)
+{
+    uint64_t size = 2 * MiB + 100;
+    const char *p = util_make_file("f", size, 25);
+    unsigned char *img = util_image(25, size);
+    smmap_manager *m = sliding(64 * KiB);
+    smmap_cursor *c = open_cursor(m, p);
+    uint64_t rs = 99;
+    for (int i = 0; i < 5000; i++) {
+        uint64_t off = util_below(&rs, size);
+        size_t want = 32 * KiB + 1 + util_below(&rs, 200 * KiB);
+        cr_assert_eq(smmap_use(c, off, want), 0);
+        size_t got = smmap_size(c);
+        cr_assert_geq(got, 1u);
+        cr_assert_leq(got, want);
+        cr_assert_leq(got, size - off);
+        cr_assert_eq(smmap_begin(c), off);
+        cr_assert(got == want || got == size - off || smmap_end(c) == smmap_window_end(c),
+                  "use(%llu, %zu): short span [%llu,%llu) not at the edge of window "
+                  "[%llu,%llu)", (unsigned long long)off, want,
+                  (unsigned long long)smmap_begin(c), (unsigned long long)smmap_end(c),
+                  (unsigned long long)smmap_window_begin(c),
+                  (unsigned long long)smmap_window_end(c));
+        cr_assert(memcmp(smmap_data(c), img + off, got) == 0);
+    }
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+    free(img);
+}

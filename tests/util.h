@@ -1,0 +1,83 @@
+/*
+ * util.h - helpers shared by the smmap test suites: temporary files whose
+ * bytes depend on their offset, the expected byte at any offset, and probes
+ * of what the process holds (/proc/self/fd, /proc/self/maps).
+ *
+ * Each Criterion test runs in its own process; util_setup() (a suite .init)
+ * makes a fresh temporary directory and util_teardown() (.fini) removes it.
+ */
+#ifndef SMMAP_TEST_UTIL_H
+#define SMMAP_TEST_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KiB ((uint64_t)1024)
+#define MiB (1024 * KiB)
+#define GiB (1024 * MiB)
+
+/* Suite fixtures: make / remove the per-test temporary directory. */
+void util_setup(void);
+void util_teardown(void);
+
+/* The directory made by util_setup(). */
+const char *util_dir(void);
+
+/* "<dir>/<name>"; the string lives until util_teardown(). */
+const char *util_path(const char *name);
+
+/* The byte a file made with `salt` holds at offset off. Differs from its
+ * neighbours and from offset-shifted copies of the pattern, and from the
+ * same offset of a file with another salt. */
+static inline unsigned char util_byte(uint32_t salt, uint64_t off)
+{
+    uint64_t x = (off + 1) * 0x9E3779B97F4A7C15u ^ (uint64_t)salt * 0xD6E8FEB86659FD93u;
+    x ^= x >> 31;
+    x *= 0xBF58476D1CE4E5B9u;
+    x ^= x >> 29;
+    return (unsigned char)(x ^ (off >> 8) ^ (off >> 16));
+}
+
+/* Fill dst with the bytes [off, off+len) of a file made with salt. */
+void util_fill(uint32_t salt, uint64_t off, void *dst, size_t len);
+
+/* Index of the first byte of buf that differs from the pattern at
+ * [off, off+len), or -1 if all match. */
+int64_t util_mismatch(uint32_t salt, uint64_t off, const void *buf, size_t len);
+
+/* The whole expected content of a file of `size` bytes (malloc'd). */
+unsigned char *util_image(uint32_t salt, uint64_t size);
+
+/* Create the file `name` in the test directory with `size` pattern bytes;
+ * returns its path. */
+const char *util_make_file(const char *name, uint64_t size, uint32_t salt);
+
+/* Append bytes [from, from+len) of the pattern to the file at path. */
+void util_append(const char *path, uint64_t from, uint64_t len, uint32_t salt);
+
+/* Number of open descriptors of this process. */
+int util_count_fds(void);
+
+/* Number of open descriptors that refer to the file at path (by inode). */
+int util_fds_of(const char *path);
+
+/* One mapping of a file in /proc/self/maps. */
+struct util_map {
+    uint64_t offset, length;
+};
+
+/* Mappings of the file at path (matched by device and inode); fills up to
+ * max entries of out (may be NULL) and returns the total count. */
+int util_maps_of(const char *path, struct util_map *out, int max);
+
+/* 1 if some mapping of path starts at file offset `offset`. */
+int util_mapped_at(const char *path, uint64_t offset);
+
+/* Deterministic pseudo-random numbers (splitmix64). */
+uint64_t util_rand(uint64_t *state);
+/* Uniform in [0, n), n > 0. */
+uint64_t util_below(uint64_t *state, uint64_t n);
+
+size_t util_page(void);
+
+#endif
