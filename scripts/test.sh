@@ -42,6 +42,29 @@ c_suite() { # NAME DIR SETUP-ARGS...
     fi
 }
 
+# The gcc build's suites again under valgrind memcheck. Criterion runs each
+# test in a child whose exit code it does not read as valgrind's verdict, so
+# any report valgrind writes (errors, definite leaks) counts as a failure.
+valgrind_suite() { # DIR
+    echo "== C suites (valgrind)"
+    local vg="$log/vg" t
+    mkdir -p "$vg"
+    for t in "$1"/tests/test_*; do
+        [ -x "$t" ] || continue
+        valgrind -q --leak-check=full --show-leak-kinds=definite \
+            --errors-for-leak-kinds=definite --trace-children=yes \
+            --log-file="$vg/$(basename "$t").%p" "$t" >"$log/vg.out" 2>&1
+        grep -h "Synthesis:" "$log/vg.out"
+        count_criterion "$log/vg.out"
+    done
+    local reports
+    reports=$(find "$vg" -type f -size +0)
+    if [ -n "$reports" ]; then
+        for t in $reports; do head -n 30 "$t"; done
+        echo "valgrind: $(echo "$reports" | wc -l) report(s)"; failed=$((failed + 1))
+    fi
+}
+
 py_suite() { # NAME PYTEST-ARGS...
     local name=$1; shift
     echo "== pytest ($name)"
@@ -57,6 +80,7 @@ py_suite() { # NAME PYTEST-ARGS...
 c_suite gcc build-test
 CC=clang c_suite clang build-test-clang
 c_suite asan build-test-asan -Db_sanitize=address,undefined -Db_lundef=false
+valgrind_suite build-test
 
 export SMMAP_BIN=$PWD/build-test/smmap
 py_suite cli tests/cli

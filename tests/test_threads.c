@@ -16,7 +16,8 @@
 
 TestSuite(threads, .init = util_setup, .fini = util_teardown, .timeout = 60);
 
-enum { THREADS = 4, OPS = 50000 };
+enum { THREADS = 4 };
+#define OPS (util_valgrind() ? 2000 : 50000)
 
 struct shared {
     smmap_manager *m;

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+#include <valgrind/valgrind.h>
 
 static char dir[PATH_MAX];
 
@@ -192,6 +193,22 @@ int util_maps_of(const char *path, struct util_map *out, int max)
     }
     fclose(f);
     return n;
+}
+
+uint64_t util_mapped_bytes(const char *path)
+{
+    struct util_map m[1024];
+    int n = util_maps_of(path, m, 1024);
+    cr_assert_leq(n, 1024);
+    uint64_t sum = 0;
+    for (int i = 0; i < n; i++)
+        sum += m[i].length;
+    return sum;
+}
+
+int util_valgrind(void)
+{
+    return RUNNING_ON_VALGRIND;
 }
 
 int util_mapped_at(const char *path, uint64_t offset)

@@ -58,6 +58,13 @@ void util_append(const char *path, uint64_t from, uint64_t len, uint32_t salt);
 /* Number of open descriptors of this process. */
 int util_count_fds(void);
 
+/* 1 when running under valgrind, which is some 50 times slower, lays out
+ * mappings so that neighbours merge, and handles SIGBUS its own way. */
+int util_valgrind(void);
+
+/* Sum of the lengths of the mappings of path in /proc/self/maps. */
+uint64_t util_mapped_bytes(const char *path);
+
 /* Number of open descriptors that refer to the file at path (by inode). */
 int util_fds_of(const char *path);
 
