@@ -145,8 +145,13 @@ SMMAP_API void smmap_manager_free(smmap_manager *m);
 SMMAP_API void smmap_manager_options(const smmap_manager *m, smmap_options *out);
 
 /* Unmap every idle window now and close the files no cursor uses.
- * Returns the number of windows unmapped. */
+ * Returns the number of windows unmapped, or SMMAP_EINVAL for NULL. */
 SMMAP_API int smmap_collect(smmap_manager *m);
+
+/* Unmap idle windows, least recently used first, until bytes more bytes
+ * and one more window fit the limits (or no idle window is left).
+ * Returns the number of windows unmapped, or SMMAP_EINVAL for NULL. */
+SMMAP_API int smmap_make_room(smmap_manager *m, uint64_t bytes);
 
 /* ------------------------------------------------------------- statistics */
 
@@ -246,6 +251,11 @@ SMMAP_API int      smmap_includes(const smmap_cursor *c, uint64_t ofs);
 SMMAP_API uint64_t smmap_window_begin(const smmap_cursor *c);
 SMMAP_API uint64_t smmap_window_end(const smmap_cursor *c);
 SMMAP_API int      smmap_window_users(const smmap_cursor *c);
+
+/* Users of the window of c's file that begins at begin, whoever uses it
+ * (0 when it is idle in the cache), or SMMAP_EOF when no such window is
+ * mapped, SMMAP_EINVAL for NULL. */
+SMMAP_API int smmap_window_users_at(const smmap_cursor *c, uint64_t begin);
 
 /* 1 if the cursor has a window in use, else 0. */
 SMMAP_API int smmap_valid(const smmap_cursor *c);

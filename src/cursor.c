@@ -239,6 +239,11 @@ int smmap_window_users(const smmap_cursor *c)
     return c && c->w ? mgr_users(c->m, c->w) : -1;
 }
 
+int smmap_window_users_at(const smmap_cursor *c, uint64_t begin)
+{
+    return c ? mgr_users_at(c->m, c->file, begin) : SMMAP_EINVAL;
+}
+
 int smmap_valid(const smmap_cursor *c)
 {
     return c && c->w;

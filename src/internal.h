@@ -42,6 +42,7 @@
 #define mgr_release smmap__mgr_release
 #define mgr_share smmap__mgr_share
 #define mgr_users smmap__mgr_users
+#define mgr_users_at smmap__mgr_users_at
 #define mgr_add_hits smmap__mgr_add_hits
 #define mgr_roomy smmap__mgr_roomy
 #define win_covers smmap__win_covers
@@ -149,6 +150,7 @@ HIDDEN int64_t mgr_pread(smmap_manager *m, struct file *f, void *dst,
 HIDDEN void mgr_release(smmap_manager *m, struct window *w);
 HIDDEN void mgr_share(smmap_manager *m, struct file *f, struct window *w);
 HIDDEN int mgr_users(smmap_manager *m, const struct window *w);
+HIDDEN int mgr_users_at(smmap_manager *m, const struct file *f, uint64_t begin);
 HIDDEN void mgr_add_hits(smmap_manager *m, uint64_t hits);
 HIDDEN bool mgr_roomy(smmap_manager *m);
 

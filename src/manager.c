@@ -140,6 +140,11 @@ void mgr_add_hits(smmap_manager *m, uint64_t hits)
         atomic_fetch_add_explicit(&m->hits, hits, memory_order_relaxed);
 }
 
+static bool full_locked(const smmap_manager *m, uint64_t len)
+{
+    return m->st.mapped + len > m->max_memory || m->st.windows + 1 > m->max_handles;
+}
+
 /* ------------------------------------------------------ reaping (unlocked) */
 
 /* Take w out of every structure and the accounting, and queue it (and its
@@ -199,6 +204,19 @@ static void evict_lru_locked(smmap_manager *m, struct reap *r)
     detach_locked(m, w, r);
 }
 
+/* Evict idle windows, oldest first, until len more bytes and one more
+ * window fit the limits or none is idle; returns how many went. */
+static int evict_for_locked(smmap_manager *m, uint64_t len, struct reap *r)
+{
+    int n = 0;
+    while (m->lru_head && (len > UINT64_MAX - m->st.mapped || full_locked(m, len))) {
+        evict_lru_locked(m, r);
+        m->st.evictions++;
+        n++;
+    }
+    return n;
+}
+
 static int collect_locked(smmap_manager *m, struct reap *r)
 {
     int n = 0;
@@ -206,6 +224,27 @@ static int collect_locked(smmap_manager *m, struct reap *r)
         evict_lru_locked(m, r);
         n++;
     }
+    return n;
+}
+
+int smmap_make_room(smmap_manager *m, uint64_t bytes)
+{
+    if (!m)
+        return SMMAP_EINVAL;
+    struct reap r = {0};
+    pthread_mutex_lock(&m->mu);
+    int n = evict_for_locked(m, bytes, &r);
+    pthread_mutex_unlock(&m->mu);
+    reap(m, &r);
+    return n;
+}
+
+int mgr_users_at(smmap_manager *m, const struct file *f, uint64_t begin)
+{
+    pthread_mutex_lock(&m->mu);
+    const struct window *w = win_at(m, f, win_slot(m, begin));
+    int n = w && w->begin == begin && w->state == W_READY ? (int)w->users : SMMAP_EOF;
+    pthread_mutex_unlock(&m->mu);
     return n;
 }
 
@@ -376,23 +415,13 @@ int mgr_users(smmap_manager *m, const struct window *w)
     return n;
 }
 
-static bool full_locked(const smmap_manager *m, uint64_t len)
-{
-    return m->st.mapped + len > m->max_memory || m->st.windows + 1 > m->max_handles;
-}
-
-/* Evict idle windows, oldest first, until len more bytes and one more
- * window fit the limits. */
+/* Room for len more bytes and one more window. When the idle windows do
+ * not free enough, the limits are soft (counted) unless strict. */
 static int make_room_locked(smmap_manager *m, uint64_t len, struct reap *r)
 {
-    for (;;) {
-        if (!full_locked(m, len))
-            return 0;
-        if (!m->lru_head)
-            break;
-        evict_lru_locked(m, r);
-        m->st.evictions++;
-    }
+    evict_for_locked(m, len, r);
+    if (!full_locked(m, len))
+        return 0;
     if (m->flags & SMMAP_STRICT_LIMITS)
         return SMMAP_ELIMIT;
     m->st.limit_exceeded++;

@@ -383,6 +383,56 @@ Test(manager, collect_unmaps_idle_only)
     smmap_manager_free(m);
 }
 
+/* make_room unmaps idle windows oldest first, only until the request fits. */
+Test(manager, make_room_evicts_oldest_only_as_needed)
+{
+    const char *p = util_make_file("f", 1 * MiB, 12);
+    smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB, 256 * KiB, 0);
+    smmap_cursor *c;
+    cr_assert_eq(smmap_cursor_new(m, p, &c), 0);
+    const uint64_t at[4] = {0, 128 * KiB, 256 * KiB, 384 * KiB};
+    for (int i = 0; i < 4; i++) {
+        cr_assert_eq(smmap_use(c, at[i], 100), 0);
+        smmap_unuse(c);
+    }
+    smmap_stats st;
+    smmap_manager_stats(m, &st);
+    cr_assert_eq(st.mapped, 256 * KiB, "the cap is full");
+    cr_assert_eq(smmap_make_room(m, 0), 0, "0 more bytes fit already");
+    cr_assert_eq(smmap_make_room(m, 100 * KiB), 2, "two 64 KiB windows free 100 KiB");
+    cr_assert_eq(smmap_window_users_at(c, at[0]), SMMAP_EOF, "the oldest went first");
+    cr_assert_eq(smmap_window_users_at(c, at[1]), SMMAP_EOF);
+    cr_assert_eq(smmap_window_users_at(c, at[2]), 0, "newer ones stay, idle");
+    cr_assert_eq(smmap_window_users_at(c, at[3]), 0);
+    cr_assert_eq(smmap_make_room(m, UINT64_MAX), 2, "nothing fits: every idle window goes");
+    cr_assert_eq(smmap_make_room(NULL, 1), SMMAP_EINVAL);
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+}
+
+/* window_users_at counts a window's users whichever cursor holds it. */
+Test(manager, window_users_at_counts_other_cursors)
+{
+    const char *p = util_make_file("f", 1 * MiB, 13);
+    smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB, 0, 0);
+    smmap_cursor *a, *b;
+    cr_assert_eq(smmap_cursor_new(m, p, &a), 0);
+    cr_assert_eq(smmap_cursor_new(m, p, &b), 0);
+    cr_assert_eq(smmap_use(a, 40 * KiB, 10), 0);
+    uint64_t begin = smmap_window_begin(a);
+    cr_assert_eq(smmap_use(b, 40 * KiB + 5, 10), 0);
+    cr_assert_eq(smmap_window_users_at(b, begin), 2);
+    smmap_unuse(a);
+    cr_assert_eq(smmap_window_users_at(a, begin), 1, "b still uses it");
+    smmap_unuse(b);
+    cr_assert_eq(smmap_window_users_at(a, begin), 0, "idle, cached");
+    cr_assert_eq(smmap_window_users_at(a, begin + 4096), SMMAP_EOF, "no window begins there");
+    cr_assert_eq(smmap_window_users_at(NULL, begin), SMMAP_EINVAL);
+    smmap_cursor_free(a);
+    smmap_cursor_free(b);
+    smmap_manager_free(m);
+}
+
 /* ------------------------------------------------------------- static */
 
 Test(manager, static_maps_whole_file_once)
