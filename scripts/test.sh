@@ -65,10 +65,10 @@ valgrind_suite() { # DIR
     fi
 }
 
-py_suite() { # NAME PYTEST-ARGS...
+py_suite() { # NAME COMMAND... (a command that ends with pytest's summary)
     local name=$1; shift
     echo "== pytest ($name)"
-    /usr/bin/python3 -m pytest -q -p no:cacheprovider "$@" 2>&1 | tee "$log/$name.py" | tail -n 15
+    "$@" 2>&1 | tee "$log/$name.py" | tail -n 15
     local line p f e
     line=$(grep -E '^(=+ )?[0-9]+ (passed|failed)|no tests ran' "$log/$name.py" | tail -n 1)
     p=$(grep -oE '[0-9]+ passed' <<<"$line" | grep -oE '[0-9]+'); f=$(grep -oE '[0-9]+ failed' <<<"$line" | grep -oE '[0-9]+')
@@ -83,9 +83,11 @@ c_suite asan build-test-asan -Db_sanitize=address,undefined -Db_lundef=false
 valgrind_suite build-test
 
 export SMMAP_BIN=$PWD/build-test/smmap
-py_suite cli tests/cli
+pytest="/usr/bin/python3 -m pytest -q -p no:cacheprovider"
+py_suite cli $pytest tests/cli
 export SMMAP_PACKLS=$PWD/build-test/examples/packls
-py_suite examples tests/examples
+py_suite examples $pytest tests/examples
+py_suite python bash tests/python/run.sh
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
