@@ -257,6 +257,13 @@ SMMAP_API int      smmap_window_users(const smmap_cursor *c);
  * mapped, SMMAP_EINVAL for NULL. */
 SMMAP_API int smmap_window_users_at(const smmap_cursor *c, uint64_t begin);
 
+/* Touch the last byte of the current span under the SIGBUS guard, so that
+ * a caller about to hand the span out (as a Python memoryview, say) knows
+ * the file was not truncated below it at this moment; truncation cuts a
+ * file's tail, so one probe covers the whole span. Returns 0, SMMAP_ETRUNC,
+ * SMMAP_ECURSOR (no window in use) or SMMAP_EINVAL (NULL). */
+SMMAP_API int smmap_probe(const smmap_cursor *c);
+
 /* 1 if the cursor has a window in use, else 0. */
 SMMAP_API int smmap_valid(const smmap_cursor *c);
 /* 1 if the cursor is bound to a file (every cursor made by this API). */

@@ -244,6 +244,16 @@ int smmap_window_users_at(const smmap_cursor *c, uint64_t begin)
     return c ? mgr_users_at(c->m, c->file, begin) : SMMAP_EINVAL;
 }
 
+int smmap_probe(const smmap_cursor *c)
+{
+    if (!c)
+        return SMMAP_EINVAL;
+    if (!c->w || !c->size)
+        return SMMAP_ECURSOR;
+    unsigned char last;
+    return guard_copy(&last, smmap_data(c) + c->size - 1, 1);
+}
+
 int smmap_valid(const smmap_cursor *c)
 {
     return c && c->w;

@@ -370,6 +370,25 @@ static void own_handler(int sig, siginfo_t *si, void *ctx)
 
 /* The library's SIGBUS guard chains to the handler installed before it: a
  * fault outside the library still reaches the program's handler. */
+/* smmap_probe finds a span whose tail was truncated away, without a signal
+ * reaching the program. */
+Test(files, probe_sees_truncation)
+{
+    const char *p = util_make_file("f", 256 * KiB, 73);
+    smmap_manager *m = make(SMMAP_SLIDING, 128 * KiB);
+    smmap_cursor *c = open_cursor(m, p);
+    cr_assert_eq(smmap_probe(c), SMMAP_ECURSOR, "no window yet");
+    cr_assert_eq(smmap_use(c, 100 * KiB, 20 * KiB), 0);
+    cr_assert_eq(smmap_probe(c), 0);
+    cr_assert_eq(truncate(p, 110 * KiB), 0);
+    cr_assert_eq(smmap_probe(c), SMMAP_ETRUNC, "span [100K,120K) lost its tail");
+    cr_assert_eq(smmap_use(c, 100 * KiB, 8 * KiB), 0, "still in the same window");
+    cr_assert_eq(smmap_probe(c), 0, "[100K,108K) is still in the file");
+    cr_assert_eq(smmap_probe(NULL), SMMAP_EINVAL);
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+}
+
 Test(files, sigbus_handler_chained, .timeout = 10)
 {
     if (util_valgrind())
