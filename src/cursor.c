@@ -128,6 +128,7 @@ void smmap_unuse(smmap_cursor *c)
     c->hits = 0;
     mgr_release(c->m, c->w);
     c->w = NULL;
+    c->data = NULL;
     c->size = 0;
 }
 
@@ -150,6 +151,7 @@ use_miss(smmap_cursor *c, uint64_t offset, size_t size, unsigned flags)
     mgr_add_hits(c->m, c->hits);
     c->hits = 0;
     c->w = NULL;
+    c->data = NULL;
     c->size = 0;
     flags |= (unsigned)c->hint << ACQ_HINT_SHIFT;
     int rc = mgr_acquire(c->m, c->file, offset, size, flags, w, &w);
@@ -158,6 +160,7 @@ use_miss(smmap_cursor *c, uint64_t offset, size_t size, unsigned flags)
     uint64_t avail = w->end - offset;
     c->w = w;
     c->begin = offset;
+    c->data = w->data + (offset - w->begin);
     c->size = size && size < avail ? size : (size_t)avail;
     if (c->hint == SMMAP_HINT_WILLNEED)
         os_advise(w->data + (offset - w->begin), (size_t)avail, c->hint);
@@ -176,20 +179,25 @@ static inline int use(smmap_cursor *c, uint64_t offset, size_t size,
                       unsigned flags)
 {
     const struct window *w = c->w;
+    if (w) {
+        uint64_t rel = offset - w->begin; /* wraps when offset < begin */
+        uint64_t len = w->end - w->begin;
+        if (rel < len) {
+            uint64_t avail = len - rel;
+            if (size <= avail ||
+                (w->reaches_eof && size <= UINT64_MAX - offset &&
+                 w->end >= atomic_load_explicit(&c->file->size, memory_order_relaxed))) {
+                c->begin = offset;
+                c->data = w->data + rel;
+                c->size = size && size < avail ? size : (size_t)avail;
+                c->hits++;
+                return 0;
+            }
+        }
+    }
     if (size > UINT64_MAX - offset) {
         smmap_unuse(c);
         return SMMAP_EINVAL;
-    }
-    if (w && offset >= w->begin && offset < w->end) {
-        uint64_t avail = w->end - offset;
-        if (size <= avail ||
-            (w->reaches_eof &&
-             w->end >= atomic_load_explicit(&c->file->size, memory_order_relaxed))) {
-            c->begin = offset;
-            c->size = size && size < avail ? size : (size_t)avail;
-            c->hits++;
-            return 0;
-        }
     }
     return use_miss(c, offset, size, flags);
 }
@@ -201,7 +209,7 @@ int smmap_use(smmap_cursor *c, uint64_t offset, size_t size)
 
 const unsigned char *smmap_data(const smmap_cursor *c)
 {
-    return c && c->w ? c->w->data + (c->begin - c->w->begin) : NULL;
+    return c ? c->data : NULL;
 }
 
 size_t smmap_size(const smmap_cursor *c)
@@ -344,9 +352,10 @@ int64_t smmap_read(smmap_cursor *c, void *dst, size_t len, uint64_t offset)
         c->w = w;
     }
     c->begin = offset;
+    c->data = w->data + (offset - w->begin);
     c->size = len;
     c->hits++;
     c->next_read = offset + len;
-    int rc = guard_copy(dst, w->data + (offset - w->begin), len);
+    int rc = guard_copy(dst, c->data, len);
     return rc ? rc : (int64_t)len;
 }

@@ -179,6 +179,7 @@ struct smmap_cursor {
     struct file *file;
     struct window *w;            /* current window, NULL if not valid */
     uint64_t begin;              /* span [begin, begin+size) inside w */
+    const unsigned char *data;   /* the span's first byte; NULL without w */
     size_t size;
     uint64_t hits;               /* hits not yet added to the manager */
     uint64_t next_read;          /* where the last smmap_read() ended */
