@@ -155,8 +155,10 @@ use_miss(smmap_cursor *c, uint64_t offset, size_t size, unsigned flags)
     c->size = 0;
     flags |= (unsigned)c->hint << ACQ_HINT_SHIFT;
     int rc = mgr_acquire(c->m, c->file, offset, size, flags, w, &w);
-    if (rc != 0)
+    if (rc != 0) {
+        drop_spares(c); /* a cursor without a window holds nothing */
         return rc;
+    }
     uint64_t avail = w->end - offset;
     c->w = w;
     c->begin = offset;

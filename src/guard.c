@@ -1,10 +1,19 @@
 /*
  * guard.c - copies that survive a file truncated under its mapping.
  *
- * Touching a mapped page past the new end of a file raises SIGBUS. A copy
- * records its source range and a jump buffer in thread-local storage; the
- * handler, installed once, jumps back when the fault lies in that range and
- * passes any other fault to the handler that was there before.
+ * Touching a mapped page past the new end of a file raises SIGBUS. The
+ * handler, installed once, recovers a fault that hit the source of a
+ * guarded copy and passes any other fault to the handler that was there
+ * before.
+ *
+ * Two ways to recover. On x86-64 Linux the copy is a small routine of our
+ * own: the handler sees the fault inside it, with the source range still
+ * in its registers, and resumes at a fixup that returns "truncated" - as
+ * the kernel does for copies from user space. That costs nothing per copy,
+ * where a sigsetjmp per copy made random 64-byte reads three times slower
+ * (5.7 against 17 Mops/s). Other platforms, sanitizer builds and runs
+ * under valgrind take the portable way: a thread-local jump buffer set
+ * with sigsetjmp (without saving the signal mask) once per copy.
  */
 #include "internal.h"
 
@@ -12,23 +21,154 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <string.h>
+#include <ucontext.h>
 
-static struct sigaction previous;
-static pthread_once_t install_once = PTHREAD_ONCE_INIT;
-static atomic_bool installed;
+/* valgrind does not resume where a handler moved the faulting instruction
+ * to; under it the portable way is taken. */
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
 
-/* One thread-local struct: in a shared library each thread-local variable
- * costs an address lookup, so the copy does one. */
+#ifndef __has_feature
+#define __has_feature(x) 0
+#endif
+/* Sanitizer builds take the portable way, so that their checks see the
+ * copy (and CI exercises both ways). */
+#if defined(__x86_64__) && defined(__linux__) && !defined(__SANITIZE_ADDRESS__) && \
+    !__has_feature(address_sanitizer) && !__has_feature(thread_sanitizer) && \
+    !defined(__SANITIZE_THREAD__)
+#define FIXUP_COPY 1
+/* int smmap__fixup_copy(void *dst, const void *src, size_t len): 0, or 1
+ * when the handler moved a faulting copy to the fixup. A leaf without a
+ * frame, so resuming at the fixup returns straight to the caller. Up to 64
+ * bytes are copied by overlapping loads that keep rsi and rdx (the source
+ * range) intact, all before the first store; longer copies by rep movsb,
+ * which leaves the rest of the source range in rsi and rcx. */
+__asm__(".text\n"
+        ".globl smmap__fixup_copy\n"
+        ".hidden smmap__fixup_copy\n"
+        ".type smmap__fixup_copy, @function\n"
+        "smmap__fixup_copy:\n"
+        "    cmp $64, %rdx\n"
+        "    ja 5f\n"
+        "    cmp $16, %rdx\n"
+        "    jb 2f\n"
+        "    cmp $32, %rdx\n"
+        "    jbe 1f\n"
+        "    movdqu (%rsi), %xmm0\n"
+        "    movdqu 16(%rsi), %xmm1\n"
+        "    movdqu -32(%rsi,%rdx), %xmm2\n"
+        "    movdqu -16(%rsi,%rdx), %xmm3\n"
+        "    movdqu %xmm0, (%rdi)\n"
+        "    movdqu %xmm1, 16(%rdi)\n"
+        "    movdqu %xmm2, -32(%rdi,%rdx)\n"
+        "    movdqu %xmm3, -16(%rdi,%rdx)\n"
+        "    xor %eax, %eax\n"
+        "    ret\n"
+        "1:  movdqu (%rsi), %xmm0\n"
+        "    movdqu -16(%rsi,%rdx), %xmm1\n"
+        "    movdqu %xmm0, (%rdi)\n"
+        "    movdqu %xmm1, -16(%rdi,%rdx)\n"
+        "    xor %eax, %eax\n"
+        "    ret\n"
+        "2:  cmp $8, %rdx\n"
+        "    jb 3f\n"
+        "    mov (%rsi), %rax\n"
+        "    mov -8(%rsi,%rdx), %rcx\n"
+        "    mov %rax, (%rdi)\n"
+        "    mov %rcx, -8(%rdi,%rdx)\n"
+        "    xor %eax, %eax\n"
+        "    ret\n"
+        "3:  cmp $4, %rdx\n"
+        "    jb 4f\n"
+        "    mov (%rsi), %eax\n"
+        "    mov -4(%rsi,%rdx), %ecx\n"
+        "    mov %eax, (%rdi)\n"
+        "    mov %ecx, -4(%rdi,%rdx)\n"
+        "    xor %eax, %eax\n"
+        "    ret\n"
+        "4:  test %rdx, %rdx\n"
+        "    jz 6f\n"
+        "    movzbl (%rsi), %eax\n"
+        "    movzbl -1(%rsi,%rdx), %ecx\n"
+        "    cmp $3, %rdx\n"
+        "    jb 7f\n"
+        "    movzbl 1(%rsi), %r8d\n"
+        "    mov %r8b, 1(%rdi)\n"
+        "7:  mov %al, (%rdi)\n"
+        "    mov %cl, -1(%rdi,%rdx)\n"
+        "6:  xor %eax, %eax\n"
+        "    ret\n"
+        "5:  mov %rdx, %rcx\n"
+        ".globl smmap__fixup_copy_rep\n"
+        ".hidden smmap__fixup_copy_rep\n"
+        "smmap__fixup_copy_rep:\n"
+        "    rep movsb\n"
+        "    xor %eax, %eax\n"
+        "    ret\n"
+        ".globl smmap__fixup_copy_fixup\n"
+        ".hidden smmap__fixup_copy_fixup\n"
+        "smmap__fixup_copy_fixup:\n"
+        "    mov $1, %eax\n"
+        "    ret\n"
+        ".size smmap__fixup_copy, . - smmap__fixup_copy\n");
+int smmap__fixup_copy(void *dst, const void *src, size_t len);
+extern const char smmap__fixup_copy_rep[], smmap__fixup_copy_fixup[];
+
+/* A fault on the source of our copy, which is [rsi, rsi + rdx) before the
+ * rep movsb and [rsi, rsi + rcx) in it. A fault on the destination is the
+ * caller's and is passed on. */
+static bool recover_fixup(siginfo_t *si, void *ctx)
+{
+    ucontext_t *uc = ctx;
+    greg_t *r = uc->uc_mcontext.gregs;
+    uintptr_t rip = (uintptr_t)r[REG_RIP], addr = (uintptr_t)si->si_addr;
+    uintptr_t src = (uintptr_t)r[REG_RSI];
+    if (rip < (uintptr_t)smmap__fixup_copy || rip >= (uintptr_t)smmap__fixup_copy_fixup)
+        return false;
+    uintptr_t len = (uintptr_t)(rip == (uintptr_t)smmap__fixup_copy_rep ? r[REG_RCX] : r[REG_RDX]);
+    if (addr < src || addr - src >= len)
+        return false;
+    r[REG_RIP] = (greg_t)(uintptr_t)smmap__fixup_copy_fixup;
+    return true;
+}
+#endif
+
 static _Thread_local struct {
     sigjmp_buf *jump;
     const char *lo, *hi;
 } guard;
 
-static void on_sigbus(int sig, siginfo_t *si, void *ctx)
+static bool recover(siginfo_t *si, void *ctx)
 {
+#ifdef FIXUP_COPY
+    if (recover_fixup(si, ctx))
+        return true;
+#else
+    (void)ctx;
+#endif
     const char *addr = si->si_addr;
     if (guard.jump && addr >= guard.lo && addr < guard.hi)
         siglongjmp(*guard.jump, 1);
+    return false;
+}
+
+static struct sigaction previous;
+static pthread_once_t install_once = PTHREAD_ONCE_INIT;
+static atomic_bool installed;
+#ifdef FIXUP_COPY
+static bool fixup; /* set once, before installed: take the fixup copy */
+#endif
+
+static void on_sigbus(int sig, siginfo_t *si, void *ctx)
+{
+    if (recover(si, ctx))
+        return;
     if (previous.sa_flags & SA_SIGINFO) {
         previous.sa_sigaction(sig, si, ctx);
     } else if (previous.sa_handler != SIG_DFL && previous.sa_handler != SIG_IGN) {
@@ -53,6 +193,9 @@ static void install(void)
     sa.sa_flags = SA_SIGINFO | SA_NODEFER;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGBUS, &sa, &previous);
+#ifdef FIXUP_COPY
+    fixup = !RUNNING_ON_VALGRIND;
+#endif
     atomic_store_explicit(&installed, true, memory_order_release);
 }
 
@@ -60,6 +203,10 @@ int guard_copy(void *dst, const void *src, size_t len)
 {
     if (!atomic_load_explicit(&installed, memory_order_acquire))
         pthread_once(&install_once, install);
+#ifdef FIXUP_COPY
+    if (fixup)
+        return smmap__fixup_copy(dst, src, len) ? SMMAP_ETRUNC : 0;
+#endif
     sigjmp_buf jump;
     if (sigsetjmp(jump, 0)) {
         guard.jump = NULL;

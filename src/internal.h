@@ -163,7 +163,7 @@ HIDDEN struct window *win_at(const smmap_manager *m, const struct file *f,
 HIDDEN struct window *win_find(smmap_manager *m, const struct file *f,
                                uint64_t offset, uint64_t need,
                                uint64_t file_size);
-HIDDEN void win_place(const smmap_manager *m, uint64_t offset,
+HIDDEN void win_place(const smmap_manager *m, uint64_t offset, uint64_t need,
                       uint64_t file_size, uint64_t *begin, uint64_t *end);
 HIDDEN int win_index_add(smmap_manager *m, struct window *w);
 HIDDEN void win_index_del(smmap_manager *m, struct window *w);

@@ -22,12 +22,13 @@ struct reap {
     struct file *files;
 };
 
-/* Room for every cursor to keep its spares several times over. */
+/* Room for a full set of spares more; checked again at each miss, so
+ * cursors give their spares back as the manager fills up. */
 static void update_room_locked(smmap_manager *m)
 {
-    uint64_t w = m->window ? m->window : 0;
-    bool roomy = m->st.mapped + 4 * w * SMMAP_SPARES <= m->max_memory &&
-                 m->st.windows + 4 * SMMAP_SPARES <= m->max_handles;
+    uint64_t w = m->window;
+    bool roomy = m->st.mapped + w * SMMAP_SPARES <= m->max_memory &&
+                 m->st.windows + SMMAP_SPARES < m->max_handles;
     atomic_store_explicit(&m->roomy, roomy, memory_order_relaxed);
 }
 
@@ -429,11 +430,11 @@ static int make_room_locked(smmap_manager *m, uint64_t len, struct reap *r)
 }
 
 static int map_new_locked(smmap_manager *m, struct file *f, uint64_t offset,
-                          uint64_t file_size, unsigned flags, struct reap *r,
-                          struct window **out)
+                          uint64_t need, uint64_t file_size, unsigned flags,
+                          struct reap *r, struct window **out)
 {
     uint64_t begin, end;
-    win_place(m, offset, file_size, &begin, &end);
+    win_place(m, offset, need, file_size, &begin, &end);
     if (end - begin > SIZE_MAX)
         return -ENOMEM; /* a static window larger than the address space */
     if ((flags & ACQ_NO_EVICT) && full_locked(m, end - begin))
@@ -523,10 +524,10 @@ int mgr_acquire(smmap_manager *m, struct file *f, uint64_t offset,
     pthread_mutex_lock(&m->mu);
     if (old)
         release_locked(m, old, &r);
-    uint64_t fsize = atomic_load_explicit(&f->size, memory_order_relaxed);
+    uint64_t fsize = atomic_load_explicit(&f->size, memory_order_relaxed), need = 0;
     for (;;) {
         if (offset < fsize) {
-            uint64_t need = size < fsize - offset ? size : fsize - offset;
+            need = size < fsize - offset ? size : fsize - offset;
             w = win_find(m, f, offset, need, fsize);
             if (w && w->state == W_PENDING) {
                 pthread_cond_wait(&m->mapped_cv, &m->mu);
@@ -539,14 +540,14 @@ int mgr_acquire(smmap_manager *m, struct file *f, uint64_t offset,
             }
         }
         if (!restat) {
-            rc = offset < fsize ? map_new_locked(m, f, offset, fsize, flags, &r, &w)
+            rc = offset < fsize ? map_new_locked(m, f, offset, need, fsize, flags, &r, &w)
                                 : SMMAP_EOF;
             created = rc == 0;
             break;
         }
         if ((flags & ACQ_NO_EVICT) && offset < fsize) {
             uint64_t begin, end;
-            win_place(m, offset, fsize, &begin, &end);
+            win_place(m, offset, need, fsize, &begin, &end);
             if (full_locked(m, end - begin)) {
                 rc = ACQ_FULL; /* the caller reads without a window */
                 break;
