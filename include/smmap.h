@@ -170,7 +170,7 @@ typedef struct smmap_stats {
     uint64_t hits, misses;
     uint64_t evictions;             /* idle windows unmapped for room */
     uint64_t limit_exceeded;        /* windows mapped beyond a soft limit */
-    uint64_t failures;              /* failed mmap, open or fstat calls */
+    uint64_t failures;              /* failed open, fstat, mmap, munmap, pread */
     uint64_t retries;               /* mmap or open retried after eviction */
     uint64_t preads;                /* smmap_read() calls served by pread */
 } smmap_stats;

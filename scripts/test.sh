@@ -1,7 +1,9 @@
 #!/bin/bash
 # Every test suite: the C suites (Criterion) built with gcc, with clang, and
-# with ASan+UBSan, then the CLI and Python suites (pytest). Prints each
-# runner's closing lines and, last, one line "N passed, N failed".
+# with ASan+UBSan; with fault injection (the walk over every failing system
+# call, plain and under ASan); the thread stress under ThreadSanitizer; then
+# the CLI and Python suites (pytest). Prints each runner's closing lines and,
+# last, one line "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
 scripts/deps.sh test || exit 1
@@ -81,6 +83,18 @@ c_suite gcc build-test
 CC=clang c_suite clang build-test-clang
 c_suite asan build-test-asan -Db_sanitize=address,undefined -Db_lundef=false
 valgrind_suite build-test
+c_suite faults build-test-fi -Dfault_injection=true
+c_suite faults-asan build-test-fi-asan -Dfault_injection=true \
+    -Db_sanitize=address,undefined -Db_lundef=false
+# The faults walk prints how many faults it injected, kind by kind.
+grep -h "^faults injected" build-test-fi/meson-logs/testlog.txt 2>/dev/null |
+    awk '{print; n += $4} END {if (NR) print "faults injected: " n " in all"}'
+# Criterion cannot run under TSan: this build runs the plain programs
+# (tests/stress_threads.c, 4 threads x 1 M operations). Any race report
+# fails the suite (exit status 66); its first lines are shown.
+c_suite tsan build-test-tsan -Db_sanitize=thread -Db_lundef=false
+grep -h "^stress_threads:" build-test-tsan/meson-logs/testlog.txt 2>/dev/null
+grep -h -A 30 "WARNING: ThreadSanitizer" build-test-tsan/meson-logs/testlog.txt 2>/dev/null | head -n 120
 
 export SMMAP_BIN=$PWD/build-test/smmap
 pytest="/usr/bin/python3 -m pytest -q -p no:cacheprovider"

@@ -286,7 +286,7 @@ int64_t smmap_file_stat(smmap_cursor *c)
     struct os_stat st;
     int rc = os_fstat(c->file->fd, &st);
     if (rc != 0)
-        return rc;
+        return mgr_failed(c->m, rc);
     atomic_store_explicit(&c->file->size, st.size, memory_order_relaxed);
     return (int64_t)st.size;
 }

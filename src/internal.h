@@ -45,6 +45,7 @@
 #define mgr_users_at smmap__mgr_users_at
 #define mgr_add_hits smmap__mgr_add_hits
 #define mgr_roomy smmap__mgr_roomy
+#define mgr_failed smmap__mgr_failed
 #define win_covers smmap__win_covers
 #define win_slot smmap__win_slot
 #define win_at smmap__win_at
@@ -153,6 +154,7 @@ HIDDEN int mgr_users(smmap_manager *m, const struct window *w);
 HIDDEN int mgr_users_at(smmap_manager *m, const struct file *f, uint64_t begin);
 HIDDEN void mgr_add_hits(smmap_manager *m, uint64_t hits);
 HIDDEN bool mgr_roomy(smmap_manager *m);
+HIDDEN int mgr_failed(smmap_manager *m, int err);
 
 /* window.c: placement, the index and the LRU list; callers hold m->mu. */
 HIDDEN bool win_covers(const struct window *w, uint64_t offset, uint64_t need,

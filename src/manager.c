@@ -122,17 +122,21 @@ void smmap_manager_stats(const smmap_manager *m, smmap_stats *out)
     out->preads = atomic_load_explicit(&mm->preads, memory_order_relaxed);
 }
 
+/* A failed system call, for the statistics; returns err. */
+int mgr_failed(smmap_manager *m, int err)
+{
+    pthread_mutex_lock(&m->mu);
+    m->st.failures++;
+    pthread_mutex_unlock(&m->mu);
+    return err;
+}
+
 int64_t mgr_pread(smmap_manager *m, struct file *f, void *dst, size_t len,
                   uint64_t offset)
 {
     atomic_fetch_add_explicit(&m->preads, 1, memory_order_relaxed);
     int64_t n = os_pread(f->fd, dst, len, offset);
-    if (n < 0) {
-        pthread_mutex_lock(&m->mu);
-        m->st.failures++;
-        pthread_mutex_unlock(&m->mu);
-    }
-    return n;
+    return n < 0 ? mgr_failed(m, (int)n) : n;
 }
 
 void mgr_add_hits(smmap_manager *m, uint64_t hits)
@@ -295,7 +299,9 @@ int mgr_attach(smmap_manager *m, int fd, struct file **out)
 {
     struct os_stat st;
     int rc = os_fstat(fd, &st);
-    if (rc == 0 && st.type != OS_REG)
+    if (rc != 0)
+        mgr_failed(m, rc);
+    else if (st.type != OS_REG)
         rc = st.type == OS_DIR ? -EISDIR : SMMAP_ENOTREG;
     if (rc != 0) {
         os_close(fd);
@@ -355,7 +361,7 @@ int mgr_open(smmap_manager *m, const char *path, int fd, int *out)
 {
     int rc = path ? os_open(path, out) : os_dup(fd, out);
     if (rc != -EMFILE && rc != -ENFILE)
-        return rc;
+        return rc ? mgr_failed(m, rc) : 0;
     struct reap r = {0};
     pthread_mutex_lock(&m->mu);
     m->st.retries++;
@@ -363,12 +369,7 @@ int mgr_open(smmap_manager *m, const char *path, int fd, int *out)
     pthread_mutex_unlock(&m->mu);
     reap(m, &r);
     rc = path ? os_open(path, out) : os_dup(fd, out);
-    if (rc != 0) {
-        pthread_mutex_lock(&m->mu);
-        m->st.failures++;
-        pthread_mutex_unlock(&m->mu);
-    }
-    return rc;
+    return rc ? mgr_failed(m, rc) : 0;
 }
 
 /* ------------------------------------------------------------- windows */

@@ -40,7 +40,8 @@ static void fault_init(void)
         if (!strncmp(s, names[k], n) && s[n] == ':') {
             char *end;
             fault_nth = strtol(s + n + 1, &end, 10);
-            fault_err = *end == ':' ? -(int)strtol(end + 1, NULL, 10) : -EIO;
+            /* "mmap:3:12" and "mmap:3:-12" both mean -ENOMEM */
+            fault_err = *end == ':' ? -abs((int)strtol(end + 1, NULL, 10)) : -EIO;
             fault_kind = k;
         }
     }

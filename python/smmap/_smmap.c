@@ -67,11 +67,9 @@ static void set_error(int64_t code, PyObject *filename)
     if (rc < 0 && rc > -30000) /* library codes are -300xx */
         exc = PyObject_CallFunction(PyExc_OSError, "isO", -rc, msg,
                                     filename ? filename : Py_None);
-    else {
-        exc = PyObject_CallFunction(PyExc_OSError, "s", msg);
-        if (exc && filename && PyObject_SetAttrString(exc, "filename", filename) < 0)
-            Py_CLEAR(exc);
-    }
+    else /* no errno, but the message and the file, so str(e) reads well */
+        exc = PyObject_CallFunction(PyExc_OSError, "OsO", Py_None, msg,
+                                    filename ? filename : Py_None);
     if (exc) {
         PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
         Py_DECREF(exc);
@@ -162,16 +160,26 @@ static void free_manager(smmap_manager *m)
     Py_END_ALLOW_THREADS
 }
 
+/* An unsigned 64-bit count for "O&": OverflowError past 2**64 - 1 or below
+ * 0, where the "K" format would wrap silently. */
+static int to_u64(PyObject *o, void *out)
+{
+    unsigned long long v = PyLong_AsUnsignedLongLong(o);
+    if (v == (unsigned long long)-1 && PyErr_Occurred())
+        return 0;
+    *(unsigned long long *)out = v;
+    return 1;
+}
+
 /* Manager(kind, window_size, max_memory, max_handles): the library's
  * options as they are (0 = default); mman.py translates smmap's keywords. */
 static int manager_init(ManagerObject *self, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"kind", "window_size", "max_memory", "max_handles", NULL};
     int kind = SMMAP_SLIDING;
-    unsigned long long ws = 0, mem = 0;
-    unsigned long max_handles = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|iKKk", kwlist, &kind, &ws, &mem,
-                                     &max_handles))
+    unsigned long long ws = 0, mem = 0, max_handles = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|iO&O&O&", kwlist, &kind, to_u64, &ws,
+                                     to_u64, &mem, to_u64, &max_handles))
         return -1;
     if (ws > SIZE_MAX || max_handles > UINT32_MAX) {
         PyErr_SetString(PyExc_OverflowError, "window_size or max_handles too large");

@@ -1,0 +1,151 @@
+"""The command-line half of the error catalogue (README, "Errors"): each bad
+argument or bad file gives the exit status and the message the README's
+table lists. Exit status 2 is a usage error (the usage follows the
+message), 1 a file that could not be read.
+
+Run with Debian's interpreter: /usr/bin/python3 -m pytest tests/cli
+"""
+import os
+import socket
+import subprocess
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("SMMAP_BIN", os.path.join(ROOT, "build", "smmap"))
+USAGE = "usage: smmap sum [OPTIONS] FILE...\n"
+
+
+def run(*args):
+    r = subprocess.run([BIN, *map(str, args)], capture_output=True, timeout=30)
+    return r.returncode, r.stdout, r.stderr.decode()
+
+
+@pytest.fixture
+def f(tmp_path):
+    path = tmp_path / "f"
+    path.write_bytes(bytes(range(256)) * 4)  # 1024 bytes
+    return str(path)
+
+
+def usage_error(args, message):
+    """Exit 2, nothing on stdout, the message then the usage on stderr."""
+    code, out, err = run(*args)
+    assert (code, out) == (2, b""), err
+    assert err.startswith("smmap: %s\n%s" % (message, USAGE)), err
+
+
+def test_no_arguments():
+    code, out, err = run()
+    assert (code, out) == (2, b"") and err.startswith(USAGE)
+
+
+def test_unknown_command(f):
+    usage_error(["frob", f], "unknown command 'frob'")
+
+
+def test_unknown_option(f):
+    usage_error(["sum", "--bogus", f], "unknown option '--bogus'")
+    usage_error(["cat", "-x", f], "unknown option '-x'")
+
+
+def test_option_without_its_value(f):
+    usage_error(["sum", f, "--window"], "option '--window' needs a value")
+
+
+def test_flag_given_a_value(f):
+    usage_error(["sum", "--static=yes", f], "option '--static=yes' takes no value")
+
+
+@pytest.mark.parametrize("opt,value", [("--window", "1.5K"), ("--max-memory", "12Q"),
+                                       ("--max-handles", "0"), ("--window", "-1"),
+                                       ("--max-memory", "18446744073709551616")])
+def test_bad_size(f, opt, value):
+    code, out, err = run("sum", opt, value, f)
+    assert (code, out) == (2, b"")
+    assert err.startswith("smmap: invalid value for %s: '%s'\n%s" % (opt, value, USAGE)), err
+
+
+@pytest.mark.parametrize("limits", [["--window", "1M", "--max-memory", "256K"],
+                                    ["--max-memory", "1"]])
+def test_limits_the_library_rejects(f, limits):
+    code, out, err = run("sum", *limits, f)
+    assert (code, out, err) == (2, b"", "smmap: cannot make a manager: invalid argument\n")
+
+
+def test_sum_without_files():
+    usage_error(["sum", "--stats"], "sum needs at least one FILE")
+
+
+def test_sum_missing_file_others_still_summed(f, tmp_path):
+    missing = str(tmp_path / "missing")
+    code, out, err = run("sum", missing, f)
+    assert code == 1
+    assert out.decode().endswith("  1024  %s\n" % f)
+    assert err == "smmap: %s: No such file or directory\n" % missing
+
+
+def test_sum_directory(tmp_path):
+    code, out, err = run("sum", tmp_path)
+    assert (code, out, err) == (1, b"", "smmap: %s: Is a directory\n" % tmp_path)
+
+
+def test_sum_fifo_does_not_block(tmp_path):
+    fifo = str(tmp_path / "fifo")
+    os.mkfifo(fifo)
+    code, out, err = run("sum", fifo)
+    assert (code, out, err) == (1, b"", "smmap: %s: not a regular file\n" % fifo)
+
+
+def test_sum_device():
+    code, out, err = run("sum", "/dev/null")
+    assert (code, out, err) == (1, b"", "smmap: /dev/null: not a regular file\n")
+
+
+def test_sum_socket(tmp_path):
+    path = str(tmp_path / "sock")
+    with socket.socket(socket.AF_UNIX) as s:
+        s.bind(path)
+        code, out, err = run("sum", path)
+    assert (code, out, err) == (1, b"", "smmap: %s: No such device or address\n" % path)
+
+
+def test_cat_argument_count(f):
+    usage_error(["cat"], "cat needs FILE [OFFSET [LENGTH]]")
+    usage_error(["cat", f, "1", "2", "3"], "cat needs FILE [OFFSET [LENGTH]]")
+
+
+def test_cat_bad_offset_and_length(f):
+    usage_error(["cat", f, "1X"], "invalid OFFSET '1X'")
+    usage_error(["cat", f, "0", "1.5K"], "invalid LENGTH '1.5K'")
+
+
+def test_cat_offset_past_end(f):
+    code, out, err = run("cat", f, "1025")
+    assert (code, out) == (1, b"")
+    assert err == "smmap: %s: offset 1025 is past the end of the file (1024 bytes)\n" % f
+
+
+def test_cat_missing_file(tmp_path):
+    missing = str(tmp_path / "missing")
+    code, out, err = run("cat", missing)
+    assert (code, out, err) == (1, b"", "smmap: %s: No such file or directory\n" % missing)
+
+
+def test_cat_path_through_a_file(f):
+    code, out, err = run("cat", f + "/x")
+    assert (code, out, err) == (1, b"", "smmap: %s/x: Not a directory\n" % f)
+
+
+def test_bench_bad_option():
+    code, out, err = run("bench", "--bogus")
+    assert (code, out) == (2, b"")
+    assert err == "usage: smmap bench [--quick] [--json] [--dir DIR]\n"
+
+
+def test_bench_missing_directory(tmp_path):
+    missing = str(tmp_path / "missing")
+    code, out, err = run("bench", "--quick", "--dir", missing)
+    assert (code, out) == (1, b"")
+    assert err.startswith("smmap bench: %s/" % missing)
+    assert err.endswith(": No such file or directory\n")

@@ -1,0 +1,554 @@
+/*
+ * test_errors.c - the C half of the error catalogue (README, "Errors"): one
+ * test per bad argument or bad file, checking the exact code and message
+ * the README's table lists, and that nothing is left open or mapped.
+ */
+#include "util.h"
+
+#include <smmap.h>
+
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static int fds0;
+
+static void setup(void)
+{
+    util_setup();
+    fds0 = util_count_fds();
+}
+
+TestSuite(errors, .init = setup, .fini = util_teardown);
+
+/* rc is the code want, and smmap_strerror() gives msg for it. */
+#define expect_code(rc, want, msg)                                                     \
+    do {                                                                               \
+        int64_t rc_ = (rc);                                                            \
+        cr_expect_eq(rc_, (int64_t)(want), "%s: got %lld (%s), want %s", #rc,          \
+                     (long long)rc_, smmap_strerror((int)rc_), #want);                 \
+        cr_expect_str_eq(smmap_strerror((int)(want)), msg);                            \
+    } while (0)
+
+static smmap_manager *manager(unsigned flags, size_t window, uint64_t mem, uint32_t handles)
+{
+    smmap_options o = {.flags = flags, .window_size = window, .max_memory = mem,
+                       .max_handles = handles};
+    smmap_manager *m = NULL;
+    int rc = smmap_manager_new(&m, &o);
+    cr_assert_eq(rc, 0, "smmap_manager_new: %s", smmap_strerror(rc));
+    return m;
+}
+
+static smmap_cursor *cursor(smmap_manager *m, const char *path)
+{
+    smmap_cursor *c = NULL;
+    int rc = smmap_cursor_new(m, path, &c);
+    cr_assert_eq(rc, 0, "smmap_cursor_new(%s): %s", path, smmap_strerror(rc));
+    return c;
+}
+
+/* A failed cursor_new leaves *out NULL, and nothing open. */
+static void expect_new_fails(smmap_manager *m, const char *path, int want, const char *msg)
+{
+    smmap_cursor *c = (smmap_cursor *)(uintptr_t)1;
+    int rc = smmap_cursor_new(m, path, &c);
+    expect_code(rc, want, msg);
+    cr_expect_null(c, "*out is NULL after an error");
+    cr_expect_eq(util_count_fds(), fds0, "descriptors left open");
+}
+
+static void expect_new_fd_fails(smmap_manager *m, int fd, int want, const char *msg)
+{
+    smmap_cursor *c = (smmap_cursor *)(uintptr_t)1;
+    int rc = smmap_cursor_new_fd(m, fd, &c);
+    expect_code(rc, want, msg);
+    cr_expect_null(c, "*out is NULL after an error");
+}
+
+static void expect_manager_einval(smmap_options o)
+{
+    smmap_manager *m = (smmap_manager *)(uintptr_t)1;
+    expect_code(smmap_manager_new(&m, &o), SMMAP_EINVAL, "invalid argument");
+    cr_expect_null(m);
+}
+
+/* ------------------------------------------------------------- managers */
+
+Test(errors, manager_out_null)
+{
+    expect_code(smmap_manager_new(NULL, NULL), SMMAP_EINVAL, "invalid argument");
+}
+
+Test(errors, manager_unknown_kind)
+{
+    expect_manager_einval((smmap_options){.kind = 2});
+}
+
+Test(errors, manager_unknown_flag)
+{
+    expect_manager_einval((smmap_options){.flags = 0x2});
+}
+
+Test(errors, manager_window_above_max_memory)
+{
+    expect_manager_einval((smmap_options){.window_size = 2 * MiB, .max_memory = 1 * MiB});
+}
+
+Test(errors, manager_max_memory_below_two_pages)
+{
+    expect_manager_einval((smmap_options){.max_memory = 2 * util_page() - 1});
+}
+
+Test(errors, collect_and_make_room_null)
+{
+    expect_code(smmap_collect(NULL), SMMAP_EINVAL, "invalid argument");
+    expect_code(smmap_make_room(NULL, 1), SMMAP_EINVAL, "invalid argument");
+}
+
+/* -------------------------------------------------------- cursor by path */
+
+Test(errors, cursor_null_arguments)
+{
+    smmap_manager *m = manager(0, 0, 0, 0);
+    const char *p = util_make_file("f", 10, 1);
+    smmap_cursor *c;
+    expect_code(smmap_cursor_new(NULL, p, &c), SMMAP_EINVAL, "invalid argument");
+    expect_code(smmap_cursor_new(m, NULL, &c), SMMAP_EINVAL, "invalid argument");
+    expect_code(smmap_cursor_new(m, p, NULL), SMMAP_EINVAL, "invalid argument");
+    smmap_manager_free(m);
+}
+
+Test(errors, cursor_empty_path)
+{
+    smmap_manager *m = manager(0, 0, 0, 0);
+    expect_new_fails(m, "", SMMAP_EINVAL, "invalid argument");
+    smmap_manager_free(m);
+}
+
+Test(errors, cursor_missing_file)
+{
+    smmap_manager *m = manager(0, 0, 0, 0);
+    expect_new_fails(m, util_path("missing"), -ENOENT, "No such file or directory");
+    smmap_manager_free(m);
+}
+
+Test(errors, cursor_path_through_a_file)
+{
+    smmap_manager *m = manager(0, 0, 0, 0);
+    util_make_file("f", 10, 1);
+    expect_new_fails(m, util_path("f/x"), -ENOTDIR, "Not a directory");
+    smmap_manager_free(m);
+}
+
+Test(errors, cursor_symlink_loop)
+{
+    smmap_manager *m = manager(0, 0, 0, 0);
+    cr_assert_eq(symlink("loop", util_path("loop")), 0);
+    expect_new_fails(m, util_path("loop"), -ELOOP, "Too many levels of symbolic links");
+    smmap_manager_free(m);
+}
+
+Test(errors, cursor_name_too_long)
+{
+    smmap_manager *m = manager(0, 0, 0, 0);
+    char name[NAME_MAX + 2];
+    memset(name, 'x', sizeof name - 1);
+    name[sizeof name - 1] = 0;
+    expect_new_fails(m, util_path(name), -ENAMETOOLONG, "File name too long");
+    smmap_manager_free(m);
+}
+
+Test(errors, cursor_directory)
+{
+    smmap_manager *m = manager(0, 0, 0, 0);
+    expect_new_fails(m, util_dir(), -EISDIR, "Is a directory");
+    smmap_manager_free(m);
+}
+
+Test(errors, cursor_fifo, .timeout = 10)
+{
+    smmap_manager *m = manager(0, 0, 0, 0);
+    cr_assert_eq(mkfifo(util_path("fifo"), 0600), 0);
+    expect_new_fails(m, util_path("fifo"), SMMAP_ENOTREG, "not a regular file");
+    smmap_manager_free(m);
+}
+
+Test(errors, cursor_device)
+{
+    smmap_manager *m = manager(0, 0, 0, 0);
+    expect_new_fails(m, "/dev/null", SMMAP_ENOTREG, "not a regular file");
+    smmap_manager_free(m);
+}
+
+/* open(2) of a Unix socket's path fails before smmap sees what it is. */
+Test(errors, cursor_socket_path)
+{
+    smmap_manager *m = manager(0, 0, 0, 0);
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    cr_assert_geq(s, 0);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof a.sun_path, "%s", util_path("sock"));
+    cr_assert_eq(bind(s, (struct sockaddr *)&a, sizeof a), 0);
+    fds0++;
+    expect_new_fails(m, util_path("sock"), -ENXIO, "No such device or address");
+    close(s);
+    smmap_manager_free(m);
+}
+
+/* Out of descriptors, with no idle file to close: the retry fails too. */
+Test(errors, cursor_out_of_descriptors)
+{
+    smmap_manager *m = manager(0, 0, 0, 0);
+    const char *p = util_make_file("f", 100, 1);
+    struct rlimit old, rl;
+    cr_assert_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+    rl = old;
+    rl.rlim_cur = (rlim_t)fds0 + 8;
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    int held[64], n = 0;
+    while (n < 64 && (held[n] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+        n++;
+    cr_assert_eq(errno, EMFILE);
+    smmap_cursor *c = NULL;
+    expect_code(smmap_cursor_new(m, p, &c), -EMFILE, "Too many open files");
+    smmap_stats st;
+    smmap_manager_stats(m, &st);
+    cr_expect_eq(st.retries, 1u, "retried once");
+    while (n > 0)
+        close(held[--n]);
+    setrlimit(RLIMIT_NOFILE, &old);
+    smmap_manager_free(m);
+}
+
+/* ---------------------------------------------------------- cursor by fd */
+
+Test(errors, cursor_fd_negative)
+{
+    smmap_manager *m = manager(0, 0, 0, 0);
+    expect_new_fd_fails(m, -1, SMMAP_EINVAL, "invalid argument");
+    smmap_manager_free(m);
+}
+
+Test(errors, cursor_fd_closed)
+{
+    smmap_manager *m = manager(0, 0, 0, 0);
+    int fd = open("/dev/null", O_RDONLY);
+    close(fd);
+    expect_new_fd_fails(m, fd, -EBADF, "Bad file descriptor");
+    smmap_manager_free(m);
+}
+
+Test(errors, cursor_fd_directory)
+{
+    smmap_manager *m = manager(0, 0, 0, 0);
+    int fd = open(util_dir(), O_RDONLY | O_DIRECTORY);
+    cr_assert_geq(fd, 0);
+    expect_new_fd_fails(m, fd, -EISDIR, "Is a directory");
+    close(fd);
+    smmap_manager_free(m);
+}
+
+Test(errors, cursor_fd_pipe)
+{
+    smmap_manager *m = manager(0, 0, 0, 0);
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    expect_new_fd_fails(m, p[0], SMMAP_ENOTREG, "not a regular file");
+    close(p[0]);
+    close(p[1]);
+    smmap_manager_free(m);
+}
+
+Test(errors, cursor_fd_socket)
+{
+    smmap_manager *m = manager(0, 0, 0, 0);
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    cr_assert_geq(s, 0);
+    expect_new_fd_fails(m, s, SMMAP_ENOTREG, "not a regular file");
+    close(s);
+    smmap_manager_free(m);
+}
+
+/* The cursor is made (fstat works); mapping for reading is refused. */
+Test(errors, cursor_fd_write_only)
+{
+    const char *p = util_make_file("f", 100, 1);
+    smmap_manager *m = manager(0, 0, 0, 0);
+    int fd = open(p, O_WRONLY);
+    cr_assert_geq(fd, 0);
+    smmap_cursor *c;
+    cr_assert_eq(smmap_cursor_new_fd(m, fd, &c), 0);
+    expect_code(smmap_use(c, 0, 10), -EACCES, "Permission denied");
+    cr_expect_eq(smmap_valid(c), 0);
+    unsigned char b[10];
+    expect_code(smmap_read(c, b, sizeof b, 0), -EACCES, "Permission denied");
+    smmap_cursor_free(c);
+    close(fd);
+    smmap_manager_free(m);
+}
+
+Test(errors, cursor_fd_o_path)
+{
+    const char *p = util_make_file("f", 100, 1);
+    smmap_manager *m = manager(0, 0, 0, 0);
+    int fd = open(p, O_PATH);
+    cr_assert_geq(fd, 0);
+    smmap_cursor *c;
+    cr_assert_eq(smmap_cursor_new_fd(m, fd, &c), 0);
+    expect_code(smmap_use(c, 0, 10), -EBADF, "Bad file descriptor");
+    smmap_cursor_free(c);
+    close(fd);
+    smmap_manager_free(m);
+}
+
+/* ------------------------------------------------------------ use, dup */
+
+Test(errors, dup_null)
+{
+    smmap_cursor *d = (smmap_cursor *)(uintptr_t)1;
+    expect_code(smmap_cursor_dup(NULL, &d), SMMAP_EINVAL, "invalid argument");
+    cr_expect_null(d);
+}
+
+Test(errors, use_null_cursor)
+{
+    expect_code(smmap_use(NULL, 0, 1), SMMAP_EINVAL, "invalid argument");
+}
+
+Test(errors, use_at_end_of_file)
+{
+    smmap_manager *m = manager(0, 0, 0, 0);
+    smmap_cursor *c = cursor(m, util_make_file("f", 5000, 1));
+    expect_code(smmap_use(c, 5000, 1), SMMAP_EOF, "offset at or past the end of the file");
+    expect_code(smmap_use(c, 1u << 30, 0), SMMAP_EOF, "offset at or past the end of the file");
+    cr_expect_eq(smmap_valid(c), 0);
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+}
+
+Test(errors, use_empty_file)
+{
+    smmap_manager *m = manager(0, 0, 0, 0);
+    smmap_cursor *c = cursor(m, util_make_file("f", 0, 1));
+    expect_code(smmap_use(c, 0, 0), SMMAP_EOF, "offset at or past the end of the file");
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+}
+
+Test(errors, use_offset_plus_size_overflows)
+{
+    smmap_manager *m = manager(0, 0, 0, 0);
+    smmap_cursor *c = cursor(m, util_make_file("f", 5000, 1));
+    expect_code(smmap_use(c, UINT64_MAX - 5, 10), SMMAP_EINVAL, "invalid argument");
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+}
+
+Test(errors, use_strict_limit_reached)
+{
+    smmap_manager *m = manager(SMMAP_STRICT_LIMITS, 64 * KiB, 0, 1);
+    const char *p = util_make_file("f", 1 * MiB, 1);
+    smmap_cursor *a = cursor(m, p), *b = cursor(m, p);
+    cr_assert_eq(smmap_use(a, 0, 10), 0);
+    expect_code(smmap_use(b, 512 * KiB, 10), SMMAP_ELIMIT,
+                "limit reached: every window is in use");
+    cr_expect_eq(smmap_valid(b), 0);
+    smmap_cursor_free(a);
+    smmap_cursor_free(b);
+    smmap_manager_free(m);
+}
+
+Test(errors, hint_unknown)
+{
+    smmap_manager *m = manager(0, 0, 0, 0);
+    smmap_cursor *c = cursor(m, util_make_file("f", 10, 1));
+    expect_code(smmap_cursor_hint(c, 5), SMMAP_EINVAL, "invalid argument");
+    expect_code(smmap_cursor_hint(c, -1), SMMAP_EINVAL, "invalid argument");
+    expect_code(smmap_cursor_hint(NULL, SMMAP_HINT_NORMAL), SMMAP_EINVAL, "invalid argument");
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+}
+
+Test(errors, window_users_at_no_window)
+{
+    smmap_manager *m = manager(0, 64 * KiB, 0, 0);
+    smmap_cursor *c = cursor(m, util_make_file("f", 1 * MiB, 1));
+    expect_code(smmap_window_users_at(c, 0), SMMAP_EOF, "offset at or past the end of the file");
+    expect_code(smmap_window_users_at(NULL, 0), SMMAP_EINVAL, "invalid argument");
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+}
+
+Test(errors, probe_without_window)
+{
+    smmap_manager *m = manager(0, 0, 0, 0);
+    smmap_cursor *c = cursor(m, util_make_file("f", 10, 1));
+    expect_code(smmap_probe(c), SMMAP_ECURSOR, "cursor has no window in use");
+    expect_code(smmap_probe(NULL), SMMAP_EINVAL, "invalid argument");
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+}
+
+Test(errors, file_stat_null)
+{
+    expect_code(smmap_file_stat(NULL), SMMAP_EINVAL, "invalid argument");
+    cr_expect_eq(smmap_file_size(NULL), -1);
+}
+
+/* --------------------------------------------------------------- reads */
+
+Test(errors, read_null_destination)
+{
+    smmap_manager *m = manager(0, 0, 0, 0);
+    smmap_cursor *c = cursor(m, util_make_file("f", 100, 1));
+    expect_code(smmap_read(c, NULL, 10, 0), SMMAP_EINVAL, "invalid argument");
+    cr_expect_eq(smmap_read(c, NULL, 0, 0), 0, "nothing to copy is fine");
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+}
+
+Test(errors, read_length_above_int64_max)
+{
+    smmap_manager *m = manager(0, 0, 0, 0);
+    smmap_cursor *c = cursor(m, util_make_file("f", 100, 1));
+    unsigned char b[1];
+    if (sizeof(size_t) > 4)
+        expect_code(smmap_read(c, b, (size_t)INT64_MAX + 1, 0), SMMAP_EINVAL,
+                    "invalid argument");
+    expect_code(smmap_read(NULL, b, 1, 0), SMMAP_EINVAL, "invalid argument");
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+}
+
+/* Not an error: a read at or past the end copies nothing. */
+Test(errors, read_past_end_is_empty)
+{
+    smmap_manager *m = manager(0, 0, 0, 0);
+    smmap_cursor *c = cursor(m, util_make_file("f", 100, 1));
+    unsigned char b[10];
+    cr_expect_eq(smmap_read(c, b, sizeof b, 100), 0);
+    cr_expect_eq(smmap_read(c, b, sizeof b, 1000), 0);
+    cr_expect_eq(smmap_read(c, b, sizeof b, 95), 5);
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+}
+
+Test(errors, read_truncated_under_mapping)
+{
+    const char *p = util_make_file("f", 256 * KiB, 1);
+    smmap_manager *m = manager(0, 64 * KiB, 0, 0);
+    smmap_cursor *c = cursor(m, p);
+    cr_assert_eq(smmap_use(c, 100 * KiB, 20 * KiB), 0);
+    cr_assert_eq(truncate(p, 4096), 0);
+    unsigned char b[4096];
+    expect_code(smmap_read(c, b, sizeof b, 110 * KiB), SMMAP_ETRUNC,
+                "file truncated while mapped");
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+}
+
+Test(errors, probe_truncated)
+{
+    const char *p = util_make_file("f", 256 * KiB, 1);
+    smmap_manager *m = manager(0, 64 * KiB, 0, 0);
+    smmap_cursor *c = cursor(m, p);
+    cr_assert_eq(smmap_use(c, 100 * KiB, 20 * KiB), 0);
+    cr_assert_eq(truncate(p, 4096), 0);
+    expect_code(smmap_probe(c), SMMAP_ETRUNC, "file truncated while mapped");
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+}
+
+/* ------------------------------------------------------------- buffers */
+
+Test(errors, buffer_null_arguments)
+{
+    smmap_manager *m = manager(0, 0, 0, 0);
+    smmap_cursor *c = cursor(m, util_make_file("f", 100, 1));
+    smmap_buffer *b = (smmap_buffer *)(uintptr_t)1;
+    expect_code(smmap_buffer_new(NULL, 0, 0, &b), SMMAP_EINVAL, "invalid argument");
+    cr_expect_null(b);
+    expect_code(smmap_buffer_new(c, 0, 0, NULL), SMMAP_EINVAL, "invalid argument");
+    expect_code(smmap_buffer_byte(NULL, 0), SMMAP_EINVAL, "invalid argument");
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+}
+
+Test(errors, buffer_offset_past_end)
+{
+    smmap_manager *m = manager(0, 0, 0, 0);
+    smmap_cursor *c = cursor(m, util_make_file("f", 100, 1));
+    smmap_buffer *b = (smmap_buffer *)(uintptr_t)1;
+    expect_code(smmap_buffer_new(c, 101, 0, &b), SMMAP_EOF,
+                "offset at or past the end of the file");
+    cr_expect_null(b);
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+}
+
+Test(errors, buffer_index_out_of_range)
+{
+    smmap_manager *m = manager(0, 0, 0, 0);
+    smmap_cursor *c = cursor(m, util_make_file("f", 100, 1));
+    smmap_buffer *b;
+    cr_assert_eq(smmap_buffer_new(c, 10, 50, &b), 0);
+    expect_code(smmap_buffer_byte(b, 50), SMMAP_EINVAL, "invalid argument");
+    expect_code(smmap_buffer_byte(b, -51), SMMAP_EINVAL, "invalid argument");
+    expect_code(smmap_buffer_byte(b, INT64_MIN), SMMAP_EINVAL, "invalid argument");
+    cr_expect_eq(smmap_buffer_byte(b, -50), util_byte(1, 10));
+    smmap_buffer_free(b);
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+}
+
+Test(errors, buffer_read_null_destination)
+{
+    smmap_manager *m = manager(0, 0, 0, 0);
+    smmap_cursor *c = cursor(m, util_make_file("f", 100, 1));
+    smmap_buffer *b;
+    cr_assert_eq(smmap_buffer_new(c, 0, 0, &b), 0);
+    expect_code(smmap_buffer_read(b, 0, 10, NULL, 10), SMMAP_EINVAL, "invalid argument");
+    expect_code(smmap_buffer_read(NULL, 0, 10, b, 10), SMMAP_EINVAL, "invalid argument");
+    smmap_buffer_free(b);
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+}
+
+Test(errors, buffer_truncated_under_mapping)
+{
+    const char *p = util_make_file("f", 256 * KiB, 1);
+    smmap_manager *m = manager(0, 64 * KiB, 0, 0);
+    smmap_cursor *c = cursor(m, p);
+    smmap_buffer *b;
+    cr_assert_eq(smmap_buffer_new(c, 0, 0, &b), 0);
+    cr_assert_eq(smmap_buffer_byte(b, 100 * KiB), util_byte(1, 100 * KiB));
+    cr_assert_eq(truncate(p, 4096), 0);
+    expect_code(smmap_buffer_byte(b, 100 * KiB + 1), SMMAP_ETRUNC, "file truncated while mapped");
+    unsigned char d[100];
+    expect_code(smmap_buffer_read(b, 100 * KiB, 100 * KiB + 100, d, sizeof d), SMMAP_ETRUNC,
+                "file truncated while mapped");
+    smmap_buffer_free(b);
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+}
+
+/* ------------------------------------------------------------ messages */
+
+Test(errors, strerror_unknown_and_success)
+{
+    cr_expect_str_eq(smmap_strerror(0), "success");
+    cr_expect_str_eq(smmap_strerror(12345), "unknown error");
+    cr_expect_str_eq(smmap_strerror(-30007), "unknown error");
+    cr_expect_str_eq(smmap_strerror(INT_MIN), "unknown error");
+}
