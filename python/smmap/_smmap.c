@@ -12,6 +12,23 @@
  * references the WindowMap; if so the WindowMap takes a duplicate cursor of
  * its own, which keeps the window mapped until the last view is released.
  *
+ * The memoryviews handed out all share one export of the WindowMap: a
+ * memoryview of the whole window, kept in the WindowMap, of which each view
+ * is a copy narrowed to its bytes (the way CPython slices a memoryview).
+ * That costs one allocation per view, not the two (managed buffer and view)
+ * of a fresh export. The WindowMap also keeps the last view it handed out;
+ * when nothing else references that one any more (the usual fate of
+ * `c.use_region(o).buffer()[:n]` or `buf[a:b]`), the next view is that
+ * object again, narrowed anew, as zip() and enumerate() reuse their result
+ * tuple: nobody can tell, and no allocation is made.
+ *
+ * Truncation. Touching a page of a mapping that the file no longer covers
+ * raises SIGBUS. A view is handed out only after its last byte was touched
+ * under the library's guard (smmap_probe()): if the file was cut below it,
+ * the call raises OSError instead. probe_view() first touches the window's
+ * last byte (hot in the cache; if it is there, so is every byte of the
+ * window) and only if that fails the view's own last byte.
+ *
  * The GIL is released around every call that may open, mmap or munmap. A
  * request inside the cursor's current window cannot (it is the library's
  * lock-free hit path), so it runs with the GIL held: releasing it would
@@ -34,6 +51,10 @@
 #ifndef Py_NewRef
 static inline PyObject *smmap_newref(PyObject *o) { Py_INCREF(o); return o; }
 #define Py_NewRef(o) smmap_newref((PyObject *)(o))
+#endif
+#ifndef Py_XNewRef
+static inline PyObject *smmap_xnewref(PyObject *o) { Py_XINCREF(o); return o; }
+#define Py_XNewRef(o) smmap_xnewref((PyObject *)(o))
 #endif
 
 /* Returned by the int64_t helpers when a Python exception is set. */
@@ -357,8 +378,11 @@ struct WindowMapObject {
     uint64_t begin;              /* its file offset */
     Py_ssize_t len;
     Py_ssize_t exports;          /* live Py_buffer exports */
-    const unsigned char *span;   /* one-shot range for the next export */
-    Py_ssize_t span_len;
+    PyObject *mv;                /* memoryview of the window, or NULL: the
+                                    export the views share, while owned */
+    PyObject *view;              /* the last view handed out, or NULL */
+    PyObject *name;              /* the owner's path_or_fd, for errors */
+    int probed;                  /* the next export is probed already */
 };
 
 static int cursor_check(CursorObject *self)
@@ -392,6 +416,35 @@ static void cursor_refresh(CursorObject *self)
     self->we = smmap_window_end(self->c);
 }
 
+/* Whether anything but its owner holds the WindowMap: a reference, an
+ * export, or a view made from the shared memoryview. The shared memoryview
+ * itself holds one reference and one export (through its managed buffer),
+ * and its managed buffer one reference per view. */
+static int wmap_in_use(WindowMapObject *w)
+{
+    Py_ssize_t own = 0;
+    if (w->mv) {
+        PyMemoryViewObject *mv = (PyMemoryViewObject *)w->mv;
+        if (Py_REFCNT(w->mv) > 1 || (w->view && Py_REFCNT(w->view) > 1) ||
+            Py_REFCNT(mv->mbuf) > 1 + (w->view != NULL))
+            return 1;
+        own = 1;
+    }
+    return Py_REFCNT(w) > 1 + own || w->exports > own;
+}
+
+/* The WindowMap loses its owner: drop the shared memoryview (a reference
+ * cycle once unowned), then the owner's reference. */
+static void wmap_disown(CursorObject *self)
+{
+    WindowMapObject *w = self->win;
+    self->win = NULL;
+    w->owner = NULL;
+    Py_CLEAR(w->view);
+    Py_CLEAR(w->mv);
+    Py_DECREF(w);
+}
+
 /* The WindowMap is about to lose its owner: if anything else holds it, it
  * must keep the window mapped by itself. */
 static int cursor_leave(CursorObject *self)
@@ -399,16 +452,14 @@ static int cursor_leave(CursorObject *self)
     WindowMapObject *w = self->win;
     if (!w)
         return 0;
-    if (Py_REFCNT(w) > 1 || w->exports) {
+    if (wmap_in_use(w)) {
         int rc = smmap_cursor_dup(self->c, &w->own);
         if (rc != 0) {
             set_error(rc, NULL);
             return -1;
         }
     }
-    w->owner = NULL;
-    self->win = NULL;
-    Py_DECREF(w);
+    wmap_disown(self);
     return 0;
 }
 
@@ -495,27 +546,82 @@ static WindowMapObject *cursor_window(CursorObject *self)
         return NULL;
     w->owner = self;
     w->own = NULL;
+    w->name = Py_XNewRef(self->path_or_fd);
+    w->probed = 0;
     w->base = smmap_data(self->c) - (smmap_begin(self->c) - self->wb);
     w->begin = self->wb;
     w->len = (Py_ssize_t)len;
     w->exports = 0;
-    w->span = NULL;
-    w->span_len = 0;
+    w->mv = NULL;
+    w->view = NULL;
     self->win = w;
     return w;
 }
 
-/* A read-only memoryview of [off, off+n), which lies in the current window. */
+/* Touch the byte at offset at of c's current window, whose span is
+ * [b, b+s), under the guard: 0 or SMMAP_ETRUNC. The library probes the end
+ * of the cursor's span; a byte elsewhere is probed by moving the span there
+ * and back (both inside the window: the lock-free hit path). */
+static int probe_at(smmap_cursor *c, uint64_t b, size_t s, uint64_t at)
+{
+    if (b + s - 1 == at)
+        return smmap_probe(c);
+    int rc = smmap_use(c, at, 1);
+    if (rc == 0)
+        rc = smmap_probe(c);
+    int back = smmap_use(c, b, s);
+    return rc ? rc : back;
+}
+
+/* 0 if the bytes of c's current window, which ends at wend, are backed by
+ * the file up to offset last, else -1 with OSError (file truncated while
+ * mapped) set. */
+static int probe_view(smmap_cursor *c, uint64_t wend, uint64_t last, PyObject *name)
+{
+    uint64_t b = smmap_begin(c);
+    size_t s = smmap_size(c);
+    int rc = probe_at(c, b, s, wend - 1);
+    if (rc == SMMAP_ETRUNC && last != wend - 1)
+        rc = probe_at(c, b, s, last);
+    if (rc == 0)
+        return 0;
+    set_error(rc, name);
+    return -1;
+}
+
+/* A read-only memoryview of [off, off+n), which lies in the current
+ * window, after probing its last byte. */
 static PyObject *cursor_view(CursorObject *self, uint64_t off, size_t n)
 {
     WindowMapObject *w = cursor_window(self);
-    if (!w)
+    if (!w || probe_view(self->c, self->we, off + n - 1, self->path_or_fd) < 0)
         return NULL;
-    w->span = w->base + (off - w->begin);
-    w->span_len = (Py_ssize_t)n;
-    PyObject *mv = PyMemoryView_FromObject((PyObject *)w);
-    w->span = NULL;
-    return mv;
+    PyMemoryViewObject *v = (PyMemoryViewObject *)w->view;
+    if (v && Py_REFCNT(v) == 1 && !(v->flags & _Py_MEMORYVIEW_RELEASED) && !v->exports &&
+        !v->weakreflist) {
+        Py_INCREF(v); /* nobody else sees it: reuse it */
+    } else {
+        if (!w->mv) {
+            /* the export the views share: only the views are probed */
+            w->probed = 1;
+            w->mv = PyMemoryView_FromObject((PyObject *)w);
+            w->probed = 0;
+            if (!w->mv)
+                return NULL;
+        }
+        /* A second view on the same managed buffer */
+        v = (PyMemoryViewObject *)PyMemoryView_FromObject(w->mv);
+        if (!v)
+            return NULL;
+        Py_XSETREF(w->view, Py_NewRef(v));
+    }
+    /* narrowed to [off, off+n): one-dimensional bytes stay contiguous, so
+     * its flags hold */
+    v->view.buf = (void *)(w->base + (off - w->begin));
+    v->view.len = (Py_ssize_t)n;
+    v->view.shape[0] = (Py_ssize_t)n;
+    v->hash = -1;
+    return (PyObject *)v;
 }
 
 /* Drop the file: leave the window (handing the C cursor to a WindowMap
@@ -524,13 +630,11 @@ static void cursor_release(CursorObject *self)
 {
     WindowMapObject *w = self->win;
     if (w) {
-        self->win = NULL;
-        w->owner = NULL;
-        if (Py_REFCNT(w) > 1 || w->exports) {
+        if (wmap_in_use(w)) {
             w->own = self->c;
             self->c = NULL;
         }
-        Py_DECREF(w);
+        wmap_disown(self);
     }
     if (self->c) {
         smmap_cursor *c = self->c;
@@ -650,6 +754,17 @@ static void cursor_dealloc(CursorObject *self)
 static PyObject *cursor_use_region(CursorObject *self, PyObject *const *args,
                                    Py_ssize_t nargs, PyObject *kwnames)
 {
+    /* The hot path: use_region(offset[, size]) inside the current window. */
+    if (!kwnames && (nargs == 1 || nargs == 2) && self->we && !self->busy &&
+        PyLong_CheckExact(args[0]) && (nargs == 1 || PyLong_CheckExact(args[1]))) {
+        int o1, o2 = 0;
+        long long o = PyLong_AsLongLongAndOverflow(args[0], &o1);
+        long long n = nargs == 2 ? PyLong_AsLongLongAndOverflow(args[1], &o2) : 0;
+        if (!o1 && !o2 && o >= 0 && n >= 0 && (uint64_t)o >= self->wb &&
+            (uint64_t)o < self->we && (uint64_t)n <= self->we - (uint64_t)o &&
+            smmap_use(self->c, (uint64_t)o, (size_t)n) == 0)
+            return Py_NewRef(self);
+    }
     static const char *const names[] = {"offset", "size", "flags"};
     PyObject *a[3] = {NULL, NULL, NULL};
     uint64_t off = 0, size = 0;
@@ -685,12 +800,20 @@ static PyObject *cursor_buffer(CursorObject *self, PyObject *Py_UNUSED(a))
     return cursor_view(self, smmap_begin(self->c), smmap_size(self->c));
 }
 
+/* The cursor's WindowMap, once the window's last byte is probed. */
+static PyObject *cursor_wmap(CursorObject *self)
+{
+    WindowMapObject *w = cursor_window(self);
+    if (!w || probe_view(self->c, self->we, self->we - 1, self->path_or_fd) < 0)
+        return NULL;
+    return Py_NewRef(w);
+}
+
 static PyObject *cursor_map(CursorObject *self, PyObject *Py_UNUSED(a))
 {
     if (cursor_check_valid(self) < 0)
         return NULL;
-    WindowMapObject *w = cursor_window(self);
-    return w ? Py_NewRef(w) : NULL;
+    return cursor_wmap(self);
 }
 
 static PyObject *cursor_is_valid(CursorObject *self, PyObject *Py_UNUSED(a))
@@ -912,7 +1035,7 @@ static int64_t wmap_read(WindowMapObject *w, void *dst, size_t n, size_t rel)
     if (r >= 0 && (uint64_t)r < n)
         r = SMMAP_ETRUNC;
     if (r < 0) {
-        set_error(r, NULL);
+        set_error(r, w->name);
         return PYERR;
     }
     return r;
@@ -922,15 +1045,17 @@ static void wmap_dealloc(WindowMapObject *w)
 {
     if (w->own)
         free_cursor(w->own);
+    Py_XDECREF(w->name);
     PyObject_Free(w);
 }
 
+/* The whole window, once its last byte is probed. */
 static int wmap_getbuffer(WindowMapObject *w, Py_buffer *view, int flags)
 {
-    const unsigned char *p = w->span ? w->span : w->base;
-    Py_ssize_t n = w->span ? w->span_len : w->len;
-    w->span = NULL;
-    if (PyBuffer_FillInfo(view, (PyObject *)w, (void *)p, n, 1, flags) < 0)
+    uint64_t end = w->begin + (uint64_t)w->len;
+    if ((!w->probed &&
+         probe_view(w->own ? w->own : w->owner->c, end, end - 1, w->name) < 0) ||
+        PyBuffer_FillInfo(view, (PyObject *)w, (void *)w->base, w->len, 1, flags) < 0)
         return -1;
     w->exports++;
     return 0;
@@ -1145,8 +1270,7 @@ static PyObject *region_buffer(RegionObject *r, PyObject *Py_UNUSED(a))
         PyErr_SetString(PyExc_ValueError, "the cursor no longer uses this region");
         return NULL;
     }
-    WindowMapObject *w = cursor_window(r->cursor);
-    return w ? Py_NewRef(w) : NULL;
+    return cursor_wmap(r->cursor);
 }
 
 static PyObject *region_repr(RegionObject *r)

@@ -123,6 +123,36 @@ def test_map_is_mmap_like(make_file):
         assert "smmap window" in repr(mp)
 
 
+def test_views_are_independent(make_file):
+    """The window reuses a view nobody else holds; one that is held, sliced,
+    exported, released or weakly referenced is never changed afterwards."""
+    import weakref
+    path, data = make_file(4 * W)
+    m = SlidingWindowMapManager(window_size=W)
+    c = m.make_cursor(path)
+    buf = SlidingWindowMapBuffer(m.make_cursor(path))
+    held = [(o, c.use_region(o, 64).buffer()) for o in (0, 100, W + 7, 3 * W)]
+    held += [(o, buf[o:o + 64]) for o in (5, 1000, 2 * W + 1)]
+    sub = c.use_region(200, 64).buffer()[8:16]            # a slice of a dropped view
+    exported = memoryview(c.use_region(300, 64).buffer())  # re-exported, view dropped
+    r = c.use_region(400, 64).buffer()
+    ref = weakref.ref(r)
+    del r
+    with c.use_region(500, 64).buffer() as rel:
+        assert rel == data[500:564]
+    for o in range(0, 4 * W - 64, 997):                   # views made and dropped
+        assert c.use_region(o, 64).buffer() == data[o:o + 64]
+        assert buf[o + 1:o + 33] == data[o + 1:o + 33]
+    for o, v in held:
+        assert v == data[o:o + 64] and len(v) == 64 and v.nbytes == 64
+    assert sub == data[208:216] and exported == data[300:364]
+    assert ref() is None or ref() == data[400:464]
+    with pytest.raises(ValueError):
+        rel[0]                                            # still released
+    assert hash(c.use_region(9, 8).buffer()) == hash(data[9:17])
+    assert hash(c.use_region(19, 8).buffer()) == hash(data[19:27])
+
+
 def test_view_of_a_view_after_cursor_death(make_file):
     path, data = make_file(2 * W)
     c = SlidingWindowMapManager(window_size=W).make_cursor(path).use_region(7, 50)
