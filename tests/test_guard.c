@@ -8,6 +8,7 @@
 
 #include <criterion/criterion.h>
 #include <smmap.h>
+#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -75,5 +76,57 @@ Test(guard, truncation_hit_anywhere_in_the_copy)
         }
     }
     smmap_cursor_free(c);
+    smmap_manager_free(m);
+}
+
+struct racer {
+    smmap_cursor *c;
+    int truncated_seen, reads;
+    int bad;
+};
+
+/* Read the whole file in 256 KiB pieces, over and over, until a read
+ * reports the truncation: every successful read must hold the original
+ * bytes (the cut is page-aligned, so no page turns to zeros). */
+static void *read_until_cut(void *arg)
+{
+    struct racer *r = arg;
+    static unsigned char buf[256 * 1024];
+    for (int round = 0; round < 100000 && !r->truncated_seen; round++) {
+        for (uint64_t off = 0; off < 8 * MiB; off += sizeof buf) {
+            int64_t got = smmap_read(r->c, buf, sizeof buf, off);
+            __atomic_fetch_add(&r->reads, 1, __ATOMIC_RELAXED);
+            if (got == SMMAP_ETRUNC) {
+                r->truncated_seen = 1;
+                break;
+            }
+            if (got < 0 || util_mismatch(94, off, buf, (size_t)got) != -1) {
+                r->bad++;
+                return NULL;
+            }
+        }
+    }
+    return NULL;
+}
+
+/* Another thread truncates the file while this one copies from it: the
+ * copy returns SMMAP_ETRUNC, the process lives. */
+Test(guard, truncation_during_a_copy_from_another_thread, .timeout = 30)
+{
+    const char *p = util_make_file("f", 8 * MiB, 94);
+    smmap_options o = {.window_size = 16 * MiB};
+    smmap_manager *m;
+    cr_assert_eq(smmap_manager_new(&m, &o), 0);
+    struct racer r = {0};
+    cr_assert_eq(smmap_cursor_new(m, p, &r.c), 0);
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, read_until_cut, &r), 0);
+    while (__atomic_load_n(&r.reads, __ATOMIC_RELAXED) < 64)
+        usleep(100);
+    cr_assert_eq(truncate(p, (off_t)(1 * MiB)), 0);
+    pthread_join(t, NULL);
+    cr_assert_eq(r.bad, 0, "a read returned wrong bytes or an unexpected error");
+    cr_assert(r.truncated_seen, "no read saw the truncation");
+    smmap_cursor_free(r.c);
     smmap_manager_free(m);
 }
