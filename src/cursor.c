@@ -329,10 +329,20 @@ read_windows(smmap_cursor *c, unsigned char *out, size_t len, uint64_t offset)
     return (int64_t)done;
 }
 
+/* The count must fit the int64_t result; only a 64-bit size_t can miss. */
+static bool too_long(size_t len)
+{
+#if SIZE_MAX > INT64_MAX
+    return len > (size_t)INT64_MAX;
+#else
+    (void)len;
+    return false;
+#endif
+}
+
 int64_t smmap_read(smmap_cursor *c, void *dst, size_t len, uint64_t offset)
 {
-    if (!c || (!dst && len) || (uint64_t)len > (uint64_t)INT64_MAX ||
-        len > UINT64_MAX - offset)
+    if (!c || (!dst && len) || too_long(len) || len > UINT64_MAX - offset)
         return SMMAP_EINVAL;
     /* The hit path, kept short: a random read is mostly waiting for
      * memory, and fewer instructions let the CPU overlap more of those. */
