@@ -1,9 +1,10 @@
 #!/bin/bash
-# Every test suite: the C suites (Criterion) built with gcc, with clang, and
-# with ASan+UBSan; with fault injection (the walk over every failing system
-# call, plain and under ASan); the thread stress under ThreadSanitizer; then
-# the CLI and Python suites (pytest). Prints each runner's closing lines and,
-# last, one line "N passed, N failed".
+# Every test suite: the C suites (Criterion) built with gcc, with clang,
+# with ASan+UBSan and for i386; with fault injection (the walk over every
+# failing system call, plain and under ASan); the thread stress under
+# ThreadSanitizer; the libFuzzer target for a minute; then the CLI and
+# Python suites (pytest). Prints each runner's closing lines and, last, one
+# line "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
 scripts/deps.sh test || exit 1
@@ -79,9 +80,48 @@ py_suite() { # NAME COMMAND... (a command that ends with pytest's summary)
     [ -z "$p$f$e" ] && { echo "$name: pytest ran no test"; failed=$((failed + 1)); }
 }
 
+# The libFuzzer target (tests/fuzz/fuzz_ops.c), clang with ASan+UBSan, run
+# for SECONDS from the seed corpus tests/fuzz/corpus (the inputs it adds go
+# to the build directory, never into the tree). One test: it fails on any
+# crash, sanitizer report or model mismatch, whose input is kept in
+# DIR/artifacts and whose first lines are shown.
+fuzz_suite() { # DIR SECONDS
+    local dir=$1 secs=$2
+    echo "== fuzz (fuzz_ops, $secs s)"
+    rm -rf "$dir"
+    if ! { CC=clang meson setup "$dir" -Dfuzz=true >"$log/fuzz.setup" 2>&1 &&
+           ninja -C "$dir" tests/fuzz_ops >"$log/fuzz.build" 2>&1; }; then
+        cat "$log/fuzz.setup" "$log/fuzz.build" 2>/dev/null | tail -40
+        echo "fuzz: build failed"; failed=$((failed + 1)); return
+    fi
+    if grep -q "warning:" "$log/fuzz.build"; then
+        grep "warning:" "$log/fuzz.build"
+        echo "fuzz: compiler warnings"; failed=$((failed + 1))
+    fi
+    mkdir -p "$dir/corpus" "$dir/artifacts"
+    "$dir/tests/fuzz_ops" "$dir/corpus" tests/fuzz/corpus -max_total_time="$secs" \
+        -max_len=512 -timeout=10 -print_final_stats=1 \
+        -artifact_prefix="$dir/artifacts/" >"$log/fuzz.out" 2>&1
+    local rc=$? runs rate corp
+    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log/fuzz.out")
+    rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log/fuzz.out")
+    corp=$(sed -n 's/.*DONE .* corp: \([^ ]*\) .*/\1/p' "$log/fuzz.out")
+    if [ "$rc" -eq 0 ] && [ -n "$runs" ]; then
+        echo "fuzz_ops: $runs runs in $secs s ($rate/s), corpus $corp (inputs/bytes), no crash"
+        passed=$((passed + 1))
+    else
+        grep -E "^fuzz_ops:|ERROR|runtime error|SUMMARY|^    #[0-9] " "$log/fuzz.out" | head -n 30
+        ls "$dir"/artifacts/* 2>/dev/null
+        echo "fuzz_ops: failed (exit $rc)"; failed=$((failed + 1))
+    fi
+}
+
 c_suite gcc build-test
 CC=clang c_suite clang build-test-clang
 c_suite asan build-test-asan -Db_sanitize=address,undefined -Db_lundef=false
+# 32-bit x86 (gcc -m32, see cross/i386.txt): size_t and pointers of 32 bits
+# against 64-bit file offsets (tests/test_large.c reads above 4 GiB).
+c_suite i386 build-test-i386 --cross-file cross/i386.txt
 valgrind_suite build-test
 c_suite faults build-test-fi -Dfault_injection=true
 c_suite faults-asan build-test-fi-asan -Dfault_injection=true \
@@ -95,6 +135,7 @@ grep -h "^faults injected" build-test-fi/meson-logs/testlog.txt 2>/dev/null |
 c_suite tsan build-test-tsan -Db_sanitize=thread -Db_lundef=false
 grep -h "^stress_threads:" build-test-tsan/meson-logs/testlog.txt 2>/dev/null
 grep -h -A 30 "WARNING: ThreadSanitizer" build-test-tsan/meson-logs/testlog.txt 2>/dev/null | head -n 120
+fuzz_suite build-test-fuzz 60
 
 export SMMAP_BIN=$PWD/build-test/smmap
 pytest="/usr/bin/python3 -m pytest -q -p no:cacheprovider"
