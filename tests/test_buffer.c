@@ -19,18 +19,7 @@ TestSuite(buffer, .init = util_setup, .fini = util_teardown);
 static smmap_manager *sliding(size_t window)
 {
     smmap_options o = {.kind = SMMAP_SLIDING, .window_size = window};
-    smmap_manager *m = NULL;
-    int rc = smmap_manager_new(&m, &o);
-    cr_assert_eq(rc, 0, "smmap_manager_new: %s", smmap_strerror(rc));
-    return m;
-}
-
-static smmap_cursor *open_cursor(smmap_manager *m, const char *p)
-{
-    smmap_cursor *c = NULL;
-    int rc = smmap_cursor_new(m, p, &c);
-    cr_assert_eq(rc, 0, "smmap_cursor_new(%s): %s", p, smmap_strerror(rc));
-    return c;
+    return util_manager(&o);
 }
 
 static smmap_buffer *make_buffer(smmap_cursor *c, uint64_t off, uint64_t size)
@@ -63,7 +52,7 @@ Test(buffer, sizes_and_clipping)
     uint64_t fsize = 100 * KiB;
     const char *p = util_make_file("f", fsize, 41);
     smmap_manager *m = sliding(64 * KiB);
-    smmap_cursor *c = open_cursor(m, p);
+    smmap_cursor *c = util_cursor(m, p);
     smmap_buffer *b;
 
     b = make_buffer(c, 0, 0);
@@ -106,7 +95,7 @@ Test(buffer, byte_access_and_negative_indexes)
     uint64_t fsize = 300 * KiB, off = 12345, size = 200 * KiB + 7;
     const char *p = util_make_file("f", fsize, 42);
     smmap_manager *m = sliding(64 * KiB);
-    smmap_cursor *c = open_cursor(m, p);
+    smmap_cursor *c = util_cursor(m, p);
     smmap_buffer *b = make_buffer(c, off, size);
     int64_t n = (int64_t)size;
 
@@ -137,7 +126,7 @@ Test(buffer, slices_follow_python_rules)
     uint64_t fsize = 200 * KiB, off = 3333, size = 150 * KiB;
     const char *p = util_make_file("f", fsize, 43);
     smmap_manager *m = sliding(64 * KiB);
-    smmap_cursor *c = open_cursor(m, p);
+    smmap_cursor *c = util_cursor(m, p);
     smmap_buffer *b = make_buffer(c, off, size);
     int64_t n = (int64_t)size;
     unsigned char *dst = malloc(size + 16);
@@ -204,7 +193,7 @@ Test(buffer, spans_many_windows)
     smmap_options o = {.window_size = 2 * pg, .max_memory = 8 * pg, .max_handles = 3};
     smmap_manager *m;
     cr_assert_eq(smmap_manager_new(&m, &o), 0);
-    smmap_cursor *c = open_cursor(m, p);
+    smmap_cursor *c = util_cursor(m, p);
     smmap_buffer *b = make_buffer(c, off, size);
     cr_assert_eq(smmap_buffer_size(b), size);
     unsigned char *dst = malloc(size);
@@ -249,7 +238,7 @@ Test(buffer, own_cursor)
 {
     const char *p = util_make_file("f", 1 * MiB, 45);
     smmap_manager *m = sliding(64 * KiB);
-    smmap_cursor *c = open_cursor(m, p);
+    smmap_cursor *c = util_cursor(m, p);
     cr_assert_eq(smmap_use(c, 800 * KiB, 64), 0);
     const unsigned char *d = smmap_data(c);
     smmap_buffer *b = make_buffer(c, 0, 0);
@@ -278,7 +267,7 @@ Test(buffer, empty_file)
 {
     const char *p = util_make_file("empty", 0, 46);
     smmap_manager *m = sliding(64 * KiB);
-    smmap_cursor *c = open_cursor(m, p);
+    smmap_cursor *c = util_cursor(m, p);
     smmap_buffer *b = make_buffer(c, 0, 0);
     cr_assert_eq(smmap_buffer_size(b), 0u);
     cr_assert_eq(smmap_buffer_byte(b, 0), SMMAP_EINVAL);
@@ -294,7 +283,7 @@ Test(buffer, null_arguments)
 {
     const char *p = util_make_file("f", 1000, 47);
     smmap_manager *m = sliding(64 * KiB);
-    smmap_cursor *c = open_cursor(m, p);
+    smmap_cursor *c = util_cursor(m, p);
     smmap_buffer *b = (smmap_buffer *)(uintptr_t)1;
     cr_assert_eq(smmap_buffer_new(NULL, 0, 0, &b), SMMAP_EINVAL);
     cr_assert_eq(smmap_buffer_new(c, 0, 0, NULL), SMMAP_EINVAL);

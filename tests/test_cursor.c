@@ -26,15 +26,6 @@ static smmap_manager *sliding(size_t window)
     return m;
 }
 
-static smmap_cursor *open_cursor(smmap_manager *m, const char *p)
-{
-    smmap_cursor *c = NULL;
-    int rc = smmap_cursor_new(m, p, &c);
-    cr_assert_eq(rc, 0, "smmap_cursor_new(%s): %s", p, smmap_strerror(rc));
-    cr_assert_not_null(c);
-    return c;
-}
-
 static void expect_invalid(const smmap_cursor *c)
 {
     cr_assert_eq(smmap_valid(c), 0);
@@ -52,7 +43,7 @@ Test(cursor, fresh_cursor_from_path)
     char p[4096];
     snprintf(p, sizeof p, "%s", util_make_file("f", 12345, 1));
     smmap_manager *m = sliding(64 * KiB);
-    smmap_cursor *c = open_cursor(m, p);
+    smmap_cursor *c = util_cursor(m, p);
     char given[4096];
     memcpy(given, p, sizeof p);
     memset(p, 'x', strlen(p)); /* the cursor must have kept its own copy */
@@ -92,7 +83,7 @@ Test(cursor, span_and_window_after_use)
     const char *p = util_make_file("f", 1 * MiB, 3);
     size_t pg = util_page();
     smmap_manager *m = sliding(64 * KiB);
-    smmap_cursor *c = open_cursor(m, p);
+    smmap_cursor *c = util_cursor(m, p);
     uint64_t off = 300 * KiB + 17;
     cr_assert_eq(smmap_use(c, off, 1000), 0);
     cr_assert_eq(smmap_valid(c), 1);
@@ -126,7 +117,7 @@ Test(cursor, size_zero_means_rest_of_window)
 {
     const char *p = util_make_file("f", 1 * MiB, 4);
     smmap_manager *m = sliding(64 * KiB);
-    smmap_cursor *c = open_cursor(m, p);
+    smmap_cursor *c = util_cursor(m, p);
     cr_assert_eq(smmap_use(c, 100 * KiB + 5, 0), 0);
     cr_assert_gt(smmap_size(c), 0u);
     cr_assert_eq(smmap_end(c), smmap_window_end(c),
@@ -147,7 +138,7 @@ Test(cursor, end_of_file)
     uint64_t size = 200 * KiB + 3;
     const char *p = util_make_file("f", size, 5);
     smmap_manager *m = sliding(64 * KiB);
-    smmap_cursor *c = open_cursor(m, p);
+    smmap_cursor *c = util_cursor(m, p);
 
     /* clipped at the end */
     cr_assert_eq(smmap_use(c, size - 100, 1000), 0);
@@ -177,7 +168,7 @@ Test(cursor, offset_plus_size_overflow)
 {
     const char *p = util_make_file("f", 10 * KiB, 6);
     smmap_manager *m = sliding(64 * KiB);
-    smmap_cursor *c = open_cursor(m, p);
+    smmap_cursor *c = util_cursor(m, p);
     cr_assert_eq(smmap_use(c, 0, 10), 0);
     cr_assert_eq(smmap_use(c, UINT64_MAX - 5, 10), SMMAP_EINVAL);
     expect_invalid(c);
@@ -210,7 +201,7 @@ Test(cursor, null_arguments)
     close(fd);
     cr_assert_eq(smmap_cursor_dup(NULL, &c), SMMAP_EINVAL);
 
-    smmap_cursor *ok = open_cursor(m, p);
+    smmap_cursor *ok = util_cursor(m, p);
     cr_assert_eq(smmap_cursor_dup(ok, NULL), SMMAP_EINVAL);
 
     smmap_cursor_free(NULL);
@@ -238,7 +229,7 @@ Test(cursor, file_stat_rereads_size)
 {
     const char *p = util_make_file("f", 5000, 8);
     smmap_manager *m = sliding(64 * KiB);
-    smmap_cursor *c = open_cursor(m, p);
+    smmap_cursor *c = util_cursor(m, p);
     cr_assert_eq(smmap_file_size(c), 5000);
     util_append(p, 5000, 3000, 8);
     cr_assert_eq(smmap_file_stat(c), 8000);
@@ -262,7 +253,7 @@ static void check_half_window(size_t window, uint64_t file_size, uint32_t salt, 
     smmap_options e;
     smmap_manager_options(m, &e);
     size_t half = e.window_size / 2;
-    smmap_cursor *c = open_cursor(m, p);
+    smmap_cursor *c = util_cursor(m, p);
     uint64_t rs = window * 31 + salt;
     for (int i = 0; i < rounds; i++) {
         uint64_t off, want;
@@ -322,7 +313,7 @@ Test(cursor, large_requests_start_at_offset)
     const char *p = util_make_file("f", size, 25);
     unsigned char *img = util_image(25, size);
     smmap_manager *m = sliding(64 * KiB);
-    smmap_cursor *c = open_cursor(m, p);
+    smmap_cursor *c = util_cursor(m, p);
     uint64_t rs = 99;
     for (int i = 0; i < 5000; i++) {
         uint64_t off = util_below(&rs, size);

@@ -24,18 +24,7 @@ TestSuite(files, .init = util_setup, .fini = util_teardown);
 static smmap_manager *make(int kind, size_t window)
 {
     smmap_options o = {.kind = kind, .window_size = window};
-    smmap_manager *m = NULL;
-    int rc = smmap_manager_new(&m, &o);
-    cr_assert_eq(rc, 0, "smmap_manager_new: %s", smmap_strerror(rc));
-    return m;
-}
-
-static smmap_cursor *open_cursor(smmap_manager *m, const char *p)
-{
-    smmap_cursor *c = NULL;
-    int rc = smmap_cursor_new(m, p, &c);
-    cr_assert_eq(rc, 0, "smmap_cursor_new(%s): %s", p, smmap_strerror(rc));
-    return c;
+    return util_manager(&o);
 }
 
 static smmap_stats stats(const smmap_manager *m)
@@ -57,14 +46,14 @@ Test(files, one_file_many_names_share_windows)
 
     smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB);
     smmap_cursor *c[5];
-    c[0] = open_cursor(m, p);
+    c[0] = util_cursor(m, p);
     int fd = open(p, O_RDONLY);
     cr_assert_geq(fd, 0);
     cr_assert_eq(smmap_cursor_new_fd(m, fd, &c[1]), 0);
     close(fd);
-    c[2] = open_cursor(m, dotdot);
-    c[3] = open_cursor(m, link_p);
-    c[4] = open_cursor(m, sym_p);
+    c[2] = util_cursor(m, dotdot);
+    c[3] = util_cursor(m, link_p);
+    c[4] = util_cursor(m, sym_p);
 
     smmap_stats st = stats(m);
     cr_assert_eq(st.files, 1u, "%llu files for one inode", (unsigned long long)st.files);
@@ -101,7 +90,7 @@ Test(files, different_files_do_not_share)
     const char *p1 = util_make_file("f1", 256 * KiB, 62);
     const char *p2 = util_make_file("f2", 256 * KiB, 63);
     smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB);
-    smmap_cursor *a = open_cursor(m, p1), *b = open_cursor(m, p2);
+    smmap_cursor *a = util_cursor(m, p1), *b = util_cursor(m, p2);
     cr_assert_eq(smmap_use(a, 1000, 100), 0);
     cr_assert_eq(smmap_use(b, 1000, 100), 0);
     cr_assert_eq(util_mismatch(62, 1000, smmap_data(a), 100), -1);
@@ -120,7 +109,7 @@ static void check_growth(int kind)
     uint64_t old = 100 * KiB + 5, add = 300 * KiB + 11, size = old + add;
     const char *p = util_make_file("f", old, 64);
     smmap_manager *m = make(kind, 64 * KiB);
-    smmap_cursor *c = open_cursor(m, p), *d = open_cursor(m, p);
+    smmap_cursor *c = util_cursor(m, p), *d = util_cursor(m, p);
     /* c holds the window at the old end; d has mapped nothing */
     cr_assert_eq(smmap_use(c, old - 10, 10), 0);
     cr_assert_eq(smmap_use(c, old - 10, 0), 0);
@@ -170,7 +159,7 @@ Test(files, grows_after_cursor_creation)
 {
     const char *p = util_make_file("f", 1000, 65);
     smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB);
-    smmap_cursor *c = open_cursor(m, p);
+    smmap_cursor *c = util_cursor(m, p);
     util_append(p, 1000, 500 * KiB, 65);
     cr_assert_eq(smmap_use(c, 200 * KiB, 1000), 0);
     cr_assert_eq(util_mismatch(65, 200 * KiB, smmap_data(c), 1000), -1);
@@ -186,7 +175,7 @@ Test(files, empty_file)
     const char *p = util_make_file("empty", 0, 66);
     for (int kind = SMMAP_SLIDING; kind <= SMMAP_STATIC; kind++) {
         smmap_manager *m = make(kind, kind == SMMAP_SLIDING ? 64 * KiB : 0);
-        smmap_cursor *c = open_cursor(m, p);
+        smmap_cursor *c = util_cursor(m, p);
         cr_assert_eq(smmap_file_size(c), 0);
         cr_assert_eq(smmap_use(c, 0, 1), SMMAP_EOF);
         cr_assert_eq(smmap_use(c, 0, 0), SMMAP_EOF);
@@ -330,7 +319,7 @@ Test(files, truncated_under_mapping, .timeout = 10)
 {
     const char *p = util_make_file("f", 1 * MiB, 70);
     smmap_manager *m = make(SMMAP_SLIDING, 256 * KiB);
-    smmap_cursor *c = open_cursor(m, p);
+    smmap_cursor *c = util_cursor(m, p);
     smmap_buffer *b;
     cr_assert_eq(smmap_buffer_new(c, 0, 0, &b), 0);
     cr_assert_eq(smmap_buffer_byte(b, 100 * KiB), util_byte(70, 100 * KiB));
@@ -376,7 +365,7 @@ Test(files, probe_sees_truncation)
 {
     const char *p = util_make_file("f", 256 * KiB, 73);
     smmap_manager *m = make(SMMAP_SLIDING, 128 * KiB);
-    smmap_cursor *c = open_cursor(m, p);
+    smmap_cursor *c = util_cursor(m, p);
     cr_assert_eq(smmap_probe(c), SMMAP_ECURSOR, "no window yet");
     cr_assert_eq(smmap_use(c, 100 * KiB, 20 * KiB), 0);
     cr_assert_eq(smmap_probe(c), 0);
@@ -402,7 +391,7 @@ Test(files, sigbus_handler_chained, .timeout = 10)
     const char *p = util_make_file("f", 256 * KiB, 71);
     const char *q = util_make_file("g", 256 * KiB, 72);
     smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB);
-    smmap_cursor *c = open_cursor(m, p);
+    smmap_cursor *c = util_cursor(m, p);
     unsigned char buf[100];
     cr_assert_eq(smmap_read(c, buf, sizeof buf, 1000), 100);
     /* make the library use its guard once: a truncated read */

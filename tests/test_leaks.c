@@ -20,26 +20,15 @@ TestSuite(leaks, .init = util_setup, .fini = util_teardown);
 static smmap_manager *make(int kind, size_t window, uint32_t handles)
 {
     smmap_options o = {.kind = kind, .window_size = window, .max_handles = handles};
-    smmap_manager *m = NULL;
-    int rc = smmap_manager_new(&m, &o);
-    cr_assert_eq(rc, 0, "smmap_manager_new: %s", smmap_strerror(rc));
-    return m;
-}
-
-static smmap_cursor *open_cursor(smmap_manager *m, const char *p)
-{
-    smmap_cursor *c = NULL;
-    int rc = smmap_cursor_new(m, p, &c);
-    cr_assert_eq(rc, 0, "smmap_cursor_new(%s): %s", p, smmap_strerror(rc));
-    return c;
+    return util_manager(&o);
 }
 
 /* Open cursors of every kind, map windows, read, make buffers. */
 static void workout(smmap_manager *m, const char *p1, const char *p2, smmap_cursor *out[6],
                     smmap_buffer **buf)
 {
-    out[0] = open_cursor(m, p1);
-    out[1] = open_cursor(m, p2);
+    out[0] = util_cursor(m, p1);
+    out[1] = util_cursor(m, p2);
     int fd = open(p1, O_RDONLY);
     cr_assert_geq(fd, 0);
     cr_assert_eq(smmap_cursor_new_fd(m, fd, &out[2]), 0);
@@ -51,7 +40,7 @@ static void workout(smmap_manager *m, const char *p1, const char *p2, smmap_curs
     unsigned char tmp[300 * 1024];
     cr_assert_eq(smmap_read(out[3], tmp, sizeof tmp, 100 * KiB), (int64_t)sizeof tmp);
     cr_assert_eq(util_mismatch(81, 100 * KiB, tmp, sizeof tmp), -1);
-    out[4] = open_cursor(m, p2);
+    out[4] = util_cursor(m, p2);
     cr_assert_eq(smmap_read(out[4], tmp, sizeof tmp, 0), (int64_t)sizeof tmp);
     cr_assert_eq(util_mismatch(82, 0, tmp, sizeof tmp), -1);
     cr_assert_eq(smmap_cursor_dup(out[4], &out[5]), 0);
@@ -137,7 +126,7 @@ Test(leaks, manager_free_releases_cache)
     const char *p = util_make_file("f", 1 * MiB, 83);
     int fds0 = util_count_fds();
     smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB, 0);
-    smmap_cursor *c = open_cursor(m, p);
+    smmap_cursor *c = util_cursor(m, p);
     for (uint64_t off = 0; off < 1 * MiB; off += 128 * KiB)
         cr_assert_eq(smmap_use(c, off, 10), 0);
     smmap_cursor_free(c);
@@ -212,7 +201,7 @@ Test(leaks, failed_calls_leak_nothing, .timeout = 10)
         cr_assert_lt(smmap_cursor_new_fd(m, dfd, &c), 0);
         close(dfd);
     }
-    c = open_cursor(m, p);
+    c = util_cursor(m, p);
     for (int i = 0; i < 50; i++) {
         cr_assert_eq(smmap_use(c, 100 * KiB, 1), SMMAP_EOF);
         cr_assert_eq(smmap_use(c, UINT64_MAX, 2), SMMAP_EINVAL);
@@ -235,7 +224,7 @@ Test(leaks, repeated_create_free)
     int fds0 = util_count_fds();
     for (int i = 0; i < 300; i++) {
         smmap_manager *m = make(i % 2 ? SMMAP_STATIC : SMMAP_SLIDING, i % 2 ? 0 : 64 * KiB, 0);
-        smmap_cursor *c = open_cursor(m, p), *d;
+        smmap_cursor *c = util_cursor(m, p), *d;
         cr_assert_eq(smmap_use(c, (uint64_t)i * 700 % (256 * KiB), 16), 0);
         cr_assert_eq(smmap_cursor_dup(c, &d), 0);
         if (i % 3 == 0)

@@ -22,18 +22,7 @@ static smmap_manager *make(unsigned flags, size_t window, uint64_t max_memory, u
 {
     smmap_options o = {.kind = SMMAP_SLIDING, .flags = flags, .window_size = window,
                        .max_memory = max_memory, .max_handles = handles};
-    smmap_manager *m = NULL;
-    int rc = smmap_manager_new(&m, &o);
-    cr_assert_eq(rc, 0, "smmap_manager_new: %s", smmap_strerror(rc));
-    return m;
-}
-
-static smmap_cursor *open_cursor(smmap_manager *m, const char *p)
-{
-    smmap_cursor *c = NULL;
-    int rc = smmap_cursor_new(m, p, &c);
-    cr_assert_eq(rc, 0, "smmap_cursor_new(%s): %s", p, smmap_strerror(rc));
-    return c;
+    return util_manager(&o);
 }
 
 static smmap_stats stats(const smmap_manager *m)
@@ -57,7 +46,7 @@ static void touch(smmap_cursor *c, uint64_t off, uint32_t salt)
 static void check_lru_abcd(smmap_manager *m)
 {
     const char *p = util_make_file("f", 1 * MiB, 51);
-    smmap_cursor *c = open_cursor(m, p);
+    smmap_cursor *c = util_cursor(m, p);
     const uint64_t A = 0, B = 128 * KiB, C = 256 * KiB, D = 384 * KiB;
     touch(c, A, 51);
     touch(c, B, 51);
@@ -120,7 +109,7 @@ static void check_lru_model(smmap_manager *m, int cap)
 {
     enum { SLOTS = 8 };
     const char *p = util_make_file("f", 2 * MiB, 52);
-    smmap_cursor *c = open_cursor(m, p);
+    smmap_cursor *c = util_cursor(m, p);
     int model[SLOTS]; /* model[0] most recent; -1 empty */
     int n = 0;
     uint64_t misses = 0, rs = 52;
@@ -172,7 +161,7 @@ static void check_in_use_kept(smmap_manager *m, uint64_t max_windows)
 {
     uint64_t fsize = 4 * MiB;
     const char *p = util_make_file("f", fsize, 53);
-    smmap_cursor *h1 = open_cursor(m, p), *h2 = open_cursor(m, p), *c = open_cursor(m, p);
+    smmap_cursor *h1 = util_cursor(m, p), *h2 = util_cursor(m, p), *c = util_cursor(m, p);
     cr_assert_eq(smmap_use(h1, 1 * MiB + 5, 1000), 0);
     cr_assert_eq(smmap_use(h2, 3 * MiB + 5, 1000), 0);
     const unsigned char *d1 = smmap_data(h1), *d2 = smmap_data(h2);
@@ -235,7 +224,7 @@ Test(limits, caps_hold_under_random_access, .timeout = 60)
     const char *p = util_make_file("f", fsize, 54);
     unsigned char *img = util_image(54, fsize);
     smmap_manager *m = make(0, W, cap, 3);
-    smmap_cursor *a = open_cursor(m, p), *b = open_cursor(m, p);
+    smmap_cursor *a = util_cursor(m, p), *b = util_cursor(m, p);
     unsigned char *buf = malloc(300 * KiB);
     uint64_t rs = 54, bytes = 0;
     for (int i = 0; i < 100000; i++) {
@@ -298,7 +287,7 @@ Test(limits, memory_cap_binding, .timeout = 60)
     const char *p = util_make_file("f", fsize, 55);
     unsigned char *img = util_image(55, fsize);
     smmap_manager *m = make(0, W, cap, 1000);
-    smmap_cursor *c = open_cursor(m, p);
+    smmap_cursor *c = util_cursor(m, p);
     unsigned char *buf = malloc(200 * KiB);
     uint64_t rs = 55;
     for (int i = 0; i < 20000; i++) {
@@ -325,7 +314,7 @@ Test(limits, soft_limit_exceeded_when_all_in_use)
 {
     const char *p = util_make_file("f", 1 * MiB, 56);
     smmap_manager *m = make(0, W, 0, 2);
-    smmap_cursor *a = open_cursor(m, p), *b = open_cursor(m, p), *c = open_cursor(m, p);
+    smmap_cursor *a = util_cursor(m, p), *b = util_cursor(m, p), *c = util_cursor(m, p);
     cr_assert_eq(smmap_use(a, 0, 10), 0);
     cr_assert_eq(smmap_use(b, 256 * KiB, 10), 0);
     cr_assert_eq(smmap_use(c, 512 * KiB, 10), 0, "soft limit: mapped anyway");
@@ -354,7 +343,7 @@ Test(limits, soft_limit_exceeded_when_all_in_use)
 static void check_strict(smmap_manager *m)
 {
     const char *p = util_make_file("f", 1 * MiB, 57);
-    smmap_cursor *a = open_cursor(m, p), *b = open_cursor(m, p), *c = open_cursor(m, p);
+    smmap_cursor *a = util_cursor(m, p), *b = util_cursor(m, p), *c = util_cursor(m, p);
     cr_assert_eq(smmap_use(a, 0, 10), 0);
     cr_assert_eq(smmap_use(b, 256 * KiB, 10), 0);
     cr_assert_eq(smmap_use(c, 20, 10), 0, "a hit needs no room");

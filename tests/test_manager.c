@@ -18,11 +18,7 @@ static smmap_manager *make(int kind, size_t window, uint64_t max_memory, uint32_
 {
     smmap_options o = {.kind = kind, .window_size = window, .max_memory = max_memory,
                        .max_handles = handles};
-    smmap_manager *m = NULL;
-    int rc = smmap_manager_new(&m, &o);
-    cr_assert_eq(rc, 0, "smmap_manager_new: %s", smmap_strerror(rc));
-    cr_assert_not_null(m);
-    return m;
+    return util_manager(&o);
 }
 
 Test(manager, version_string)

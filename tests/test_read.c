@@ -20,18 +20,7 @@ static smmap_manager *make(int kind, size_t window, uint64_t max_memory, uint32_
 {
     smmap_options o = {.kind = kind, .window_size = window, .max_memory = max_memory,
                        .max_handles = handles};
-    smmap_manager *m = NULL;
-    int rc = smmap_manager_new(&m, &o);
-    cr_assert_eq(rc, 0, "smmap_manager_new: %s", smmap_strerror(rc));
-    return m;
-}
-
-static smmap_cursor *open_cursor(smmap_manager *m, const char *p)
-{
-    smmap_cursor *c = NULL;
-    int rc = smmap_cursor_new(m, p, &c);
-    cr_assert_eq(rc, 0, "smmap_cursor_new(%s): %s", p, smmap_strerror(rc));
-    return c;
+    return util_manager(&o);
 }
 
 /* The test pattern must make misplaced bytes visible: it differs from
@@ -62,7 +51,7 @@ Test(read, whole_file_through_small_windows)
     uint64_t size = 3 * MiB + 4321;
     const char *p = util_make_file("f", size, 31);
     smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB, 256 * KiB, 3);
-    smmap_cursor *c = open_cursor(m, p);
+    smmap_cursor *c = util_cursor(m, p);
     unsigned char *buf = malloc(size + 100);
     memset(buf, 0, size + 100);
     /* a first read, then one that continues it: windows, never pread */
@@ -100,7 +89,7 @@ Test(read, random_ranges)
     const char *p = util_make_file("f", size, 32);
     unsigned char *img = util_image(32, size);
     smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB, 0, 0);
-    smmap_cursor *c = open_cursor(m, p);
+    smmap_cursor *c = util_cursor(m, p);
     unsigned char *buf = malloc(400 * KiB);
     uint64_t rs = 32;
     for (int i = 0; i < 3000; i++) {
@@ -131,7 +120,7 @@ Test(read, end_of_file_and_lengths)
     uint64_t size = 100 * KiB;
     const char *p = util_make_file("f", size, 33);
     smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB, 0, 0);
-    smmap_cursor *c = open_cursor(m, p);
+    smmap_cursor *c = util_cursor(m, p);
     unsigned char buf[256];
     cr_assert_eq(smmap_read(c, buf, sizeof buf, size - 10), 10);
     cr_assert_eq(util_mismatch(33, size - 10, buf, 10), -1);
@@ -150,7 +139,7 @@ Test(read, bad_arguments)
 {
     const char *p = util_make_file("f", 10 * KiB, 34);
     smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB, 0, 0);
-    smmap_cursor *c = open_cursor(m, p);
+    smmap_cursor *c = util_cursor(m, p);
     unsigned char buf[16];
     cr_assert_eq(smmap_read(NULL, buf, sizeof buf, 0), SMMAP_EINVAL);
     cr_assert_eq(smmap_read(c, NULL, 10, 0), SMMAP_EINVAL);
@@ -167,7 +156,7 @@ Test(read, static_manager)
     uint64_t size = 1 * MiB + 3;
     const char *p = util_make_file("f", size, 35);
     smmap_manager *m = make(SMMAP_STATIC, 0, 0, 0);
-    smmap_cursor *c = open_cursor(m, p);
+    smmap_cursor *c = util_cursor(m, p);
     unsigned char *buf = malloc(size);
     cr_assert_eq(smmap_read(c, buf, size, 0), (int64_t)size);
     cr_assert_eq(util_mismatch(35, 0, buf, size), -1);
@@ -185,7 +174,7 @@ Test(read, read_after_use_and_dup)
     uint64_t size = 1 * MiB;
     const char *p = util_make_file("f", size, 36);
     smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB, 0, 0);
-    smmap_cursor *c = open_cursor(m, p), *d;
+    smmap_cursor *c = util_cursor(m, p), *d;
     cr_assert_eq(smmap_use(c, 500 * KiB, 100), 0);
     cr_assert_eq(smmap_cursor_dup(c, &d), 0);
     unsigned char buf[300 * 1024];
@@ -208,7 +197,7 @@ Test(read, pread_when_full_and_random)
 {
     const char *p = util_make_file("f", 1 * MiB, 37);
     smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB, 0, 2);
-    smmap_cursor *c = open_cursor(m, p);
+    smmap_cursor *c = util_cursor(m, p);
     unsigned char buf[100];
     smmap_stats st;
 

@@ -134,6 +134,24 @@ void util_append(const char *path, uint64_t from, uint64_t len, uint32_t salt)
     close(fd);
 }
 
+smmap_manager *util_manager(const smmap_options *o)
+{
+    smmap_manager *m = NULL;
+    int rc = smmap_manager_new(&m, o);
+    cr_assert_eq(rc, 0, "smmap_manager_new: %s", smmap_strerror(rc));
+    cr_assert_not_null(m);
+    return m;
+}
+
+smmap_cursor *util_cursor(smmap_manager *m, const char *path)
+{
+    smmap_cursor *c = NULL;
+    int rc = smmap_cursor_new(m, path, &c);
+    cr_assert_eq(rc, 0, "smmap_cursor_new(%s): %s", path, smmap_strerror(rc));
+    cr_assert_not_null(c);
+    return c;
+}
+
 int util_count_fds(void)
 {
     DIR *d = opendir("/proc/self/fd");

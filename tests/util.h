@@ -9,6 +9,8 @@
 #ifndef SMMAP_TEST_UTIL_H
 #define SMMAP_TEST_UTIL_H
 
+#include <smmap.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,6 +56,13 @@ const char *util_make_file(const char *name, uint64_t size, uint32_t salt);
 
 /* Append bytes [from, from+len) of the pattern to the file at path. */
 void util_append(const char *path, uint64_t from, uint64_t len, uint32_t salt);
+
+/* A manager made with options o (NULL for defaults); fails the test with
+ * smmap_strerror's message if smmap_manager_new does not succeed. */
+smmap_manager *util_manager(const smmap_options *o);
+
+/* A cursor on path; fails the test if smmap_cursor_new does not succeed. */
+smmap_cursor *util_cursor(smmap_manager *m, const char *path);
 
 /* Number of open descriptors of this process. */
 int util_count_fds(void);
