@@ -264,6 +264,14 @@ SMMAP_API int smmap_window_users_at(const smmap_cursor *c, uint64_t begin);
  * SMMAP_ECURSOR (no window in use) or SMMAP_EINVAL (NULL). */
 SMMAP_API int smmap_probe(const smmap_cursor *c);
 
+/* Like smmap_probe(), for the byte at file offset `offset`, which may lie
+ * anywhere in c's current window [smmap_window_begin, smmap_window_end), not
+ * only in its span: a caller that hands out several pieces of one window
+ * probes each piece's last byte without moving the span. Returns 0,
+ * SMMAP_ETRUNC, SMMAP_ECURSOR (no window in use) or SMMAP_EINVAL (NULL, or
+ * offset outside the window). */
+SMMAP_API int smmap_probe_at(const smmap_cursor *c, uint64_t offset);
+
 /* 1 if the cursor has a window in use, else 0. */
 SMMAP_API int smmap_valid(const smmap_cursor *c);
 /* 1 if the cursor is bound to a file (every cursor made by this API). */

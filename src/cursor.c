@@ -264,6 +264,18 @@ int smmap_probe(const smmap_cursor *c)
     return guard_copy(&last, smmap_data(c) + c->size - 1, 1);
 }
 
+int smmap_probe_at(const smmap_cursor *c, uint64_t offset)
+{
+    if (!c)
+        return SMMAP_EINVAL;
+    if (!c->w)
+        return SMMAP_ECURSOR;
+    if (offset < c->w->begin || offset >= c->w->end)
+        return SMMAP_EINVAL;
+    unsigned char byte;
+    return guard_copy(&byte, c->w->data + (offset - c->w->begin), 1);
+}
+
 int smmap_valid(const smmap_cursor *c)
 {
     return c && c->w;

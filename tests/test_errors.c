@@ -400,6 +400,19 @@ Test(errors, probe_without_window)
     smmap_manager_free(m);
 }
 
+Test(errors, probe_at_outside_window)
+{
+    smmap_manager *m = manager(0, 64 * KiB, 0, 0);
+    smmap_cursor *c = cursor(m, util_make_file("f", 256 * KiB, 1));
+    expect_code(smmap_probe_at(c, 0), SMMAP_ECURSOR, "cursor has no window in use");
+    cr_assert_eq(smmap_use(c, 0, 100), 0);
+    expect_code(smmap_probe_at(c, smmap_window_end(c)), SMMAP_EINVAL, "invalid argument");
+    expect_code(smmap_probe_at(c, UINT64_MAX), SMMAP_EINVAL, "invalid argument");
+    expect_code(smmap_probe_at(NULL, 0), SMMAP_EINVAL, "invalid argument");
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+}
+
 Test(errors, file_stat_null)
 {
     expect_code(smmap_file_stat(NULL), SMMAP_EINVAL, "invalid argument");

@@ -357,8 +357,6 @@ static void own_handler(int sig, siginfo_t *si, void *ctx)
     siglongjmp(own_jmp, 1);
 }
 
-/* The library's SIGBUS guard chains to the handler installed before it: a
- * fault outside the library still reaches the program's handler. */
 /* smmap_probe finds a span whose tail was truncated away, without a signal
  * reaching the program. */
 Test(files, probe_sees_truncation)
@@ -378,6 +376,34 @@ Test(files, probe_sees_truncation)
     smmap_manager_free(m);
 }
 
+/* smmap_probe_at reaches any byte of the window, not only the span, and
+ * leaves the span where it was. */
+Test(files, probe_at_anywhere_in_window)
+{
+    const char *p = util_make_file("f", 256 * KiB, 74);
+    smmap_manager *m = make(SMMAP_SLIDING, 128 * KiB);
+    smmap_cursor *c = util_cursor(m, p);
+    cr_assert_eq(smmap_use(c, 70 * KiB, 4 * KiB), 0);
+    uint64_t wb = smmap_window_begin(c), we = smmap_window_end(c);
+    cr_assert(wb < 70 * KiB && we > 120 * KiB, "window [%llu,%llu)",
+              (unsigned long long)wb, (unsigned long long)we);
+    cr_assert_eq(smmap_probe_at(c, wb), 0);
+    cr_assert_eq(smmap_probe_at(c, we - 1), 0);
+    cr_assert_eq(smmap_probe_at(c, we), SMMAP_EINVAL, "past the window");
+    if (wb > 0)
+        cr_assert_eq(smmap_probe_at(c, wb - 1), SMMAP_EINVAL, "before the window");
+    cr_assert_eq(truncate(p, 100 * KiB), 0);
+    cr_assert_eq(smmap_probe_at(c, 110 * KiB), SMMAP_ETRUNC, "a page past the new end");
+    cr_assert_eq(smmap_probe_at(c, 90 * KiB), 0, "still in the file");
+    cr_assert_eq(smmap_probe(c), 0, "the span [70K,74K) is untouched");
+    cr_assert_eq(smmap_begin(c), 70 * KiB);
+    cr_assert_eq(smmap_size(c), 4 * KiB);
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+}
+
+/* The library's SIGBUS guard chains to the handler installed before it: a
+ * fault outside the library still reaches the program's handler. */
 Test(files, sigbus_handler_chained, .timeout = 10)
 {
     if (util_valgrind())

@@ -24,7 +24,7 @@
  *
  * Truncation. Touching a page of a mapping that the file no longer covers
  * raises SIGBUS. A view is handed out only after its last byte was touched
- * under the library's guard (smmap_probe()): if the file was cut below it,
+ * under the library's guard (smmap_probe_at()): if the file was cut below it,
  * the call raises OSError instead. probe_view() first touches the window's
  * last byte (hot in the cache; if it is there, so is every byte of the
  * window) and only if that fails the view's own last byte.
@@ -558,31 +558,14 @@ static WindowMapObject *cursor_window(CursorObject *self)
     return w;
 }
 
-/* Touch the byte at offset at of c's current window, whose span is
- * [b, b+s), under the guard: 0 or SMMAP_ETRUNC. The library probes the end
- * of the cursor's span; a byte elsewhere is probed by moving the span there
- * and back (both inside the window: the lock-free hit path). */
-static int probe_at(smmap_cursor *c, uint64_t b, size_t s, uint64_t at)
-{
-    if (b + s - 1 == at)
-        return smmap_probe(c);
-    int rc = smmap_use(c, at, 1);
-    if (rc == 0)
-        rc = smmap_probe(c);
-    int back = smmap_use(c, b, s);
-    return rc ? rc : back;
-}
-
 /* 0 if the bytes of c's current window, which ends at wend, are backed by
  * the file up to offset last, else -1 with OSError (file truncated while
  * mapped) set. */
 static int probe_view(smmap_cursor *c, uint64_t wend, uint64_t last, PyObject *name)
 {
-    uint64_t b = smmap_begin(c);
-    size_t s = smmap_size(c);
-    int rc = probe_at(c, b, s, wend - 1);
+    int rc = smmap_probe_at(c, wend - 1);
     if (rc == SMMAP_ETRUNC && last != wend - 1)
-        rc = probe_at(c, b, s, last);
+        rc = smmap_probe_at(c, last);
     if (rc == 0)
         return 0;
     set_error(rc, name);
