@@ -143,10 +143,18 @@ void smmap_cursor_free(smmap_cursor *c)
     free(c);
 }
 
+static inline int use(smmap_cursor *c, uint64_t offset, size_t size,
+                      unsigned flags);
+
 /* The cursor's window does not hold the request: ask the manager. */
 __attribute__((noinline)) static int
 use_miss(smmap_cursor *c, uint64_t offset, size_t size, unsigned flags)
 {
+    /* No window holds more than its reach: asking for more would find no
+     * mapped window good enough and map the same one again on every call. */
+    uint64_t reach = win_reach(c->m, offset);
+    if (size > reach)
+        return use(c, offset, (size_t)reach, flags);
     struct window *w = flags & ACQ_KEEP ? keep_spare(c) : c->w;
     mgr_add_hits(c->m, c->hits);
     c->hits = 0;

@@ -48,6 +48,7 @@
 #define mgr_failed smmap__mgr_failed
 #define win_covers smmap__win_covers
 #define win_slot smmap__win_slot
+#define win_reach smmap__win_reach
 #define win_at smmap__win_at
 #define win_find smmap__win_find
 #define win_place smmap__win_place
@@ -160,6 +161,7 @@ HIDDEN int mgr_failed(smmap_manager *m, int err);
 HIDDEN bool win_covers(const struct window *w, uint64_t offset, uint64_t need,
                        uint64_t file_size);
 HIDDEN uint64_t win_slot(const smmap_manager *m, uint64_t offset);
+HIDDEN uint64_t win_reach(const smmap_manager *m, uint64_t offset);
 HIDDEN struct window *win_at(const smmap_manager *m, const struct file *f,
                              uint64_t slot);
 HIDDEN struct window *win_find(smmap_manager *m, const struct file *f,

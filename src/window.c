@@ -17,6 +17,14 @@ uint64_t win_slot(const smmap_manager *m, uint64_t offset)
     return m->half ? offset / m->half : 0;
 }
 
+/* The most bytes from offset that any window can hold: the window of
+ * offset's own slot (any amount for a static manager). The geometry is
+ * fixed when the manager is made, so no lock is needed. */
+uint64_t win_reach(const smmap_manager *m, uint64_t offset)
+{
+    return m->half ? win_slot(m, offset) * m->half + m->window - offset : UINT64_MAX;
+}
+
 /* Windows on even slots tile the file without overlapping, so a request
  * that fits one goes there: every page is then mapped once rather than
  * twice, which halves the page tables and TLB misses of random reads. A

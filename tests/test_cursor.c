@@ -336,3 +336,31 @@ Test(cursor, large_requests_start_at_offset)
     smmap_manager_free(m);
     free(img);
 }
+
+/* A request longer than any window can hold is served as far as the window
+ * of its offset reaches; asked again, it finds that window mapped rather
+ * than mapping it anew, and so does another cursor. */
+Test(cursor, long_requests_reuse_windows)
+{
+    const char *p = util_make_file("f", 1 * MiB, 26);
+    smmap_manager *m = sliding(64 * KiB);
+    smmap_cursor *c = util_cursor(m, p), *d = util_cursor(m, p);
+    for (int i = 0; i < 5; i++) {
+        cr_assert_eq(smmap_use(c, 40000, 60000), 0);
+        cr_assert_eq(smmap_window_begin(c), 32 * KiB);
+        cr_assert_eq(smmap_size(c), 96 * KiB - 40000, "cut at the window end");
+        cr_assert_eq(util_mismatch(26, 40000, smmap_data(c), smmap_size(c)), -1);
+    }
+    cr_assert_eq(smmap_use(d, 40000, 60000), 0);
+    cr_assert_eq(smmap_window_users(d), 2, "d shares c's window");
+    smmap_unuse(c);
+    smmap_unuse(d);
+    smmap_stats st;
+    smmap_manager_stats(m, &st);
+    cr_assert_eq(st.mmap_calls, 1, "mapped %llu times", (unsigned long long)st.mmap_calls);
+    cr_assert_eq(st.munmap_calls, 0);
+    cr_assert_eq(st.hits, 5);
+    smmap_cursor_free(c);
+    smmap_cursor_free(d);
+    smmap_manager_free(m);
+}

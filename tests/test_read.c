@@ -237,3 +237,28 @@ Test(read, pread_when_full_and_random)
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }
+
+/* A read over several windows maps each once: read again, it finds them
+ * all mapped (the last request of the walk reaches past every window). */
+Test(read, long_reads_reuse_windows)
+{
+    const char *p = util_make_file("f", 1 * MiB, 27);
+    smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB, 1 * MiB, 64);
+    smmap_cursor *c = util_cursor(m, p);
+    size_t len = 200000;
+    unsigned char *buf = malloc(len);
+    for (int i = 0; i < 5; i++) {
+        memset(buf, 0, len);
+        cr_assert_eq(smmap_read(c, buf, len, 1000), (int64_t)len);
+        cr_assert_eq(util_mismatch(27, 1000, buf, len), -1);
+    }
+    smmap_unuse(c);
+    smmap_stats st;
+    smmap_manager_stats(m, &st);
+    cr_assert_eq(st.mmap_calls, 4, "[1000, 201000) lies in 4 windows; mapped %llu",
+                 (unsigned long long)st.mmap_calls);
+    cr_assert_eq(st.munmap_calls, 0);
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+    free(buf);
+}
