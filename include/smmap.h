@@ -208,7 +208,8 @@ SMMAP_API int smmap_cursor_new(smmap_manager *m, const char *path,
 /*
  * Make a cursor on an open file descriptor. The manager duplicates fd, so
  * the caller may close its own right away. Errors as smmap_cursor_new(),
- * with -EBADF for a closed or invalid fd and SMMAP_EINVAL for fd < 0.
+ * with -EBADF for a closed or invalid fd or one not open for reading
+ * (write-only, O_PATH), and SMMAP_EINVAL for fd < 0.
  */
 SMMAP_API int smmap_cursor_new_fd(smmap_manager *m, int fd, smmap_cursor **out);
 

@@ -103,6 +103,18 @@ int os_open(const char *path, int *fd)
 int os_dup(int fd, int *out)
 {
     FAULT(F_OPEN);
+    /* A descriptor that cannot read would be shared with every later
+     * cursor on the same file (files are shared by identity), so that its
+     * mmap failure would reach them too: refuse it here, as read(2) does. */
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0)
+        return -errno;
+#ifdef O_PATH
+    if (fl & O_PATH)
+        return -EBADF;
+#endif
+    if ((fl & O_ACCMODE) == O_WRONLY)
+        return -EBADF;
     int r = fcntl(fd, F_DUPFD_CLOEXEC, 0);
     if (r < 0)
         return -errno;

@@ -259,23 +259,29 @@ Test(files, bad_descriptors)
     smmap_manager_free(m);
 }
 
-/* A descriptor opened write-only cannot be mapped for reading. */
+/* A descriptor opened write-only cannot be mapped for reading; refusing
+ * it keeps it from becoming the descriptor that later cursors on the same
+ * file (by path or by a readable fd) share. */
 Test(files, write_only_descriptor)
 {
     const char *p = util_make_file("f", 100 * KiB, 69);
     smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB);
     int fd = open(p, O_WRONLY);
     cr_assert_geq(fd, 0);
+    int fds = util_count_fds();
     smmap_cursor *c = NULL;
-    int rc = smmap_cursor_new_fd(m, fd, &c);
-    if (rc == 0) {
-        rc = smmap_use(c, 0, 10);
-        cr_assert_lt(rc, 0, "mapping a write-only fd for reading succeeded");
-        cr_assert_eq(smmap_valid(c), 0);
-        smmap_cursor_free(c);
-    }
-    cr_assert_lt(rc, 0);
-    cr_assert_not_null(smmap_strerror(rc));
+    cr_assert_eq(smmap_cursor_new_fd(m, fd, &c), -EBADF);
+    cr_assert_eq(util_count_fds(), fds, "no descriptor kept");
+    smmap_cursor *byp = util_cursor(m, p);
+    cr_assert_eq(smmap_use(byp, 0, 10), 0, "the file is not poisoned");
+    cr_assert_eq(util_mismatch(69, 0, smmap_data(byp), 10), -1);
+    int rfd = open(p, O_RDONLY);
+    cr_assert_eq(smmap_cursor_new_fd(m, rfd, &c), 0, "a readable fd still works");
+    cr_assert_eq(smmap_use(c, 70 * KiB, 10), 0);
+    cr_assert_eq(util_mismatch(69, 70 * KiB, smmap_data(c), 10), -1);
+    smmap_cursor_free(c);
+    smmap_cursor_free(byp);
+    close(rfd);
     close(fd);
     smmap_manager_free(m);
 }
