@@ -319,9 +319,9 @@ SMMAP_API int smmap_cursor_hint(smmap_cursor *c, int hint);
  * several times more than the system call for one random read. While the
  * manager is far from its limits, the cursor keeps up to three windows it
  * read before in use as spares, so random reads over a few windows take no
- * lock; smmap_unuse() releases them. The cursor's window afterwards is the
- * last one read, or none. Returns
- * the number of bytes copied (fewer than len only at end of file, 0 at or
+ * lock; smmap_unuse(), and smmap_use() when it changes window, release
+ * them, and so does a read once the manager fills up. The cursor's window
+ * afterwards is the last one read, or none. Returns the number of bytes copied (fewer than len only at end of file, 0 at or
  * past it), or:
  *   SMMAP_EINVAL  c NULL, dst NULL with len > 0, or len > INT64_MAX
  *   SMMAP_ETRUNC  the file shrank under a mapping

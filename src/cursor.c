@@ -155,6 +155,10 @@ use_miss(smmap_cursor *c, uint64_t offset, size_t size, unsigned flags)
     uint64_t reach = win_reach(c->m, offset);
     if (size > reach)
         return use(c, offset, (size_t)reach, flags);
+    /* Spares serve smmap_read() alone: a cursor that moved on to
+     * smmap_use() would otherwise hold them until it is freed. */
+    if (!(flags & ACQ_KEEP))
+        drop_spares(c);
     struct window *w = flags & ACQ_KEEP ? keep_spare(c) : c->w;
     mgr_add_hits(c->m, c->hits);
     c->hits = 0;

@@ -262,3 +262,28 @@ Test(read, long_reads_reuse_windows)
     smmap_manager_free(m);
     free(buf);
 }
+
+/* The spare windows random reads keep are given back when the cursor
+ * changes window with smmap_use(): collect then unmaps them. */
+Test(read, use_releases_spares)
+{
+    const char *p = util_make_file("f", 1 * MiB, 28);
+    smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB, 1 * MiB, 64);
+    smmap_cursor *c = util_cursor(m, p);
+    unsigned char b[16];
+    for (uint64_t off = 0; off < 4; off++) {
+        cr_assert_eq(smmap_read(c, b, sizeof b, off * 256 * KiB + 5), (int64_t)sizeof b);
+        cr_assert_eq(util_mismatch(28, off * 256 * KiB + 5, b, sizeof b), -1);
+    }
+    smmap_stats st;
+    smmap_collect(m);
+    smmap_manager_stats(m, &st);
+    cr_assert_eq(st.windows, 4, "the current window and three spares stay");
+    cr_assert_eq(smmap_use(c, 900 * KiB, 16), 0);
+    smmap_collect(m);
+    smmap_manager_stats(m, &st);
+    cr_assert_eq(st.windows, 1, "%llu windows left in use", (unsigned long long)st.windows);
+    cr_assert_eq(smmap_window_users_at(c, 0), SMMAP_EOF, "the spare at 0 was unmapped");
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+}
