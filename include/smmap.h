@@ -141,7 +141,8 @@ SMMAP_API int smmap_manager_new(smmap_manager **out, const smmap_options *opt);
 SMMAP_API void smmap_manager_free(smmap_manager *m);
 
 /* The effective settings: kind, flags and the limits after defaults and
- * rounding (window_size is 0 for a static manager). */
+ * rounding (window_size is 0 for a static manager). For m NULL, *out is
+ * zeroed (out NULL is ignored). */
 SMMAP_API void smmap_manager_options(const smmap_manager *m, smmap_options *out);
 
 /* Unmap every idle window now and close the files no cursor uses.
@@ -175,6 +176,8 @@ typedef struct smmap_stats {
     uint64_t preads;                /* smmap_read() calls served by pread */
 } smmap_stats;
 
+/* A consistent snapshot of the counters above; for m NULL, *out is zeroed
+ * (out NULL is ignored). */
 SMMAP_API void smmap_manager_stats(const smmap_manager *m, smmap_stats *out);
 
 /* ---------------------------------------------------------------- cursors */
@@ -182,11 +185,19 @@ SMMAP_API void smmap_manager_stats(const smmap_manager *m, smmap_stats *out);
 /*
  * A cursor is a handle into one file. smmap_use() makes a window current;
  * the window stays mapped while the cursor uses it, and the pointer from
- * smmap_data() is valid until the next smmap_use(), smmap_unuse() or
- * smmap_cursor_free() on this cursor. Reading through that pointer carries
+ * smmap_data() is valid until the next smmap_use(), smmap_read(),
+ * smmap_unuse() or smmap_cursor_free() on this cursor (for a buffer's
+ * cursor, also the next buffer call). Reading through that pointer carries
  * the usual mmap risk: if another process truncates the file, touching the
  * lost pages raises SIGBUS. smmap_read() and the buffer calls are guarded
  * and return SMMAP_ETRUNC instead.
+ *
+ * The guard: the first guarded call installs one process-wide SIGBUS
+ * handler (SA_SIGINFO|SA_NODEFER). It handles only faults inside a guarded
+ * copy and passes every other SIGBUS to the handler that was installed
+ * before it (or to the default action). A program that installs its own
+ * SIGBUS handler later must chain to the previous one (as the sigaction(2)
+ * old action), or truncation during a guarded call reaches its handler.
  *
  * A cursor holds its file open (one descriptor per file, shared by all
  * cursors and windows of that file) until it is freed.
@@ -226,6 +237,9 @@ SMMAP_API void smmap_cursor_free(smmap_cursor *c);
  * file, and for size > window_size/2 also at a window edge; smmap_size()
  * tells what is usable. A request of up to window_size/2 bytes inside the
  * file is always whole. If the file grew, its new end is found.
+ * A request that the current window holds is served from it without a
+ * lock or a system call (even if the file has shrunk meanwhile: see
+ * smmap_file_stat()); any other request re-reads the file's size first.
  * Returns 0, or:
  *   SMMAP_EOF     offset at or past the end of file (the file is re-read)
  *   SMMAP_EINVAL  c NULL, or offset + size overflows
@@ -240,7 +254,9 @@ SMMAP_API int smmap_use(smmap_cursor *c, uint64_t offset, size_t size);
 SMMAP_API void smmap_unuse(smmap_cursor *c);
 
 /* The current span: start pointer (NULL if not valid), length in bytes,
- * absolute file offsets [begin, end), and whether it holds offset ofs. */
+ * absolute file offsets [begin, end), and whether it holds offset ofs.
+ * Without a window in use: NULL, 0, and begin == end (where the last span
+ * began, or 0), so that smmap_includes() is 0. */
 SMMAP_API const unsigned char *smmap_data(const smmap_cursor *c);
 SMMAP_API size_t   smmap_size(const smmap_cursor *c);
 SMMAP_API uint64_t smmap_begin(const smmap_cursor *c);
@@ -343,22 +359,27 @@ typedef struct smmap_buffer smmap_buffer;
 /*
  * Make a buffer over [offset, offset+size) of c's file; size 0 means to the
  * end of the file, and a size past the end is clipped to it.
- * Returns 0 and sets *out, or SMMAP_EINVAL (c or out NULL), SMMAP_EOF
- * (offset past the end of the file; at the end gives an empty buffer),
- * -ENOMEM.
+ * The file's size is read anew (fstat). Returns 0 and sets *out, or
+ * SMMAP_EINVAL (c or out NULL), SMMAP_EOF (offset past the end of the
+ * file; at the end gives an empty buffer), -ENOMEM, or an error of fstat(2).
  */
 SMMAP_API int smmap_buffer_new(const smmap_cursor *c, uint64_t offset,
                                uint64_t size, smmap_buffer **out);
+
+/* Free the buffer and its cursor (the one smmap_buffer_cursor() returned,
+ * which becomes invalid). NULL is ignored. */
 SMMAP_API void smmap_buffer_free(smmap_buffer *b);
 
 /* Length of the buffer in bytes; 0 for NULL. */
 SMMAP_API uint64_t smmap_buffer_size(const smmap_buffer *b);
 
-/* The buffer's cursor (owned by the buffer). */
+/* The buffer's cursor, owned by the buffer (NULL for NULL): the caller may
+ * query it, use it and unuse it (the buffer's calls move it as they need),
+ * but must not free it. */
 SMMAP_API smmap_cursor *smmap_buffer_cursor(smmap_buffer *b);
 
-/* The byte at index (0..255), or SMMAP_EINVAL for an index outside
- * [-size, size), SMMAP_ETRUNC, or an error of smmap_use(). */
+/* The byte at index (0..255), or SMMAP_EINVAL for b NULL or an index
+ * outside [-size, size), SMMAP_ETRUNC, or an error of smmap_use(). */
 SMMAP_API int smmap_buffer_byte(smmap_buffer *b, int64_t index);
 
 /*

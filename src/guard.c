@@ -167,19 +167,28 @@ static bool fixup; /* set once, before installed: take the fixup copy */
 
 static void on_sigbus(int sig, siginfo_t *si, void *ctx)
 {
-    if (recover(si, ctx))
+    /* Only a fault (si_code > 0) can be ours; a SIGBUS sent with kill(2)
+     * or raise(3) is passed on whatever the thread was doing. */
+    bool sent = si->si_code <= 0;
+    if (!sent && recover(si, ctx))
         return;
     if (previous.sa_flags & SA_SIGINFO) {
         previous.sa_sigaction(sig, si, ctx);
     } else if (previous.sa_handler != SIG_DFL && previous.sa_handler != SIG_IGN) {
         previous.sa_handler(sig);
-    } else {
-        /* Not ours and nobody else's: restore the default action; returning
-         * re-runs the faulting access, which then ends the process as it
-         * would have without us. */
-        sigaction(SIGBUS, &previous, NULL);
-        if (previous.sa_handler == SIG_IGN)
+    } else if (sent) {
+        /* Ignored: nothing to do. Default: end the process as it would have
+         * without us (SA_NODEFER lets the signal in at once). */
+        if (previous.sa_handler == SIG_DFL) {
             signal(SIGBUS, SIG_DFL);
+            raise(sig);
+        }
+    } else {
+        /* A fault that is not ours and nobody else's: restore the default
+         * action; returning re-runs the faulting access, which then ends
+         * the process as it would have without us (an ignored fault would
+         * re-run forever). */
+        signal(SIGBUS, SIG_DFL);
     }
 }
 

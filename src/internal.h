@@ -92,7 +92,7 @@ struct file {
 
 /* --------------------------------------------------------------- windows */
 
-enum { W_PENDING, W_READY, W_FAILED };
+enum { W_PENDING, W_READY };
 
 /* One mapping of [begin, end) of a file. */
 struct window {

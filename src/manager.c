@@ -99,8 +99,12 @@ int smmap_manager_new(smmap_manager **out, const smmap_options *opt)
 
 void smmap_manager_options(const smmap_manager *m, smmap_options *out)
 {
-    if (!m || !out)
+    if (!out)
         return;
+    if (!m) {
+        *out = (smmap_options){0};
+        return;
+    }
     *out = (smmap_options){
         .kind = m->kind,
         .flags = m->flags,
@@ -112,8 +116,12 @@ void smmap_manager_options(const smmap_manager *m, smmap_options *out)
 
 void smmap_manager_stats(const smmap_manager *m, smmap_stats *out)
 {
-    if (!m || !out)
+    if (!out)
         return;
+    if (!m) {
+        *out = (smmap_stats){0};
+        return;
+    }
     smmap_manager *mm = (smmap_manager *)m; /* the lock is not state */
     pthread_mutex_lock(&mm->mu);
     *out = m->st;
@@ -504,7 +512,6 @@ static int map_pending(smmap_manager *m, struct window *w, int hint)
         w->state = W_READY;
     } else {
         m->st.failures++;
-        w->state = W_FAILED;
         detach_locked(m, w, &r);
     }
     pthread_cond_broadcast(&m->mapped_cv);

@@ -44,18 +44,7 @@ static smmap_manager *manager(unsigned flags, size_t window, uint64_t mem, uint3
 {
     smmap_options o = {.flags = flags, .window_size = window, .max_memory = mem,
                        .max_handles = handles};
-    smmap_manager *m = NULL;
-    int rc = smmap_manager_new(&m, &o);
-    cr_assert_eq(rc, 0, "smmap_manager_new: %s", smmap_strerror(rc));
-    return m;
-}
-
-static smmap_cursor *cursor(smmap_manager *m, const char *path)
-{
-    smmap_cursor *c = NULL;
-    int rc = smmap_cursor_new(m, path, &c);
-    cr_assert_eq(rc, 0, "smmap_cursor_new(%s): %s", path, smmap_strerror(rc));
-    return c;
+    return util_manager(&o);
 }
 
 /* A failed cursor_new leaves *out NULL, and nothing open. */
@@ -114,6 +103,25 @@ Test(errors, collect_and_make_room_null)
 {
     expect_code(smmap_collect(NULL), SMMAP_EINVAL, "invalid argument");
     expect_code(smmap_make_room(NULL, 1), SMMAP_EINVAL, "invalid argument");
+}
+
+/* No error code to return: the output is zeroed, never left as it was. */
+Test(errors, stats_and_options_of_null)
+{
+    smmap_stats st;
+    smmap_options o;
+    memset(&st, 0xAB, sizeof st);
+    memset(&o, 0xAB, sizeof o);
+    smmap_manager_stats(NULL, &st);
+    smmap_manager_options(NULL, &o);
+    cr_assert_eq(st.mmap_calls, 0);
+    cr_assert_eq(st.mapped_peak, 0);
+    cr_assert_eq(st.preads, 0);
+    cr_assert_eq(o.window_size, 0);
+    cr_assert_eq(o.max_memory, 0);
+    cr_assert_eq(o.kind, 0);
+    smmap_manager_stats(NULL, NULL);
+    smmap_manager_options(NULL, NULL);
 }
 
 /* -------------------------------------------------------- cursor by path */
@@ -325,7 +333,7 @@ Test(errors, use_null_cursor)
 Test(errors, use_at_end_of_file)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
-    smmap_cursor *c = cursor(m, util_make_file("f", 5000, 1));
+    smmap_cursor *c = util_cursor(m, util_make_file("f", 5000, 1));
     expect_code(smmap_use(c, 5000, 1), SMMAP_EOF, "offset at or past the end of the file");
     expect_code(smmap_use(c, 1u << 30, 0), SMMAP_EOF, "offset at or past the end of the file");
     cr_expect_eq(smmap_valid(c), 0);
@@ -336,7 +344,7 @@ Test(errors, use_at_end_of_file)
 Test(errors, use_empty_file)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
-    smmap_cursor *c = cursor(m, util_make_file("f", 0, 1));
+    smmap_cursor *c = util_cursor(m, util_make_file("f", 0, 1));
     expect_code(smmap_use(c, 0, 0), SMMAP_EOF, "offset at or past the end of the file");
     smmap_cursor_free(c);
     smmap_manager_free(m);
@@ -345,7 +353,7 @@ Test(errors, use_empty_file)
 Test(errors, use_offset_plus_size_overflows)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
-    smmap_cursor *c = cursor(m, util_make_file("f", 5000, 1));
+    smmap_cursor *c = util_cursor(m, util_make_file("f", 5000, 1));
     expect_code(smmap_use(c, UINT64_MAX - 5, 10), SMMAP_EINVAL, "invalid argument");
     smmap_cursor_free(c);
     smmap_manager_free(m);
@@ -355,7 +363,7 @@ Test(errors, use_strict_limit_reached)
 {
     smmap_manager *m = manager(SMMAP_STRICT_LIMITS, 64 * KiB, 0, 1);
     const char *p = util_make_file("f", 1 * MiB, 1);
-    smmap_cursor *a = cursor(m, p), *b = cursor(m, p);
+    smmap_cursor *a = util_cursor(m, p), *b = util_cursor(m, p);
     cr_assert_eq(smmap_use(a, 0, 10), 0);
     expect_code(smmap_use(b, 512 * KiB, 10), SMMAP_ELIMIT,
                 "limit reached: every window is in use");
@@ -368,7 +376,7 @@ Test(errors, use_strict_limit_reached)
 Test(errors, hint_unknown)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
-    smmap_cursor *c = cursor(m, util_make_file("f", 10, 1));
+    smmap_cursor *c = util_cursor(m, util_make_file("f", 10, 1));
     expect_code(smmap_cursor_hint(c, 5), SMMAP_EINVAL, "invalid argument");
     expect_code(smmap_cursor_hint(c, -1), SMMAP_EINVAL, "invalid argument");
     expect_code(smmap_cursor_hint(NULL, SMMAP_HINT_NORMAL), SMMAP_EINVAL, "invalid argument");
@@ -379,7 +387,7 @@ Test(errors, hint_unknown)
 Test(errors, window_users_at_no_window)
 {
     smmap_manager *m = manager(0, 64 * KiB, 0, 0);
-    smmap_cursor *c = cursor(m, util_make_file("f", 1 * MiB, 1));
+    smmap_cursor *c = util_cursor(m, util_make_file("f", 1 * MiB, 1));
     expect_code(smmap_window_users_at(c, 0), SMMAP_EOF, "offset at or past the end of the file");
     expect_code(smmap_window_users_at(NULL, 0), SMMAP_EINVAL, "invalid argument");
     smmap_cursor_free(c);
@@ -389,7 +397,7 @@ Test(errors, window_users_at_no_window)
 Test(errors, probe_without_window)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
-    smmap_cursor *c = cursor(m, util_make_file("f", 10, 1));
+    smmap_cursor *c = util_cursor(m, util_make_file("f", 10, 1));
     expect_code(smmap_probe(c), SMMAP_ECURSOR, "cursor has no window in use");
     expect_code(smmap_probe(NULL), SMMAP_EINVAL, "invalid argument");
     smmap_cursor_free(c);
@@ -399,7 +407,7 @@ Test(errors, probe_without_window)
 Test(errors, probe_at_outside_window)
 {
     smmap_manager *m = manager(0, 64 * KiB, 0, 0);
-    smmap_cursor *c = cursor(m, util_make_file("f", 256 * KiB, 1));
+    smmap_cursor *c = util_cursor(m, util_make_file("f", 256 * KiB, 1));
     expect_code(smmap_probe_at(c, 0), SMMAP_ECURSOR, "cursor has no window in use");
     cr_assert_eq(smmap_use(c, 0, 100), 0);
     expect_code(smmap_probe_at(c, smmap_window_end(c)), SMMAP_EINVAL, "invalid argument");
@@ -420,7 +428,7 @@ Test(errors, file_stat_null)
 Test(errors, read_null_destination)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
-    smmap_cursor *c = cursor(m, util_make_file("f", 100, 1));
+    smmap_cursor *c = util_cursor(m, util_make_file("f", 100, 1));
     expect_code(smmap_read(c, NULL, 10, 0), SMMAP_EINVAL, "invalid argument");
     cr_expect_eq(smmap_read(c, NULL, 0, 0), 0, "nothing to copy is fine");
     smmap_cursor_free(c);
@@ -430,7 +438,7 @@ Test(errors, read_null_destination)
 Test(errors, read_length_above_int64_max)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
-    smmap_cursor *c = cursor(m, util_make_file("f", 100, 1));
+    smmap_cursor *c = util_cursor(m, util_make_file("f", 100, 1));
     unsigned char b[1];
     if (sizeof(size_t) > 4)
         expect_code(smmap_read(c, b, (size_t)INT64_MAX + 1, 0), SMMAP_EINVAL,
@@ -444,7 +452,7 @@ Test(errors, read_length_above_int64_max)
 Test(errors, read_past_end_is_empty)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
-    smmap_cursor *c = cursor(m, util_make_file("f", 100, 1));
+    smmap_cursor *c = util_cursor(m, util_make_file("f", 100, 1));
     unsigned char b[10];
     cr_expect_eq(smmap_read(c, b, sizeof b, 100), 0);
     cr_expect_eq(smmap_read(c, b, sizeof b, 1000), 0);
@@ -457,7 +465,7 @@ Test(errors, read_truncated_under_mapping)
 {
     const char *p = util_make_file("f", 256 * KiB, 1);
     smmap_manager *m = manager(0, 64 * KiB, 0, 0);
-    smmap_cursor *c = cursor(m, p);
+    smmap_cursor *c = util_cursor(m, p);
     cr_assert_eq(smmap_use(c, 100 * KiB, 20 * KiB), 0);
     cr_assert_eq(truncate(p, 4096), 0);
     unsigned char b[4096];
@@ -471,7 +479,7 @@ Test(errors, probe_truncated)
 {
     const char *p = util_make_file("f", 256 * KiB, 1);
     smmap_manager *m = manager(0, 64 * KiB, 0, 0);
-    smmap_cursor *c = cursor(m, p);
+    smmap_cursor *c = util_cursor(m, p);
     cr_assert_eq(smmap_use(c, 100 * KiB, 20 * KiB), 0);
     cr_assert_eq(truncate(p, 4096), 0);
     expect_code(smmap_probe(c), SMMAP_ETRUNC, "file truncated while mapped");
@@ -484,7 +492,7 @@ Test(errors, probe_truncated)
 Test(errors, buffer_null_arguments)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
-    smmap_cursor *c = cursor(m, util_make_file("f", 100, 1));
+    smmap_cursor *c = util_cursor(m, util_make_file("f", 100, 1));
     smmap_buffer *b = (smmap_buffer *)(uintptr_t)1;
     expect_code(smmap_buffer_new(NULL, 0, 0, &b), SMMAP_EINVAL, "invalid argument");
     cr_expect_null(b);
@@ -497,7 +505,7 @@ Test(errors, buffer_null_arguments)
 Test(errors, buffer_offset_past_end)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
-    smmap_cursor *c = cursor(m, util_make_file("f", 100, 1));
+    smmap_cursor *c = util_cursor(m, util_make_file("f", 100, 1));
     smmap_buffer *b = (smmap_buffer *)(uintptr_t)1;
     expect_code(smmap_buffer_new(c, 101, 0, &b), SMMAP_EOF,
                 "offset at or past the end of the file");
@@ -509,7 +517,7 @@ Test(errors, buffer_offset_past_end)
 Test(errors, buffer_index_out_of_range)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
-    smmap_cursor *c = cursor(m, util_make_file("f", 100, 1));
+    smmap_cursor *c = util_cursor(m, util_make_file("f", 100, 1));
     smmap_buffer *b;
     cr_assert_eq(smmap_buffer_new(c, 10, 50, &b), 0);
     expect_code(smmap_buffer_byte(b, 50), SMMAP_EINVAL, "invalid argument");
@@ -524,7 +532,7 @@ Test(errors, buffer_index_out_of_range)
 Test(errors, buffer_read_null_destination)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
-    smmap_cursor *c = cursor(m, util_make_file("f", 100, 1));
+    smmap_cursor *c = util_cursor(m, util_make_file("f", 100, 1));
     smmap_buffer *b;
     cr_assert_eq(smmap_buffer_new(c, 0, 0, &b), 0);
     expect_code(smmap_buffer_read(b, 0, 10, NULL, 10), SMMAP_EINVAL, "invalid argument");
@@ -538,7 +546,7 @@ Test(errors, buffer_truncated_under_mapping)
 {
     const char *p = util_make_file("f", 256 * KiB, 1);
     smmap_manager *m = manager(0, 64 * KiB, 0, 0);
-    smmap_cursor *c = cursor(m, p);
+    smmap_cursor *c = util_cursor(m, p);
     smmap_buffer *b;
     cr_assert_eq(smmap_buffer_new(c, 0, 0, &b), 0);
     cr_assert_eq(smmap_buffer_byte(b, 100 * KiB), util_byte(1, 100 * KiB));

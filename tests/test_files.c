@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 TestSuite(files, .init = util_setup, .fini = util_teardown);
@@ -404,6 +405,56 @@ Test(files, probe_at_anywhere_in_window)
     cr_assert_eq(smmap_probe(c), 0, "the span [70K,74K) is untouched");
     cr_assert_eq(smmap_begin(c), 70 * KiB);
     cr_assert_eq(smmap_size(c), 4 * KiB);
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+}
+
+/* A SIGBUS sent to the process (not a fault) is not the guard's to
+ * handle: with the default action before it, the process still ends. */
+static smmap_cursor *guarded_cursor(smmap_manager *m, const char *p)
+{
+    smmap_cursor *c = util_cursor(m, p);
+    unsigned char buf[100];
+    cr_assert_eq(smmap_read(c, buf, sizeof buf, 1000), 100, "installs the guard");
+    return c;
+}
+
+Test(files, sent_sigbus_still_kills, .timeout = 10)
+{
+    if (util_valgrind() || util_asan())
+        cr_skip_test("valgrind and ASan handle SIGBUS their own way");
+    const char *p = util_make_file("f", 64 * KiB, 75);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB);
+        guarded_cursor(m, p);
+        raise(SIGBUS);
+        _exit(0); /* the signal was swallowed */
+    }
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS,
+              "the process survived a sent SIGBUS (status %#x)", status);
+}
+
+/* With SIGBUS ignored before the guard came, a sent SIGBUS stays ignored
+ * and the guard stays in place for the next truncation. */
+Test(files, sent_sigbus_ignored_keeps_guard, .timeout = 10)
+{
+    if (util_valgrind())
+        cr_skip_test("valgrind delivers SIGBUS its own way");
+    cr_assert_neq(signal(SIGBUS, SIG_IGN), SIG_ERR);
+    const char *p = util_make_file("f", 256 * KiB, 76);
+    smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB);
+    smmap_cursor *c = guarded_cursor(m, p);
+    unsigned char buf[100];
+    raise(SIGBUS);
+    kill(getpid(), SIGBUS);
+    cr_assert_eq(truncate(p, 4096), 0);
+    cr_assert_eq(smmap_read(c, buf, sizeof buf, 32 * KiB), SMMAP_ETRUNC);
+    cr_assert_eq(smmap_read(c, buf, sizeof buf, 1000), 100);
+    cr_assert_eq(util_mismatch(76, 1000, buf, sizeof buf), -1);
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }

@@ -287,3 +287,23 @@ Test(read, use_releases_spares)
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }
+
+/* A read of no bytes copies nothing and leaves the cursor's span as it
+ * was, rather than an empty span in a window still in use. */
+Test(read, empty_read_keeps_span)
+{
+    const char *p = util_make_file("f", 256 * KiB, 29);
+    smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB, 0, 0);
+    smmap_cursor *c = util_cursor(m, p);
+    unsigned char b[8];
+    cr_assert_eq(smmap_read(c, b, 8, 100), 8);
+    cr_assert_eq(smmap_read(c, b, 0, 200), 0);
+    cr_assert_eq(smmap_read(c, NULL, 0, 300), 0);
+    cr_assert_eq(smmap_begin(c), 100);
+    cr_assert_eq(smmap_size(c), 8);
+    cr_assert_eq(smmap_probe(c), 0);
+    cr_assert(smmap_includes(c, 107));
+    cr_assert_eq(smmap_read(c, b, 0, 1 * MiB), 0, "past the end: 0, as pread");
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+}

@@ -134,6 +134,24 @@ void util_append(const char *path, uint64_t from, uint64_t len, uint32_t salt)
     close(fd);
 }
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UTIL_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(UTIL_ASAN)
+#define UTIL_ASAN 1
+#endif
+
+int util_asan(void)
+{
+#ifdef UTIL_ASAN
+    return 1;
+#else
+    return 0;
+#endif
+}
+
 smmap_manager *util_manager(const smmap_options *o)
 {
     smmap_manager *m = NULL;

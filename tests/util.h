@@ -71,6 +71,10 @@ int util_count_fds(void);
  * mappings so that neighbours merge, and handles SIGBUS its own way. */
 int util_valgrind(void);
 
+/* 1 when built with AddressSanitizer, whose own SIGBUS handler reports
+ * and exits rather than letting the signal end the process. */
+int util_asan(void);
+
 /* Sum of the lengths of the mappings of path in /proc/self/maps. */
 uint64_t util_mapped_bytes(const char *path);
 
