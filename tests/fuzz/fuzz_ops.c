@@ -286,18 +286,13 @@ static void check_cursor(const smmap_cursor *c, int mi, int f, bool read_raw)
     if (!smmap_valid(c)) {
         CHECK(smmap_data(c) == NULL && smmap_size(c) == 0, "invalid cursor with a span");
         CHECK(smmap_window_users(c) == -1, "invalid cursor with window users");
-        CHECK(smmap_probe(c) == SMMAP_ECURSOR, "probe of an invalid cursor");
+        CHECK(smmap_probe(c) == SMMAP_ECURSOR && smmap_probe_at(c, 0) == SMMAP_ECURSOR,
+              "probe of an invalid cursor");
         return;
     }
     uint64_t b = smmap_begin(c), e = smmap_end(c);
     uint64_t wb = smmap_window_begin(c), we = smmap_window_end(c);
     size_t n = smmap_size(c);
-    /* Known (reported): smmap_read() of 0 bytes inside the current window
-     * leaves the cursor valid with an empty span. Tolerated, nothing more. */
-    if (n == 0) {
-        CHECK(smmap_probe(c) == SMMAP_ECURSOR && wb <= b && b <= we, "empty span");
-        return;
-    }
     CHECK(smmap_data(c) != NULL && n > 0, "valid cursor without a span");
     CHECK(e == b + n, "end %llu != begin %llu + size %zu", (unsigned long long)e,
           (unsigned long long)b, n);
@@ -328,10 +323,14 @@ static void check_cursor(const smmap_cursor *c, int mi, int f, bool read_raw)
             check_bytes(d + n / 2, f, b + n / 2, 1, "data middle");
         }
         CHECK(smmap_probe(c) == 0, "probe of a clean span: %d", smmap_probe(c));
+        CHECK(smmap_probe_at(c, wb) == 0 && smmap_probe_at(c, we - 1) == 0,
+              "probe_at of a clean window");
     } else {
-        int p = smmap_probe(c);
+        int p = smmap_probe(c), q = smmap_probe_at(c, we - 1);
         CHECK(p == 0 || p == SMMAP_ETRUNC, "probe: %d", p);
+        CHECK(q == 0 || q == SMMAP_ETRUNC, "probe_at: %d", q);
     }
+    CHECK(smmap_probe_at(c, we) == SMMAP_EINVAL, "probe_at past the window");
 }
 
 /* Every live object and counter. */
