@@ -85,6 +85,19 @@ def test_closed_fd(m):
     assert str(e.value) == "[Errno 9] Bad file descriptor"
 
 
+def test_write_only_fd(m, f):
+    fd = os.open(f, os.O_WRONLY)
+    try:
+        with pytest.raises(OSError) as e:
+            m.make_cursor(fd)
+        assert e.value.errno == errno.EBADF
+        # the refused fd did not become the one later cursors of f share
+        c = m.make_cursor(f).use_region(0, 10)
+        assert c.is_valid() and bytes(c.buffer()) == open(f, "rb").read(10)
+    finally:
+        os.close(fd)
+
+
 def test_negative_fd(m):
     with pytest.raises(ValueError, match="^file descriptor must not be negative$"):
         m.make_cursor(-1)
