@@ -50,7 +50,9 @@ void win_place(const smmap_manager *m, uint64_t offset, uint64_t need,
 bool win_covers(const struct window *w, uint64_t offset, uint64_t need,
                 uint64_t file_size)
 {
-    if (offset < w->begin || offset >= w->end)
+    /* A window past the end the file has now was cut by a truncation: it
+     * must not be handed out again (only its current users keep it). */
+    if (offset < w->begin || offset >= w->end || w->end > file_size)
         return false;
     /* A window that reaches the end of the file covers any request clipped
      * at that end. */

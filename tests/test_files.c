@@ -364,6 +364,38 @@ static void own_handler(int sig, siginfo_t *si, void *ctx)
     siglongjmp(own_jmp, 1);
 }
 
+/* A window cut by a truncation is not handed out again once the library
+ * knows the new size: a new cursor gets a window that ends at the new end
+ * (SPEC: windows never reach past the end of the file), while a cursor
+ * still on the old window keeps it. */
+Test(files, truncated_window_not_reused)
+{
+    const char *p = util_make_file("f", 1 * MiB, 77);
+    smmap_manager *m = make(SMMAP_SLIDING, 512 * KiB);
+    smmap_cursor *old = util_cursor(m, p), *idle = util_cursor(m, p);
+    cr_assert_eq(smmap_use(old, 0, 100), 0);
+    cr_assert_eq(smmap_use(idle, 600 * KiB, 100), 0);
+    smmap_unuse(idle);
+    cr_assert_eq(truncate(p, 4096), 0);
+    smmap_cursor *c = util_cursor(m, p);
+    cr_assert_eq(smmap_use(c, 0, 0), 0);
+    cr_assert_eq(smmap_window_end(c), 4096, "window [0,%llu) past the new end",
+                 (unsigned long long)smmap_window_end(c));
+    cr_assert_eq(smmap_size(c), 4096);
+    cr_assert_eq(smmap_probe(c), 0);
+    cr_assert_eq(util_mismatch(77, 0, smmap_data(c), 4096), -1);
+    cr_assert_eq(smmap_window_end(old), 512 * KiB, "the old user keeps its window");
+    smmap_cursor_free(old);
+    smmap_cursor_free(idle);
+    smmap_cursor_free(c);
+    smmap_collect(m);
+    smmap_stats st;
+    smmap_manager_stats(m, &st);
+    cr_assert_eq(st.windows, 0);
+    cr_assert_eq(st.mapped, 0);
+    smmap_manager_free(m);
+}
+
 /* smmap_probe finds a span whose tail was truncated away, without a signal
  * reaching the program. */
 Test(files, probe_sees_truncation)
