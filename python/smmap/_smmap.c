@@ -206,6 +206,12 @@ static int manager_init(ManagerObject *self, PyObject *args, PyObject *kwds)
         PyErr_SetString(PyExc_OverflowError, "window_size or max_handles too large");
         return -1;
     }
+    /* Cursors being made in other threads use the C manager without the
+     * GIL: it cannot be swapped under them. */
+    if (self->m) {
+        PyErr_SetString(PyExc_RuntimeError, "manager is already initialized");
+        return -1;
+    }
     smmap_options opt = {.kind = kind, .window_size = (size_t)ws, .max_memory = mem,
                          .max_handles = (uint32_t)max_handles};
     smmap_manager *m = NULL;
@@ -217,8 +223,6 @@ static int manager_init(ManagerObject *self, PyObject *args, PyObject *kwds)
         set_error(rc, NULL);
         return -1;
     }
-    if (self->m)
-        free_manager(self->m);
     self->m = m;
     return 0;
 }
@@ -574,7 +578,7 @@ static int probe_view(smmap_cursor *c, uint64_t wend, uint64_t last, PyObject *n
 
 /* A read-only memoryview of [off, off+n), which lies in the current
  * window, after probing its last byte. */
-static PyObject *cursor_view(CursorObject *self, uint64_t off, size_t n)
+static PyObject *make_view(CursorObject *self, uint64_t off, size_t n)
 {
     WindowMapObject *w = cursor_window(self);
     if (!w || probe_view(self->c, self->we, off + n - 1, self->path_or_fd) < 0)
@@ -605,6 +609,17 @@ static PyObject *cursor_view(CursorObject *self, uint64_t off, size_t n)
     v->view.shape[0] = (Py_ssize_t)n;
     v->hash = -1;
     return (PyObject *)v;
+}
+
+static PyObject *cursor_view(CursorObject *self, uint64_t off, size_t n)
+{
+    /* Busy while the views are made: allocating them may run a garbage
+     * collection, whose finalizers (a buffer ending its access, a __del__)
+     * must not move this cursor off the window meanwhile. */
+    self->busy = 1;
+    PyObject *v = make_view(self, off, n);
+    self->busy = 0;
+    return v;
 }
 
 /* Drop the file: leave the window (handing the C cursor to a WindowMap
@@ -699,17 +714,21 @@ static int cursor_init(CursorObject *self, PyObject *args, PyObject *kwds)
             path_or_fd = Py_NewRef(regions);
         }
     }
+    /* Busy until the new file is open: both steps run without the GIL,
+     * and another thread must not attach a cursor of its own meanwhile. */
+    self->busy = 1;
     cursor_release(self);
     Py_CLEAR(self->path_or_fd);
     Py_CLEAR(self->manager);
     if (manager != Py_None)
         self->manager = Py_NewRef(manager);
+    int rc = 0;
     if (path_or_fd) {
         self->path_or_fd = path_or_fd;
-        if (cursor_open(self, (ManagerObject *)manager, path_or_fd) < 0)
-            return -1;
+        rc = cursor_open(self, (ManagerObject *)manager, path_or_fd);
     }
-    return 0;
+    self->busy = 0;
+    return rc;
 }
 
 static int cursor_traverse(CursorObject *self, visitproc visit, void *arg)
@@ -898,7 +917,9 @@ static int cursor_assign_from(CursorObject *self, CursorObject *rhs)
             return -1;
         }
     }
+    self->busy = 1; /* cursor_release() runs without the GIL */
     cursor_release(self);
+    self->busy = 0;
     Py_XINCREF(rhs->manager);
     Py_XSETREF(self->manager, rhs->manager);
     Py_XINCREF(rhs->path_or_fd);
@@ -1058,32 +1079,46 @@ static Py_ssize_t wmap_length(WindowMapObject *w)
  * sequence of the given size, read through read(obj, dst, n, pos). */
 typedef int64_t (*read_fn)(void *obj, void *dst, size_t n, uint64_t pos);
 
+/* A stepped slice reads the bytes it picks a piece of at most this many
+ * bytes of file at a time, so that buf[::2**30] of a huge file reads a few
+ * bytes rather than everything between them. */
+enum { SLICE_PIECE = 64 * 1024 };
+
 static PyObject *slice_bytes(void *obj, read_fn read, Py_ssize_t start, Py_ssize_t step,
                              Py_ssize_t len)
 {
     if (len <= 0)
         return PyBytes_FromStringAndSize(NULL, 0);
-    Py_ssize_t last = start + (len - 1) * step;
-    Py_ssize_t lo = step > 0 ? start : last, span = (step > 0 ? last : start) - lo + 1;
-    PyObject *out = PyBytes_FromStringAndSize(NULL, step == 1 ? len : span);
+    PyObject *out = PyBytes_FromStringAndSize(NULL, len);
     if (!out)
         return NULL;
-    if (read(obj, PyBytes_AS_STRING(out), (size_t)PyBytes_GET_SIZE(out), (uint64_t)lo) ==
-        PYERR) {
-        Py_DECREF(out);
-        return NULL;
-    }
-    if (step == 1)
+    char *dst = PyBytes_AS_STRING(out);
+    if (step == 1) {
+        if (read(obj, dst, (size_t)len, (uint64_t)start) == PYERR)
+            Py_CLEAR(out);
         return out;
-    PyObject *picked = PyBytes_FromStringAndSize(NULL, len);
-    if (picked) {
-        const char *src = PyBytes_AS_STRING(out);
-        char *dst = PyBytes_AS_STRING(picked);
-        for (Py_ssize_t i = 0; i < len; i++)
-            dst[i] = src[start - lo + i * step];
     }
-    Py_DECREF(out);
-    return picked;
+    Py_ssize_t astep = step > 0 ? step : -step;
+    /* k picks span (k - 1) * astep + 1 bytes */
+    Py_ssize_t per = astep < SLICE_PIECE ? (SLICE_PIECE - 1) / astep + 1 : 1;
+    char *piece = PyMem_Malloc(per == 1 ? 1 : SLICE_PIECE);
+    if (!piece) {
+        Py_DECREF(out);
+        return PyErr_NoMemory();
+    }
+    for (Py_ssize_t i = 0; i < len; i += per) {
+        Py_ssize_t k = len - i < per ? len - i : per;
+        Py_ssize_t first = start + i * step, last = first + (k - 1) * step;
+        Py_ssize_t lo = first < last ? first : last;
+        if (read(obj, piece, (size_t)((k - 1) * astep + 1), (uint64_t)lo) == PYERR) {
+            Py_CLEAR(out);
+            break;
+        }
+        for (Py_ssize_t j = 0; j < k; j++)
+            dst[i + j] = piece[first - lo + j * step];
+    }
+    PyMem_Free(piece);
+    return out;
 }
 
 /* Turn an int index into a position in [0, size), or IndexError. */
@@ -1333,20 +1368,23 @@ static int buffer_begin(BufferObject *self, PyObject *cursor, PyObject *ofs, PyO
     CursorObject *c = self->cursor;
     if (!c || !c->c)
         return 0;
-    if (cursor_check(c) < 0 || cursor_use(c, offset, 0) < 0)
-        return -1;
-    if (!c->we)
-        return 0;
+    /* Held: another thread may replace self->cursor while this one runs
+     * without the GIL (so in every buffer call below). */
+    Py_INCREF(c);
+    int ok = cursor_check(c) < 0 || cursor_use(c, offset, 0) < 0 ? -1 : c->we != 0;
     /* The length is fixed now, from the file as it is now. */
-    int64_t fsize = smmap_file_stat(c->c);
+    int64_t fsize = ok == 1 ? smmap_file_stat(c->c) : 0;
     if (fsize < 0) {
         set_error(fsize, c->path_or_fd);
-        return -1;
+        ok = -1;
     }
-    uint64_t avail = (uint64_t)fsize > offset ? (uint64_t)fsize - offset : 0;
-    self->offset = offset;
-    self->size = size < avail ? size : avail;
-    return 1;
+    if (ok == 1) {
+        uint64_t avail = (uint64_t)fsize > offset ? (uint64_t)fsize - offset : 0;
+        self->offset = offset;
+        self->size = size < avail ? size : avail;
+    }
+    Py_DECREF(c);
+    return ok;
 }
 
 static int buffer_init(BufferObject *self, PyObject *args, PyObject *kwds)
@@ -1380,9 +1418,12 @@ static PyObject *buffer_begin_access(BufferObject *self, PyObject *const *args,
 static PyObject *buffer_end_access(BufferObject *self, PyObject *Py_UNUSED(a))
 {
     self->size = 0;
-    if (self->cursor)
-        return cursor_unuse_region(self->cursor, NULL);
-    Py_RETURN_NONE;
+    if (!self->cursor)
+        Py_RETURN_NONE;
+    CursorObject *c = (CursorObject *)Py_NewRef(self->cursor);
+    PyObject *r = cursor_unuse_region(c, NULL);
+    Py_DECREF(c);
+    return r;
 }
 
 static PyObject *buffer_cursor(BufferObject *self, PyObject *Py_UNUSED(a))
@@ -1399,29 +1440,62 @@ static Py_ssize_t buffer_length(BufferObject *self)
     return (Py_ssize_t)self->size;
 }
 
+/* One access of a buffer: its cursor (a reference held for the call) and
+ * its offset, as they were when the call began. */
+typedef struct {
+    CursorObject *c;
+    uint64_t offset;
+} BufferCall;
+
 static int64_t buffer_read_fn(void *obj, void *dst, size_t n, uint64_t pos)
 {
-    BufferObject *self = obj;
-    int64_t r = cursor_read(self->cursor, dst, n, self->offset + pos);
+    BufferCall *k = obj;
+    int64_t r = cursor_read(k->c, dst, n, k->offset + pos);
     if (r != PYERR && (uint64_t)r < n) { /* the file shrank under the buffer */
-        set_error(SMMAP_ETRUNC, self->cursor->path_or_fd);
+        set_error(SMMAP_ETRUNC, k->c->path_or_fd);
         return PYERR;
     }
     return r;
 }
 
 /* A slice inside one window is a view; one across windows is copied. */
-static PyObject *buffer_range(BufferObject *self, Py_ssize_t lo, Py_ssize_t n)
+static PyObject *buffer_range(BufferCall *k, Py_ssize_t lo, Py_ssize_t n)
 {
-    CursorObject *c = self->cursor;
-    uint64_t off = self->offset + (uint64_t)lo;
+    CursorObject *c = k->c;
+    uint64_t off = k->offset + (uint64_t)lo;
     if (!(off >= c->wb && off < c->we && (uint64_t)n <= c->we - off)) {
         if (cursor_use(c, off, (uint64_t)n) < 0)
             return NULL;
     }
     if (c->we && (uint64_t)n <= c->we - off)
         return cursor_view(c, off, (size_t)n);
-    return slice_bytes(self, buffer_read_fn, lo, 1, n);
+    return slice_bytes(k, buffer_read_fn, lo, 1, n);
+}
+
+/* buf[key] off the hot path, with the call's cursor held. */
+static PyObject *buffer_item(BufferCall *k, PyObject *key, Py_ssize_t size)
+{
+    if (PySlice_Check(key)) {
+        Py_ssize_t start, stop, step;
+        if (PySlice_Unpack(key, &start, &stop, &step) < 0)
+            return NULL;
+        Py_ssize_t len = PySlice_AdjustIndices(size, &start, &stop, step);
+        if (len <= 0)
+            return PyBytes_FromStringAndSize(NULL, 0);
+        if (step == 1)
+            return buffer_range(k, start, len);
+        return slice_bytes(k, buffer_read_fn, start, step, len);
+    }
+    if (!PyIndex_Check(key)) {
+        PyErr_Format(PyExc_TypeError, "indices must be integers or slices, not %.200s",
+                     Py_TYPE(key)->tp_name);
+        return NULL;
+    }
+    Py_ssize_t i;
+    unsigned char byte;
+    if (index_of(key, size, &i) < 0 || buffer_read_fn(k, &byte, 1, (uint64_t)i) == PYERR)
+        return NULL;
+    return PyLong_FromLong(byte);
 }
 
 static PyObject *buffer_subscript(BufferObject *self, PyObject *key)
@@ -1447,28 +1521,12 @@ static PyObject *buffer_subscript(BufferObject *self, PyObject *key)
         return NULL;
     if (size > 0 && cursor_check(self->cursor) < 0)
         return NULL;
-    if (PySlice_Check(key)) {
-        Py_ssize_t start, stop, step;
-        if (PySlice_Unpack(key, &start, &stop, &step) < 0)
-            return NULL;
-        Py_ssize_t len = PySlice_AdjustIndices(size, &start, &stop, step);
-        if (len <= 0)
-            return PyBytes_FromStringAndSize(NULL, 0);
-        if (step == 1)
-            return buffer_range(self, start, len);
-        return slice_bytes(self, buffer_read_fn, start, step, len);
-    }
-    if (!PyIndex_Check(key)) {
-        PyErr_Format(PyExc_TypeError, "indices must be integers or slices, not %.200s",
-                     Py_TYPE(key)->tp_name);
-        return NULL;
-    }
-    Py_ssize_t i;
-    unsigned char byte;
-    if (index_of(key, size, &i) < 0 ||
-        buffer_read_fn(self, &byte, 1, (uint64_t)i) == PYERR)
-        return NULL;
-    return PyLong_FromLong(byte);
+    /* size > 0 means a cursor (begin_access succeeded); an empty buffer
+     * only answers with empty slices and IndexError. */
+    BufferCall k = {(CursorObject *)Py_XNewRef(self->cursor), self->offset};
+    PyObject *r = buffer_item(&k, key, size);
+    Py_XDECREF(k.c);
+    return r;
 }
 
 static int buffer_traverse(BufferObject *self, visitproc visit, void *arg)

@@ -138,3 +138,33 @@ def test_bytes_across_the_end_of_a_grown_file(make_file):
         f.write(b"x" * 100)
     assert len(buf) == W  # fixed at begin_access
     assert buf.begin_access() and len(buf) == W + 100 and buf[-1] == ord("x")
+
+
+def test_stepped_slices_read_only_what_they_pick(tmp_path):
+    """buf[::2**30] of a 64 GiB sparse file picks 64 bytes: it must not
+    first copy the 64 GiB between them (MemoryError before)."""
+    path = str(tmp_path / "sparse")
+    gib = 1 << 30
+    with open(path, "wb") as f:
+        for k in range(64):
+            f.seek(k * gib)
+            f.write(bytes([k + 1, 200 - k]))
+        f.truncate(64 * gib)
+    m = SlidingWindowMapManager(window_size=1 << 20, max_memory_size=8 << 20)
+    buf = SlidingWindowMapBuffer(m.make_cursor(path))
+    assert buf[::gib] == bytes(range(1, 65))
+    assert buf[1::gib] == bytes(200 - k for k in range(64))
+    assert buf[-1::-gib] == bytes(64)  # the last byte of each GiB: a hole
+    assert buf[63 * gib::-gib] == bytes(range(64, 0, -1))
+    assert m.stats()["mapped_peak"] <= 8 << 20
+
+
+@pytest.mark.parametrize("step", [2, 3, -1, -7, 4093, 65535, 65536, 70000, -65537])
+def test_stepped_slices_match_bytes(make_file, step):
+    """Stepped slices are read a piece at a time: every piece boundary
+    must give the same bytes as slicing the data."""
+    path, data = make_file(300 * 1024 + 17)
+    m = SlidingWindowMapManager(window_size=16 * PAGE)
+    buf = SlidingWindowMapBuffer(m.make_cursor(path))
+    for start, stop in [(None, None), (5, None), (None, -3), (1000, 250000), (-1, 0)]:
+        assert buf[start:stop:step] == data[start:stop:step], (start, stop, step)

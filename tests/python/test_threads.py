@@ -89,3 +89,141 @@ def test_one_cursor_misused_by_two_threads(make_file):
     for t in threads:
         t.join()
     assert bad == []
+
+
+def run_script(body, path, seconds=1.5):
+    """Run body (Python source; PATH and SECONDS are defined for it) in a
+    child interpreter: a crash there must fail the test, not end pytest."""
+    import subprocess
+    import sys
+    import textwrap
+    from conftest import env_with_target
+    src = "PATH = %r\nSECONDS = %r\n" % (path, seconds) + textwrap.dedent(body)
+    p = subprocess.run([sys.executable, "-c", src], env=env_with_target(),
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, (p.returncode, p.stderr[-2000:])
+    return p.stdout
+
+
+RACE = """
+import sys, threading, time
+import smmap
+sys.setswitchinterval(1e-6)
+stop = False
+def loop(fn):
+    def run():
+        while not stop:
+            fn()
+    return threading.Thread(target=run)
+def race(*fns):
+    global stop
+    ts = [loop(fn) for fn in fns]
+    for t in ts:
+        t.start()
+    time.sleep(SECONDS)
+    stop = True
+    for t in ts:
+        t.join()
+"""
+
+
+def test_buffer_cursor_replaced_during_a_read(make_file):
+    """begin_access(new cursor) in one thread while another reads across
+    windows through the same buffer (the old cursor stays alive for it)."""
+    path, data = make_file(256 * W)
+    out = run_script(RACE + """
+import random
+data = open(PATH, "rb").read()
+m = smmap.SlidingWindowMapManager(window_size=%d, max_memory_size=%d)
+b = smmap.SlidingWindowMapBuffer(m.make_cursor(PATH))
+rnd = random.Random(1)
+bad = []
+def read():
+    o = rnd.randrange(len(data) - %d)
+    try:
+        if b[o:o + %d] != data[o:o + %d]:
+            bad.append(o)
+    except RuntimeError:
+        pass
+def swap():
+    try:
+        b.begin_access(m.make_cursor(PATH), 0)
+    except RuntimeError:
+        pass
+race(read, swap)
+print("bad", len(bad))
+""" % (8 * W, 32 * W, 50 * W, 50 * W, 50 * W), path)
+    assert out.strip() == "bad 0"
+
+
+def test_cursor_assign_from_two_threads_leaks_nothing(make_file):
+    """assign() runs part of its work without the GIL; a second assign()
+    meanwhile gets RuntimeError instead of leaking a C cursor."""
+    path, _ = make_file(64 * W)
+    out = run_script(RACE + """
+import gc
+m = smmap.SlidingWindowMapManager(window_size=%d)
+c = m.make_cursor(PATH)
+srcs = [m.make_cursor(PATH).use_region(i * %d, 10) for i in range(4)]
+n = [0, 0]
+def assign(k):
+    def run():
+        n[k] += 1
+        try:
+            c.assign(srcs[(n[k] + k) %% 4])
+        except RuntimeError:
+            pass
+    return run
+race(assign(0), assign(1))
+del c, srcs
+gc.collect()
+m.collect()
+s = m.stats()
+print(s["windows"], s["mapped"], s["files"])
+""" % (2 * W, 2 * W), path)
+    assert out.strip() == "0 0 0"
+
+
+def test_finalizer_during_view_creation(make_file):
+    """A garbage collection inside buffer() (memoryviews are GC objects)
+    may finalize buffers on the same cursor, or run a __del__ that unuses
+    it: the view handed out must still be right, and nothing crash."""
+    path, _ = make_file(64 * W)
+    out = run_script("""
+import gc
+import smmap
+data = open(PATH, "rb").read()
+m = smmap.SlidingWindowMapManager(window_size=%d)
+c = m.make_cursor(PATH)
+pool = [smmap.SlidingWindowMapBuffer(c) for _ in range(3000)]
+class D:
+    def __del__(self):
+        try:
+            c.unuse_region()
+        except RuntimeError:
+            pass
+gc.set_threshold(1, 1, 1)
+bad = 0
+for i in range(3000):
+    cyc = [pool.pop()]
+    cyc.append(cyc)
+    d = D()
+    d.me = d
+    del cyc, d
+    o = (i * 4099) %% (len(data) - 64)
+    v = c.use_region(o, 64).buffer()
+    bad += bytes(v) != data[o:o + 64]
+    del v
+print("bad", bad)
+""" % (2 * W), path)
+    assert out.strip() == "bad 0"
+
+
+def test_manager_init_twice_is_refused():
+    """Re-running __init__ would free the C manager under cursors being
+    made in other threads."""
+    import pytest
+    m = SlidingWindowMapManager()
+    with pytest.raises(RuntimeError, match="already initialized"):
+        m.__init__(window_size=W)
+    assert m.window_size() != W
