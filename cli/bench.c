@@ -77,6 +77,9 @@ static void make_data(struct bench *b, const char *dir)
     int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
         die(path, -errno);
+    /* Gone from the directory at once, so that no exit path (a full disk
+     * below) leaves it behind; everything reads it through fd. */
+    unlink(path);
     size_t chunk = 4 * MiB;
     uint64_t *buf = malloc(chunk), seed = 0x9e3779b97f4a7c15ull;
     if (!buf)
@@ -84,13 +87,16 @@ static void make_data(struct bench *b, const char *dir)
     for (uint64_t done = 0; done < b->size; done += chunk) {
         for (size_t i = 0; i < chunk / 8; i++)
             buf[i] = next_random(&seed);
-        if (write(fd, buf, chunk) != (ssize_t)chunk)
-            die(path, -errno);
+        for (size_t put = 0; put < chunk;) {
+            ssize_t w = write(fd, (char *)buf + put, chunk - put);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0) /* a short write that cannot go on: the disk is full */
+                die(path, w < 0 ? -errno : -ENOSPC);
+            put += (size_t)w;
+        }
     }
     free(buf);
-    /* Gone from the directory at once, so no exit path leaves it behind;
-     * everything reads it through fd. */
-    unlink(path);
     b->fd = fd;
 }
 

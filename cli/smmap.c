@@ -8,6 +8,8 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,10 +44,22 @@ static const char usage_details[] =
     "SIZE, OFFSET and LENGTH are decimal byte counts with an optional\n"
     "K, M or G suffix (powers of 1024).\n";
 
-static void print_help(void)
+/* Exit status after everything was written to stdout: a full disk or a
+ * closed pipe must not pass for success. */
+static int stdout_status(int status)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "smmap: write error on stdout\n");
+        return EXIT_FAILURE;
+    }
+    return status;
+}
+
+static _Noreturn void print_help(void)
 {
     fputs(usage_synopsis, stdout);
     fputs(usage_details, stdout);
+    exit(stdout_status(EXIT_SUCCESS));
 }
 
 /* Print a usage error (a NULL fmt prints the usage alone) and exit 2. */
@@ -150,10 +164,8 @@ static void parse_options(int argc, char **argv, struct cli *cli)
             options_done = true;
             continue;
         }
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
             print_help();
-            exit(EXIT_SUCCESS);
-        }
         const char *name = a + 2;
         const char *val = strchr(name, '=');
         int id = a[1] == '-' ? find_option(name, val ? (size_t)(val - name)
@@ -314,8 +326,57 @@ static void progress_advance(struct progress *p, uint64_t bytes)
  * paces the progress bar within one big window. */
 #define CRC_SLICE ((size_t)8 << 20)
 
-/* Checksum every byte of path through the manager. Reads straight from
- * the windows (no copy); a file truncated meanwhile may raise SIGBUS. */
+/*
+ * sum reads the windows directly: copying out first (smmap_read) would cost
+ * some 10% of a crc32-bound loop. A file truncated under it raises SIGBUS
+ * in crc32(); this handler turns that into SMMAP_ETRUNC for the file. It is
+ * installed before the library's guard, which passes on every fault that
+ * is not its own.
+ */
+static sigjmp_buf *volatile crc_jump;
+static const unsigned char *volatile crc_lo, *volatile crc_hi;
+
+static void on_sigbus(int sig, siginfo_t *si, void *ctx)
+{
+    (void)ctx;
+    const unsigned char *a = si->si_addr;
+    if (si->si_code > 0 && crc_jump && a >= crc_lo && a < crc_hi)
+        siglongjmp(*crc_jump, 1);
+    /* Not ours: as without the handler (returning re-runs a fault). */
+    signal(sig, SIG_DFL);
+    if (si->si_code <= 0)
+        raise(sig);
+}
+
+static void catch_sigbus(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_sigbus;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER; /* left by longjmp: never blocked */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGBUS, &sa, NULL);
+}
+
+/* crc32 over [d, d+n) of a window: 0, or SMMAP_ETRUNC if the file lost
+ * those pages (then *crc is unchanged). */
+static int crc_window(uLong *crc, const unsigned char *d, size_t n)
+{
+    sigjmp_buf jb;
+    if (sigsetjmp(jb, 0)) {
+        crc_jump = NULL;
+        return SMMAP_ETRUNC;
+    }
+    crc_lo = d;
+    crc_hi = d + n;
+    crc_jump = &jb;
+    *crc = crc32(*crc, d, (uInt)n);
+    crc_jump = NULL;
+    return 0;
+}
+
+/* Checksum every byte of path through the manager, straight from the
+ * windows. */
 static int sum_file(smmap_manager *m, const char *path, struct progress *p,
                     uLong *crc, uint64_t *size)
 {
@@ -334,11 +395,13 @@ static int sum_file(smmap_manager *m, const char *path, struct progress *p,
         size_t n = smmap_size(c);
         if (n == 0)  /* nothing usable: guards against a spin */
             break;
-        for (size_t i = 0; i < n; i += CRC_SLICE) {
+        for (size_t i = 0; i < n && rc == 0; i += CRC_SLICE) {
             size_t k = n - i < CRC_SLICE ? n - i : CRC_SLICE;
-            *crc = crc32(*crc, d + i, (uInt)k);
+            rc = crc_window(crc, d + i, k);
             progress_advance(p, k);
         }
+        if (rc < 0)
+            break;
         off += n;
     }
     smmap_cursor_free(c);
@@ -355,6 +418,7 @@ static int cmd_sum(struct cli *cli)
     struct progress p;
     int status = EXIT_SUCCESS;
 
+    catch_sigbus();
     progress_start(&p, cli->args, cli->nargs);
     for (int i = 0; i < cli->nargs; i++) {
         const char *path = cli->args[i];
@@ -376,11 +440,7 @@ static int cmd_sum(struct cli *cli)
     if (cli->stats)
         print_stats(m);
     smmap_manager_free(m);
-    if (ferror(stdout)) {
-        fprintf(stderr, "smmap: write error on stdout\n");
-        status = EXIT_FAILURE;
-    }
-    return status;
+    return stdout_status(status);
 }
 
 /* -------------------------------------------------------------------- cat */
@@ -482,12 +542,10 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "--version") == 0 && argc == 2) {
         printf("smmap %s\n", smmap_version_string());
-        return EXIT_SUCCESS;
+        return stdout_status(EXIT_SUCCESS);
     }
-    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0) {
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0)
         print_help();
-        return EXIT_SUCCESS;
-    }
     if (strcmp(cmd, "bench") == 0)
         return cmd_bench(argc - 1, argv + 1);
     if (strcmp(cmd, "sum") != 0 && strcmp(cmd, "cat") != 0)

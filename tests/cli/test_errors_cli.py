@@ -149,3 +149,54 @@ def test_bench_missing_directory(tmp_path):
     assert (code, out) == (1, b"")
     assert err.startswith("smmap bench: %s/" % missing)
     assert err.endswith(": No such file or directory\n")
+
+
+@pytest.mark.parametrize("args", [["--version"], ["--help"], ["sum", "F"], ["cat", "F"]])
+def test_output_to_a_full_device(f, args):
+    """Everything the program writes is checked: a full disk is an error."""
+    with open("/dev/full", "wb") as full:
+        r = subprocess.run([BIN, *[f if a == "F" else a for a in args]],
+                           stdout=full, stderr=subprocess.PIPE, timeout=30)
+    assert r.returncode == 1
+    assert "write error" in r.stderr.decode()
+
+
+def test_sum_file_truncated_while_read(tmp_path):
+    """sum reads the windows directly; a file cut under it gives one error
+    line for that file (no SIGBUS) and the other files are still summed."""
+    import time
+    big, small = tmp_path / "big", tmp_path / "small"
+    with open(big, "wb") as fh:
+        fh.truncate(1 << 30)  # sparse: crc32 of it takes a few hundred ms
+    small.write_bytes(b"hello\n")
+    p = subprocess.Popen([BIN, "sum", "--window", "256M", str(big), str(small)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    maps = "/proc/%d/maps" % p.pid
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:  # wait until it reads big
+        try:
+            with open(maps) as m:
+                if str(big) in m.read():
+                    break
+        except OSError:
+            pass
+        time.sleep(0.001)
+    os.truncate(big, 4096)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 1, err
+    assert err.decode() == "smmap: %s: file truncated while mapped\n" % big
+    assert out.decode() == "363a3020  6  %s\n" % small
+
+
+def test_bench_on_a_full_disk(tmp_path):
+    """A write of the benchmark's data that cannot finish names the file,
+    exits 1 and leaves nothing behind (ulimit -f stands in for a full disk)."""
+    d = tmp_path / "d"
+    d.mkdir()
+    r = subprocess.run(["bash", "-c", "trap '' XFSZ; ulimit -f 1024; exec \"$0\" bench "
+                        "--quick --dir \"$1\"", BIN, str(d)],
+                       capture_output=True, timeout=60)
+    err = r.stderr.decode()
+    assert (r.returncode, r.stdout) == (1, b""), err
+    assert err.startswith("smmap bench: %s/" % d) and err.endswith(": File too large\n"), err
+    assert os.listdir(d) == []
