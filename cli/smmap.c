@@ -404,6 +404,9 @@ static int sum_file(smmap_manager *m, const char *path, struct progress *p,
             break;
         off += n;
     }
+    /* An end found before what was already read: cut between windows. */
+    if (rc == SMMAP_EOF && off > (uint64_t)smmap_file_size(c))
+        rc = SMMAP_ETRUNC;
     smmap_cursor_free(c);
     *size = off;
     return rc == SMMAP_EOF ? 0 : rc;
@@ -547,7 +550,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0)
         print_help();
     if (strcmp(cmd, "bench") == 0)
-        return cmd_bench(argc - 1, argv + 1);
+        return stdout_status(cmd_bench(argc - 1, argv + 1));
     if (strcmp(cmd, "sum") != 0 && strcmp(cmd, "cat") != 0)
         usage_error("unknown command '%s'", cmd);
     parse_options(argc - 1, argv + 1, &cli);

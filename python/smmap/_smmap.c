@@ -223,6 +223,11 @@ static int manager_init(ManagerObject *self, PyObject *args, PyObject *kwds)
         set_error(rc, NULL);
         return -1;
     }
+    if (self->m) { /* another thread's __init__ won meanwhile */
+        free_manager(m);
+        PyErr_SetString(PyExc_RuntimeError, "manager is already initialized");
+        return -1;
+    }
     self->m = m;
     return 0;
 }
@@ -714,6 +719,12 @@ static int cursor_init(CursorObject *self, PyObject *args, PyObject *kwds)
             path_or_fd = Py_NewRef(regions);
         }
     }
+    /* path_or_fd() above may have let another thread in. */
+    if (self->busy) {
+        Py_XDECREF(path_or_fd);
+        PyErr_SetString(PyExc_RuntimeError, "WindowCursor is in use by another thread");
+        return -1;
+    }
     /* Busy until the new file is open: both steps run without the GIL,
      * and another thread must not attach a cursor of its own meanwhile. */
     self->busy = 1;
@@ -917,16 +928,19 @@ static int cursor_assign_from(CursorObject *self, CursorObject *rhs)
             return -1;
         }
     }
-    self->busy = 1; /* cursor_release() runs without the GIL */
+    /* Busy until dup is in place: releasing runs without the GIL. The old
+     * manager and path go only then, as freeing them may let threads in. */
+    self->busy = 1;
     cursor_release(self);
-    self->busy = 0;
-    Py_XINCREF(rhs->manager);
-    Py_XSETREF(self->manager, rhs->manager);
-    Py_XINCREF(rhs->path_or_fd);
-    Py_XSETREF(self->path_or_fd, rhs->path_or_fd);
+    PyObject *old_manager = self->manager, *old_path = self->path_or_fd;
+    self->manager = Py_XNewRef(rhs->manager);
+    self->path_or_fd = Py_XNewRef(rhs->path_or_fd);
     self->c = dup;
     if (dup)
         cursor_refresh(self);
+    self->busy = 0;
+    Py_XDECREF(old_manager);
+    Py_XDECREF(old_path);
     return 0;
 }
 
@@ -1209,13 +1223,17 @@ typedef struct {
 
 static PyObject *region_new(CursorObject *cursor)
 {
+    /* The window as it is now: allocating may run a finalizer that moves
+     * the cursor. */
+    uint64_t begin = cursor->wb, end = cursor->we;
+    const unsigned char *base = smmap_data(cursor->c) - (smmap_begin(cursor->c) - begin);
     RegionObject *r = PyObject_GC_New(RegionObject, &RegionType);
     if (!r)
         return NULL;
     r->cursor = (CursorObject *)Py_NewRef(cursor);
-    r->begin = cursor->wb;
-    r->end = cursor->we;
-    r->base = smmap_data(cursor->c) - (smmap_begin(cursor->c) - cursor->wb);
+    r->begin = begin;
+    r->end = end;
+    r->base = base;
     PyObject_GC_Track(r);
     return (PyObject *)r;
 }

@@ -151,19 +151,21 @@ def test_bench_missing_directory(tmp_path):
     assert err.endswith(": No such file or directory\n")
 
 
-@pytest.mark.parametrize("args", [["--version"], ["--help"], ["sum", "F"], ["cat", "F"]])
+@pytest.mark.parametrize("args", [["--version"], ["--help"], ["sum", "F"], ["cat", "F"],
+                                  ["bench", "--quick", "--dir", "D"]])
 def test_output_to_a_full_device(f, args):
     """Everything the program writes is checked: a full disk is an error."""
     with open("/dev/full", "wb") as full:
-        r = subprocess.run([BIN, *[f if a == "F" else a for a in args]],
+        r = subprocess.run([BIN, *[{"F": f, "D": os.path.dirname(f)}.get(a, a) for a in args]],
                            stdout=full, stderr=subprocess.PIPE, timeout=30)
     assert r.returncode == 1
     assert "write error" in r.stderr.decode()
 
 
 def test_sum_file_truncated_while_read(tmp_path):
-    """sum reads the windows directly; a file cut under it gives one error
-    line for that file (no SIGBUS) and the other files are still summed."""
+    """sum reads the windows directly; a file cut under it (inside a window
+    or between two) gives one error line for that file, no SIGBUS, and the
+    other files are still summed."""
     import time
     big, small = tmp_path / "big", tmp_path / "small"
     with open(big, "wb") as fh:

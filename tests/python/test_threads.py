@@ -227,3 +227,97 @@ def test_manager_init_twice_is_refused():
     with pytest.raises(RuntimeError, match="already initialized"):
         m.__init__(window_size=W)
     assert m.window_size() != W
+
+
+def test_cursor_init_while_another_thread_uses_it(make_file):
+    """__init__ with a regions object whose path_or_fd() runs Python code
+    (so lets other threads in) must not free the C cursor another thread
+    is using."""
+    path, _ = make_file(4 * 1024 * 1024)
+    out = run_script(RACE + """
+m = smmap.SlidingWindowMapManager(window_size=%d)
+c = m.make_cursor(PATH)
+class Regions:
+    def path_or_fd(self):
+        time.sleep(0)
+        return PATH
+i = [0]
+def init():
+    try:
+        c.__init__(m, Regions())
+    except RuntimeError:
+        pass
+def use():
+    i[0] += 1
+    try:
+        c.use_region((i[0] * 70001) %% %d, 100)  # a miss nearly every time
+    except (RuntimeError, ValueError):
+        pass
+race(init, use)
+print("survived")
+""" % (64 * 1024, 4000 * 1024), path, seconds=3)
+    assert out.strip() == "survived"
+
+
+def test_assign_dropping_the_last_manager_reference(make_file):
+    """assign() that drops the last reference to the cursor's old manager
+    (whose finalizer lets other threads in) leaks no C cursor or file."""
+    path, _ = make_file(64 * W)
+    out = run_script(RACE + """
+import gc, os
+m = smmap.SlidingWindowMapManager(window_size=%d)
+fds = len(os.listdir("/proc/self/fd"))
+c = m.make_cursor(PATH)
+src = m.make_cursor(PATH)
+class M(smmap.SlidingWindowMapManager):
+    def __del__(self):
+        time.sleep(0)
+def via_temporary_manager():
+    t = M(window_size=%d).make_cursor(PATH)
+    try:
+        c.assign(t)  # c then holds the only reference to t's manager
+    except RuntimeError:
+        pass
+def from_src():
+    try:
+        c.assign(src)
+    except RuntimeError:
+        pass
+race(via_temporary_manager, from_src)
+c.__init__()
+del c, src
+gc.collect()
+m.collect()
+print(m.stats()["files"], len(os.listdir("/proc/self/fd")) - fds)
+""" % (2 * W, 2 * W), path)
+    assert out.strip() == "0 0"
+
+
+def test_two_threads_initializing_one_manager():
+    """Exactly one of two concurrent __init__ calls wins; the other gets
+    RuntimeError (and its C manager is freed)."""
+    from smmap import _smmap
+    import sys
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for _ in range(300):
+            m = _smmap.Manager.__new__(_smmap.Manager)
+            won = []
+            bar = threading.Barrier(2)
+
+            def run():
+                bar.wait()
+                try:
+                    m.__init__()
+                    won.append(1)
+                except RuntimeError:
+                    pass
+            ts = [threading.Thread(target=run) for _ in range(2)]
+            for t in ts:
+                t.start()
+            for t in ts:
+                t.join()
+            assert len(won) == 1
+    finally:
+        sys.setswitchinterval(interval)
