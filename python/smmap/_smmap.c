@@ -1156,15 +1156,21 @@ static int64_t wmap_read_fn(void *obj, void *dst, size_t n, uint64_t pos)
     return wmap_read(obj, dst, n, (size_t)pos);
 }
 
-/* As mmap: an int gives the byte, a slice gives bytes. */
-static PyObject *wmap_subscript(WindowMapObject *w, PyObject *key)
+typedef PyObject *(*range_fn)(void *obj, Py_ssize_t start, Py_ssize_t len);
+
+/* obj[key] for an object of size bytes read through read: an int gives the
+ * byte, a slice bytes; range, if given, serves non-empty slices of step 1. */
+static PyObject *subscript(void *obj, read_fn read, range_fn range, Py_ssize_t size,
+                           PyObject *key)
 {
     if (PySlice_Check(key)) {
         Py_ssize_t start, stop, step;
         if (PySlice_Unpack(key, &start, &stop, &step) < 0)
             return NULL;
-        Py_ssize_t len = PySlice_AdjustIndices(w->len, &start, &stop, step);
-        return slice_bytes(w, wmap_read_fn, start, step, len);
+        Py_ssize_t len = PySlice_AdjustIndices(size, &start, &stop, step);
+        if (range && step == 1 && len > 0)
+            return range(obj, start, len);
+        return slice_bytes(obj, read, start, step, len);
     }
     if (!PyIndex_Check(key)) {
         PyErr_Format(PyExc_TypeError, "indices must be integers or slices, not %.200s",
@@ -1173,9 +1179,15 @@ static PyObject *wmap_subscript(WindowMapObject *w, PyObject *key)
     }
     Py_ssize_t i;
     unsigned char byte;
-    if (index_of(key, w->len, &i) < 0 || wmap_read(w, &byte, 1, (size_t)i) == PYERR)
+    if (index_of(key, size, &i) < 0 || read(obj, &byte, 1, (uint64_t)i) == PYERR)
         return NULL;
     return PyLong_FromLong(byte);
+}
+
+/* As mmap: an int gives the byte, a slice gives bytes. */
+static PyObject *wmap_subscript(WindowMapObject *w, PyObject *key)
+{
+    return subscript(w, wmap_read_fn, NULL, w->len, key);
 }
 
 static PyObject *wmap_repr(WindowMapObject *w)
@@ -1477,8 +1489,9 @@ static int64_t buffer_read_fn(void *obj, void *dst, size_t n, uint64_t pos)
 }
 
 /* A slice inside one window is a view; one across windows is copied. */
-static PyObject *buffer_range(BufferCall *k, Py_ssize_t lo, Py_ssize_t n)
+static PyObject *buffer_range(void *obj, Py_ssize_t lo, Py_ssize_t n)
 {
+    BufferCall *k = obj;
     CursorObject *c = k->c;
     uint64_t off = k->offset + (uint64_t)lo;
     if (!(off >= c->wb && off < c->we && (uint64_t)n <= c->we - off)) {
@@ -1490,31 +1503,6 @@ static PyObject *buffer_range(BufferCall *k, Py_ssize_t lo, Py_ssize_t n)
     return slice_bytes(k, buffer_read_fn, lo, 1, n);
 }
 
-/* buf[key] off the hot path, with the call's cursor held. */
-static PyObject *buffer_item(BufferCall *k, PyObject *key, Py_ssize_t size)
-{
-    if (PySlice_Check(key)) {
-        Py_ssize_t start, stop, step;
-        if (PySlice_Unpack(key, &start, &stop, &step) < 0)
-            return NULL;
-        Py_ssize_t len = PySlice_AdjustIndices(size, &start, &stop, step);
-        if (len <= 0)
-            return PyBytes_FromStringAndSize(NULL, 0);
-        if (step == 1)
-            return buffer_range(k, start, len);
-        return slice_bytes(k, buffer_read_fn, start, step, len);
-    }
-    if (!PyIndex_Check(key)) {
-        PyErr_Format(PyExc_TypeError, "indices must be integers or slices, not %.200s",
-                     Py_TYPE(key)->tp_name);
-        return NULL;
-    }
-    Py_ssize_t i;
-    unsigned char byte;
-    if (index_of(key, size, &i) < 0 || buffer_read_fn(k, &byte, 1, (uint64_t)i) == PYERR)
-        return NULL;
-    return PyLong_FromLong(byte);
-}
 
 static PyObject *buffer_subscript(BufferObject *self, PyObject *key)
 {
@@ -1542,7 +1530,7 @@ static PyObject *buffer_subscript(BufferObject *self, PyObject *key)
     /* size > 0 means a cursor (begin_access succeeded); an empty buffer
      * only answers with empty slices and IndexError. */
     BufferCall k = {(CursorObject *)Py_XNewRef(self->cursor), self->offset};
-    PyObject *r = buffer_item(&k, key, size);
+    PyObject *r = subscript(&k, buffer_read_fn, buffer_range, size, key);
     Py_XDECREF(k.c);
     return r;
 }
