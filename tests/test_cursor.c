@@ -20,10 +20,7 @@ TestSuite(cursor, .init = util_setup, .fini = util_teardown);
 static smmap_manager *sliding(size_t window)
 {
     smmap_options o = {.kind = SMMAP_SLIDING, .window_size = window};
-    smmap_manager *m = NULL;
-    int rc = smmap_manager_new(&m, &o);
-    cr_assert_eq(rc, 0, "smmap_manager_new: %s", smmap_strerror(rc));
-    return m;
+    return util_manager(&o);
 }
 
 static void expect_invalid(const smmap_cursor *c)

@@ -290,30 +290,24 @@ Test(errors, cursor_fd_socket)
 
 /* Refused when the cursor is made, not at its first mapping: the file's
  * descriptor would be shared with later cursors on the same file. */
-Test(errors, cursor_fd_write_only)
+static void expect_fd_refused(int open_flags)
 {
-    const char *p = util_make_file("f", 100, 1);
     smmap_manager *m = manager(0, 0, 0, 0);
-    int fd = open(p, O_WRONLY);
+    int fd = open(util_make_file("f", 100, 1), open_flags);
     cr_assert_geq(fd, 0);
-    smmap_cursor *c = (smmap_cursor *)(uintptr_t)1;
-    expect_code(smmap_cursor_new_fd(m, fd, &c), -EBADF, "Bad file descriptor");
-    cr_assert_null(c);
+    expect_new_fd_fails(m, fd, -EBADF, "Bad file descriptor");
     close(fd);
     smmap_manager_free(m);
 }
 
+Test(errors, cursor_fd_write_only)
+{
+    expect_fd_refused(O_WRONLY);
+}
+
 Test(errors, cursor_fd_o_path)
 {
-    const char *p = util_make_file("f", 100, 1);
-    smmap_manager *m = manager(0, 0, 0, 0);
-    int fd = open(p, O_PATH);
-    cr_assert_geq(fd, 0);
-    smmap_cursor *c = (smmap_cursor *)(uintptr_t)1;
-    expect_code(smmap_cursor_new_fd(m, fd, &c), -EBADF, "Bad file descriptor");
-    cr_assert_null(c);
-    close(fd);
-    smmap_manager_free(m);
+    expect_fd_refused(O_PATH);
 }
 
 /* ------------------------------------------------------------ use, dup */

@@ -65,20 +65,10 @@ static int64_t mismatch(const unsigned char *buf, uint64_t off, size_t len)
     return -1;
 }
 
-static smmap_manager *manager(const smmap_options *o)
-{
-    smmap_manager *m = NULL;
-    int rc = smmap_manager_new(&m, o);
-    cr_assert_eq(rc, 0, "smmap_manager_new: %s", smmap_strerror(rc));
-    return m;
-}
-
 /* Every run (and a hole) through smmap_use and smmap_read. */
 static void check_file(smmap_manager *m, const char *path)
 {
-    smmap_cursor *c = NULL;
-    int rc = smmap_cursor_new(m, path, &c);
-    cr_assert_eq(rc, 0, "cursor: %s", smmap_strerror(rc));
+    smmap_cursor *c = util_cursor(m, path);
     cr_assert_eq(smmap_file_size(c), (int64_t)SIZE);
     smmap_options o;
     smmap_manager_options(m, &o);
@@ -91,7 +81,7 @@ static void check_file(smmap_manager *m, const char *path)
         size_t len = (size_t)runs[i].len;
         if (len > half)
             len = half;
-        rc = smmap_use(c, off, len);
+        int rc = smmap_use(c, off, len);
         cr_assert_eq(rc, 0, "use(%llu): %s", (unsigned long long)off, smmap_strerror(rc));
         cr_assert_eq(smmap_begin(c), off);
         cr_assert_eq(smmap_size(c), len, "size %zu, asked %zu", smmap_size(c), len);
@@ -141,7 +131,7 @@ Test(large, sliding_small_windows_above_4gib)
     const char *p = make_big();
     smmap_options o = {.kind = SMMAP_SLIDING, .window_size = 1 * MiB,
                        .max_memory = 4 * MiB, .max_handles = 4};
-    smmap_manager *m = manager(&o);
+    smmap_manager *m = util_manager(&o);
     check_file(m, p);
     smmap_stats st;
     smmap_manager_stats(m, &st);
@@ -153,7 +143,7 @@ Test(large, sliding_small_windows_above_4gib)
 Test(large, sliding_defaults_above_4gib)
 {
     const char *p = make_big();
-    smmap_manager *m = manager(NULL);
+    smmap_manager *m = util_manager(NULL);
     check_file(m, p);
     smmap_manager_free(m);
 }
@@ -164,9 +154,8 @@ Test(large, read_across_4gib_spans_windows)
     const char *p = make_big();
     smmap_options o = {.kind = SMMAP_SLIDING, .window_size = 64 * KiB,
                        .max_memory = 256 * KiB, .max_handles = 4};
-    smmap_manager *m = manager(&o);
-    smmap_cursor *c = NULL;
-    cr_assert_eq(smmap_cursor_new(m, p, &c), 0);
+    smmap_manager *m = util_manager(&o);
+    smmap_cursor *c = util_cursor(m, p);
     size_t n = 300 * KiB;
     unsigned char *buf = malloc(n);
     cr_assert_not_null(buf);
@@ -187,9 +176,8 @@ Test(large, buffer_above_4gib)
 {
     const char *p = make_big();
     smmap_options o = {.kind = SMMAP_SLIDING, .window_size = 1 * MiB, .max_memory = 4 * MiB};
-    smmap_manager *m = manager(&o);
-    smmap_cursor *c = NULL;
-    cr_assert_eq(smmap_cursor_new(m, p, &c), 0);
+    smmap_manager *m = util_manager(&o);
+    smmap_cursor *c = util_cursor(m, p);
     smmap_buffer *b = NULL;
     cr_assert_eq(smmap_buffer_new(c, FOUR_G, 0, &b), 0);
     cr_assert_eq(smmap_buffer_size(b), SIZE - FOUR_G);
@@ -214,9 +202,8 @@ Test(large, static_above_4gib)
 {
     const char *p = make_big();
     smmap_options o = {.kind = SMMAP_STATIC};
-    smmap_manager *m = manager(&o);
-    smmap_cursor *c = NULL;
-    cr_assert_eq(smmap_cursor_new(m, p, &c), 0);
+    smmap_manager *m = util_manager(&o);
+    smmap_cursor *c = util_cursor(m, p);
     int rc = smmap_use(c, FOUR_G + 12345, 100);
     smmap_stats st;
     if (sizeof(void *) >= 8) {
@@ -247,7 +234,7 @@ Test(large, static_above_4gib)
 
 Test(large, defaults_by_pointer_size)
 {
-    smmap_manager *m = manager(NULL);
+    smmap_manager *m = util_manager(NULL);
     smmap_options o;
     smmap_manager_options(m, &o);
     cr_assert_eq(o.kind, SMMAP_SLIDING);
