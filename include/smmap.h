@@ -40,10 +40,20 @@
 extern "C" {
 #endif
 
-#if defined(_WIN32)
-#  define SMMAP_API __declspec(dllexport)
-#elif defined(__GNUC__)
-#  define SMMAP_API __attribute__((visibility("default")))
+/* Every public call is marked SMMAP_API. The shared library is built with
+ * SMMAP_BUILDING_SHARED and exports exactly these calls; the static library
+ * is built with SMMAP_STATIC and exports nothing (a shared object that
+ * links it keeps our symbols to itself). On Windows a program that links
+ * the static library defines SMMAP_STATIC; otherwise it imports the calls
+ * from smmap's DLL. Elsewhere programs define nothing. */
+#if defined(SMMAP_BUILDING_SHARED)
+#  if defined(_WIN32)
+#    define SMMAP_API __declspec(dllexport)
+#  else
+#    define SMMAP_API __attribute__((visibility("default")))
+#  endif
+#elif defined(_WIN32) && !defined(SMMAP_STATIC)
+#  define SMMAP_API __declspec(dllimport)
 #else
 #  define SMMAP_API
 #endif

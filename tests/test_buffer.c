@@ -7,14 +7,10 @@
 
 #include <smmap.h>
 
-#include <criterion/criterion.h>
-
 #include <stdio.h>
 
 #include <stdlib.h>
 #include <string.h>
-
-TestSuite(buffer, .init = util_setup, .fini = util_teardown);
 
 static smmap_manager *sliding(size_t window)
 {
@@ -26,9 +22,9 @@ static smmap_buffer *make_buffer(smmap_cursor *c, uint64_t off, uint64_t size)
 {
     smmap_buffer *b = NULL;
     int rc = smmap_buffer_new(c, off, size, &b);
-    cr_assert_eq(rc, 0, "smmap_buffer_new(%llu, %llu): %s", (unsigned long long)off,
+    ASSERT_EQ(rc, 0, "smmap_buffer_new(%llu, %llu): %s", (unsigned long long)off,
                  (unsigned long long)size, smmap_strerror(rc));
-    cr_assert_not_null(b);
+    ASSERT_NOT_NULL(b);
     return b;
 }
 
@@ -47,7 +43,7 @@ static void py_slice(int64_t n, int64_t start, int64_t stop, int64_t *begin, int
     *len = stop > start ? stop - start : 0;
 }
 
-Test(buffer, sizes_and_clipping)
+TEST(buffer, sizes_and_clipping)
 {
     uint64_t fsize = 100 * KiB;
     const char *p = util_make_file("f", fsize, 41);
@@ -56,41 +52,41 @@ Test(buffer, sizes_and_clipping)
     smmap_buffer *b;
 
     b = make_buffer(c, 0, 0);
-    cr_assert_eq(smmap_buffer_size(b), fsize, "size 0 means to the end of the file");
+    ASSERT_EQ(smmap_buffer_size(b), fsize, "size 0 means to the end of the file");
     smmap_buffer_free(b);
 
     b = make_buffer(c, 1000, 0);
-    cr_assert_eq(smmap_buffer_size(b), fsize - 1000);
+    ASSERT_EQ(smmap_buffer_size(b), fsize - 1000);
     smmap_buffer_free(b);
 
     b = make_buffer(c, 1000, 500);
-    cr_assert_eq(smmap_buffer_size(b), 500u);
+    ASSERT_EQ(smmap_buffer_size(b), 500u);
     smmap_buffer_free(b);
 
     b = make_buffer(c, fsize - 10, 1000);
-    cr_assert_eq(smmap_buffer_size(b), 10u, "a size past the end is clipped");
+    ASSERT_EQ(smmap_buffer_size(b), 10u, "a size past the end is clipped");
     smmap_buffer_free(b);
 
     b = make_buffer(c, 5, UINT64_MAX);
-    cr_assert_eq(smmap_buffer_size(b), fsize - 5);
+    ASSERT_EQ(smmap_buffer_size(b), fsize - 5);
     smmap_buffer_free(b);
 
     b = make_buffer(c, fsize, 0);
-    cr_assert_eq(smmap_buffer_size(b), 0u, "offset at the end gives an empty buffer");
-    cr_assert_eq(smmap_buffer_byte(b, 0), SMMAP_EINVAL);
-    cr_assert_eq(smmap_buffer_byte(b, -1), SMMAP_EINVAL);
+    ASSERT_EQ(smmap_buffer_size(b), 0u, "offset at the end gives an empty buffer");
+    ASSERT_EQ(smmap_buffer_byte(b, 0), SMMAP_EINVAL);
+    ASSERT_EQ(smmap_buffer_byte(b, -1), SMMAP_EINVAL);
     unsigned char x[4];
-    cr_assert_eq(smmap_buffer_read(b, 0, 10, x, sizeof x), 0);
+    ASSERT_EQ(smmap_buffer_read(b, 0, 10, x, sizeof x), 0);
     smmap_buffer_free(b);
 
     b = (smmap_buffer *)(uintptr_t)1;
-    cr_assert_eq(smmap_buffer_new(c, fsize + 1, 0, &b), SMMAP_EOF);
-    cr_assert_eq(smmap_buffer_new(c, 10 * GiB, 5, &b), SMMAP_EOF);
+    ASSERT_EQ(smmap_buffer_new(c, fsize + 1, 0, &b), SMMAP_EOF);
+    ASSERT_EQ(smmap_buffer_new(c, 10 * GiB, 5, &b), SMMAP_EOF);
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }
 
-Test(buffer, byte_access_and_negative_indexes)
+TEST(buffer, byte_access_and_negative_indexes)
 {
     uint64_t fsize = 300 * KiB, off = 12345, size = 200 * KiB + 7;
     const char *p = util_make_file("f", fsize, 42);
@@ -99,29 +95,29 @@ Test(buffer, byte_access_and_negative_indexes)
     smmap_buffer *b = make_buffer(c, off, size);
     int64_t n = (int64_t)size;
 
-    cr_assert_eq(smmap_buffer_byte(b, 0), util_byte(42, off));
-    cr_assert_eq(smmap_buffer_byte(b, n - 1), util_byte(42, off + size - 1));
-    cr_assert_eq(smmap_buffer_byte(b, -1), util_byte(42, off + size - 1));
-    cr_assert_eq(smmap_buffer_byte(b, -n), util_byte(42, off));
-    cr_assert_eq(smmap_buffer_byte(b, -2), util_byte(42, off + size - 2));
-    cr_assert_eq(smmap_buffer_byte(b, n), SMMAP_EINVAL);
-    cr_assert_eq(smmap_buffer_byte(b, -n - 1), SMMAP_EINVAL);
-    cr_assert_eq(smmap_buffer_byte(b, INT64_MAX), SMMAP_EINVAL);
-    cr_assert_eq(smmap_buffer_byte(b, INT64_MIN), SMMAP_EINVAL);
+    ASSERT_EQ(smmap_buffer_byte(b, 0), util_byte(42, off));
+    ASSERT_EQ(smmap_buffer_byte(b, n - 1), util_byte(42, off + size - 1));
+    ASSERT_EQ(smmap_buffer_byte(b, -1), util_byte(42, off + size - 1));
+    ASSERT_EQ(smmap_buffer_byte(b, -n), util_byte(42, off));
+    ASSERT_EQ(smmap_buffer_byte(b, -2), util_byte(42, off + size - 2));
+    ASSERT_EQ(smmap_buffer_byte(b, n), SMMAP_EINVAL);
+    ASSERT_EQ(smmap_buffer_byte(b, -n - 1), SMMAP_EINVAL);
+    ASSERT_EQ(smmap_buffer_byte(b, INT64_MAX), SMMAP_EINVAL);
+    ASSERT_EQ(smmap_buffer_byte(b, INT64_MIN), SMMAP_EINVAL);
 
     /* every byte, forwards then backwards through windows */
     for (int64_t i = 0; i < n; i += 1 + (i % 7))
-        cr_assert_eq(smmap_buffer_byte(b, i), util_byte(42, off + (uint64_t)i), "index %lld",
+        ASSERT_EQ(smmap_buffer_byte(b, i), util_byte(42, off + (uint64_t)i), "index %lld",
                      (long long)i);
     for (int64_t i = -1; i >= -n; i -= 1 + (-i % 5))
-        cr_assert_eq(smmap_buffer_byte(b, i), util_byte(42, off + (uint64_t)(n + i)),
+        ASSERT_EQ(smmap_buffer_byte(b, i), util_byte(42, off + (uint64_t)(n + i)),
                      "index %lld", (long long)i);
     smmap_buffer_free(b);
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }
 
-Test(buffer, slices_follow_python_rules)
+TEST(buffer, slices_follow_python_rules)
 {
     uint64_t fsize = 200 * KiB, off = 3333, size = 150 * KiB;
     const char *p = util_make_file("f", fsize, 43);
@@ -142,13 +138,13 @@ Test(buffer, slices_follow_python_rules)
     for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++) {
         int64_t begin, len;
         py_slice(n, fixed[i].start, fixed[i].stop, &begin, &len);
-        cr_assert_eq(len, fixed[i].len, "reference slice broken");
+        ASSERT_EQ(len, fixed[i].len, "reference slice broken");
         memset(dst, 0, size + 16);
         int64_t got = smmap_buffer_read(b, fixed[i].start, fixed[i].stop, dst, size + 16);
-        cr_assert_eq(got, len, "[%lld:%lld] gave %lld bytes, want %lld",
+        ASSERT_EQ(got, len, "[%lld:%lld] gave %lld bytes, want %lld",
                      (long long)fixed[i].start, (long long)fixed[i].stop, (long long)got,
                      (long long)len);
-        cr_assert_eq(util_mismatch(43, off + (uint64_t)begin, dst, (size_t)len), -1,
+        ASSERT_EQ(util_mismatch(43, off + (uint64_t)begin, dst, (size_t)len), -1,
                      "[%lld:%lld] wrong bytes", (long long)fixed[i].start,
                      (long long)fixed[i].stop);
     }
@@ -164,135 +160,135 @@ Test(buffer, slices_follow_python_rules)
         if ((uint64_t)len > cap)
             len = (int64_t)cap;
         int64_t got = smmap_buffer_read(b, start, stop, dst, cap);
-        cr_assert_eq(got, len, "[%lld:%lld] cap %zu gave %lld, want %lld", (long long)start,
+        ASSERT_EQ(got, len, "[%lld:%lld] cap %zu gave %lld, want %lld", (long long)start,
                      (long long)stop, cap, (long long)got, (long long)len);
-        cr_assert_eq(util_mismatch(43, off + (uint64_t)begin, dst, (size_t)len), -1);
+        ASSERT_EQ(util_mismatch(43, off + (uint64_t)begin, dst, (size_t)len), -1);
     }
 
     /* cap limits what is copied: nothing past it is written */
     memset(dst, 0xEE, 64);
-    cr_assert_eq(smmap_buffer_read(b, 0, n, dst, 10), 10);
-    cr_assert_eq(util_mismatch(43, off, dst, 10), -1);
+    ASSERT_EQ(smmap_buffer_read(b, 0, n, dst, 10), 10);
+    ASSERT_EQ(util_mismatch(43, off, dst, 10), -1);
     for (int i = 10; i < 64; i++)
-        cr_assert_eq(dst[i], 0xEE, "byte %d written past cap", i);
+        ASSERT_EQ(dst[i], 0xEE, "byte %d written past cap", i);
 
-    cr_assert_eq(smmap_buffer_read(b, 0, n, NULL, 0), 0);
-    cr_assert_eq(smmap_buffer_read(b, 0, n, NULL, 10), SMMAP_EINVAL);
-    cr_assert_eq(smmap_buffer_read(NULL, 0, n, dst, 10), SMMAP_EINVAL);
+    ASSERT_EQ(smmap_buffer_read(b, 0, n, NULL, 0), 0);
+    ASSERT_EQ(smmap_buffer_read(b, 0, n, NULL, 10), SMMAP_EINVAL);
+    ASSERT_EQ(smmap_buffer_read(NULL, 0, n, dst, 10), SMMAP_EINVAL);
     free(dst);
     smmap_buffer_free(b);
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }
 
-Test(buffer, spans_many_windows)
+TEST(buffer, spans_many_windows)
 {
     size_t pg = util_page();
     uint64_t fsize = 2 * MiB + 999, off = 7777, size = fsize - 7777 - 1234;
     const char *p = util_make_file("f", fsize, 44);
     smmap_options o = {.window_size = 2 * pg, .max_memory = 8 * pg, .max_handles = 3};
     smmap_manager *m;
-    cr_assert_eq(smmap_manager_new(&m, &o), 0);
+    ASSERT_EQ(smmap_manager_new(&m, &o), 0);
     smmap_cursor *c = util_cursor(m, p);
     smmap_buffer *b = make_buffer(c, off, size);
-    cr_assert_eq(smmap_buffer_size(b), size);
+    ASSERT_EQ(smmap_buffer_size(b), size);
     unsigned char *dst = malloc(size);
     /* in pieces, each continuing the last: the windows slide */
     for (uint64_t at = 0; at < size; at += 10000) {
         uint64_t n = size - at < 10000 ? size - at : 10000;
-        cr_assert_eq(smmap_buffer_read(b, (int64_t)at, (int64_t)(at + n), dst + at, n),
+        ASSERT_EQ(smmap_buffer_read(b, (int64_t)at, (int64_t)(at + n), dst + at, n),
                      (int64_t)n);
     }
-    cr_assert_eq(util_mismatch(44, off, dst, size), -1, "first wrong byte at %lld",
+    ASSERT_EQ(util_mismatch(44, off, dst, size), -1, "first wrong byte at %lld",
                  (long long)util_mismatch(44, off, dst, size));
     smmap_stats st;
     smmap_manager_stats(m, &st);
-    cr_assert_gt(st.misses, 200u, "2 MiB read on through 8 KiB windows: %llu misses",
+    ASSERT_GT(st.misses, 200u, "2 MiB read on through 8 KiB windows: %llu misses",
                  (unsigned long long)st.misses);
     /* at once */
     memset(dst, 0, size);
-    cr_assert_eq(smmap_buffer_read(b, 0, (int64_t)size, dst, size), (int64_t)size);
-    cr_assert_eq(util_mismatch(44, off, dst, size), -1, "first wrong byte at %lld",
+    ASSERT_EQ(smmap_buffer_read(b, 0, (int64_t)size, dst, size), (int64_t)size);
+    ASSERT_EQ(util_mismatch(44, off, dst, size), -1, "first wrong byte at %lld",
                  (long long)util_mismatch(44, off, dst, size));
-    cr_assert_eq(smmap_buffer_read(b, -(int64_t)(100 * KiB), INT64_MAX, dst, size),
+    ASSERT_EQ(smmap_buffer_read(b, -(int64_t)(100 * KiB), INT64_MAX, dst, size),
                  (int64_t)(100 * KiB));
-    cr_assert_eq(util_mismatch(44, off + size - 100 * KiB, dst, 100 * KiB), -1);
+    ASSERT_EQ(util_mismatch(44, off + size - 100 * KiB, dst, 100 * KiB), -1);
     uint64_t rs = 44;
     for (int i = 0; i < 20000; i++) {
         int64_t idx = (int64_t)util_below(&rs, size);
         if (i & 1)
             idx -= (int64_t)size;
         uint64_t abs = off + (uint64_t)(idx < 0 ? idx + (int64_t)size : idx);
-        cr_assert_eq(smmap_buffer_byte(b, idx), util_byte(44, abs), "index %lld",
+        ASSERT_EQ(smmap_buffer_byte(b, idx), util_byte(44, abs), "index %lld",
                      (long long)idx);
     }
     smmap_manager_stats(m, &st);
-    cr_assert_leq(st.windows_peak, 3u);
+    ASSERT_LE(st.windows_peak, 3u);
     free(dst);
     smmap_buffer_free(b);
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }
 
-Test(buffer, own_cursor)
+TEST(buffer, own_cursor)
 {
     const char *p = util_make_file("f", 1 * MiB, 45);
     smmap_manager *m = sliding(64 * KiB);
     smmap_cursor *c = util_cursor(m, p);
-    cr_assert_eq(smmap_use(c, 800 * KiB, 64), 0);
+    ASSERT_EQ(smmap_use(c, 800 * KiB, 64), 0);
     const unsigned char *d = smmap_data(c);
     smmap_buffer *b = make_buffer(c, 0, 0);
     smmap_cursor *bc = smmap_buffer_cursor(b);
-    cr_assert_not_null(bc);
-    cr_assert_neq(bc, c, "the buffer uses its own duplicate");
-    cr_assert_eq(smmap_buffer_byte(b, 10), util_byte(45, 10));
+    ASSERT_NOT_NULL(bc);
+    ASSERT_NE(bc, c, "the buffer uses its own duplicate");
+    ASSERT_EQ(smmap_buffer_byte(b, 10), util_byte(45, 10));
     unsigned char tmp[1000];
-    cr_assert_eq(smmap_buffer_read(b, 300 * KiB, 300 * KiB + 1000, tmp, sizeof tmp), 1000);
-    cr_assert_eq(util_mismatch(45, 300 * KiB, tmp, 1000), -1);
+    ASSERT_EQ(smmap_buffer_read(b, 300 * KiB, 300 * KiB + 1000, tmp, sizeof tmp), 1000);
+    ASSERT_EQ(util_mismatch(45, 300 * KiB, tmp, 1000), -1);
     /* the caller's cursor did not move */
-    cr_assert_eq(smmap_valid(c), 1);
-    cr_assert_eq(smmap_data(c), d);
-    cr_assert_eq(smmap_begin(c), 800 * KiB);
-    cr_assert_eq(util_mismatch(45, 800 * KiB, smmap_data(c), 64), -1);
+    ASSERT_EQ(smmap_valid(c), 1);
+    ASSERT_EQ(smmap_data(c), d);
+    ASSERT_EQ(smmap_begin(c), 800 * KiB);
+    ASSERT_EQ(util_mismatch(45, 800 * KiB, smmap_data(c), 64), -1);
     /* the buffer outlives the cursor it was made from */
     smmap_cursor_free(c);
-    cr_assert_eq(smmap_buffer_byte(b, -1), util_byte(45, 1 * MiB - 1));
-    cr_assert_eq(smmap_buffer_read(b, 5, 1005, tmp, sizeof tmp), 1000);
-    cr_assert_eq(util_mismatch(45, 5, tmp, 1000), -1);
+    ASSERT_EQ(smmap_buffer_byte(b, -1), util_byte(45, 1 * MiB - 1));
+    ASSERT_EQ(smmap_buffer_read(b, 5, 1005, tmp, sizeof tmp), 1000);
+    ASSERT_EQ(util_mismatch(45, 5, tmp, 1000), -1);
     smmap_buffer_free(b);
     smmap_manager_free(m);
 }
 
-Test(buffer, empty_file)
+TEST(buffer, empty_file)
 {
     const char *p = util_make_file("empty", 0, 46);
     smmap_manager *m = sliding(64 * KiB);
     smmap_cursor *c = util_cursor(m, p);
     smmap_buffer *b = make_buffer(c, 0, 0);
-    cr_assert_eq(smmap_buffer_size(b), 0u);
-    cr_assert_eq(smmap_buffer_byte(b, 0), SMMAP_EINVAL);
+    ASSERT_EQ(smmap_buffer_size(b), 0u);
+    ASSERT_EQ(smmap_buffer_byte(b, 0), SMMAP_EINVAL);
     unsigned char x[8];
-    cr_assert_eq(smmap_buffer_read(b, 0, 8, x, sizeof x), 0);
+    ASSERT_EQ(smmap_buffer_read(b, 0, 8, x, sizeof x), 0);
     smmap_buffer_free(b);
-    cr_assert_eq(smmap_buffer_new(c, 1, 0, &b), SMMAP_EOF);
+    ASSERT_EQ(smmap_buffer_new(c, 1, 0, &b), SMMAP_EOF);
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }
 
-Test(buffer, null_arguments)
+TEST(buffer, null_arguments)
 {
     const char *p = util_make_file("f", 1000, 47);
     smmap_manager *m = sliding(64 * KiB);
     smmap_cursor *c = util_cursor(m, p);
     smmap_buffer *b = (smmap_buffer *)(uintptr_t)1;
-    cr_assert_eq(smmap_buffer_new(NULL, 0, 0, &b), SMMAP_EINVAL);
-    cr_assert_eq(smmap_buffer_new(c, 0, 0, NULL), SMMAP_EINVAL);
+    ASSERT_EQ(smmap_buffer_new(NULL, 0, 0, &b), SMMAP_EINVAL);
+    ASSERT_EQ(smmap_buffer_new(c, 0, 0, NULL), SMMAP_EINVAL);
     smmap_buffer_free(NULL);
-    cr_assert_eq(smmap_buffer_size(NULL), 0u);
-    cr_assert_null(smmap_buffer_cursor(NULL));
-    cr_assert_eq(smmap_buffer_byte(NULL, 0), SMMAP_EINVAL);
+    ASSERT_EQ(smmap_buffer_size(NULL), 0u);
+    ASSERT_NULL(smmap_buffer_cursor(NULL));
+    ASSERT_EQ(smmap_buffer_byte(NULL, 0), SMMAP_EINVAL);
     unsigned char x[8];
-    cr_assert_eq(smmap_buffer_read(NULL, 0, 8, x, sizeof x), SMMAP_EINVAL);
+    ASSERT_EQ(smmap_buffer_read(NULL, 0, 8, x, sizeof x), SMMAP_EINVAL);
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }

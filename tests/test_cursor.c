@@ -7,15 +7,12 @@
 
 #include <smmap.h>
 
-#include <criterion/criterion.h>
-
 #include <stdio.h>
+#include <stdlib.h>
 
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
-
-TestSuite(cursor, .init = util_setup, .fini = util_teardown);
 
 static smmap_manager *sliding(size_t window)
 {
@@ -25,17 +22,17 @@ static smmap_manager *sliding(size_t window)
 
 static void expect_invalid(const smmap_cursor *c)
 {
-    cr_assert_eq(smmap_valid(c), 0);
-    cr_assert_null(smmap_data(c));
-    cr_assert_eq(smmap_size(c), 0u);
-    cr_assert_eq(smmap_includes(c, 0), 0);
-    cr_assert_eq(smmap_window_begin(c), 0u);
-    cr_assert_eq(smmap_window_end(c), 0u);
-    cr_assert_leq(smmap_window_users(c), 0, "users %d of an invalid cursor",
+    ASSERT_EQ(smmap_valid(c), 0);
+    ASSERT_NULL(smmap_data(c));
+    ASSERT_EQ(smmap_size(c), 0u);
+    ASSERT_EQ(smmap_includes(c, 0), 0);
+    ASSERT_EQ(smmap_window_begin(c), 0u);
+    ASSERT_EQ(smmap_window_end(c), 0u);
+    ASSERT_LE(smmap_window_users(c), 0, "users %d of an invalid cursor",
                   smmap_window_users(c));
 }
 
-Test(cursor, fresh_cursor_from_path)
+TEST(cursor, fresh_cursor_from_path)
 {
     char p[4096];
     snprintf(p, sizeof p, "%s", util_make_file("f", 12345, 1));
@@ -44,63 +41,63 @@ Test(cursor, fresh_cursor_from_path)
     char given[4096];
     memcpy(given, p, sizeof p);
     memset(p, 'x', strlen(p)); /* the cursor must have kept its own copy */
-    cr_assert_eq(smmap_associated(c), 1);
+    ASSERT_EQ(smmap_associated(c), 1);
     expect_invalid(c);
-    cr_assert_eq(smmap_file_size(c), 12345);
-    cr_assert_eq(smmap_file_stat(c), 12345);
-    cr_assert_not_null(smmap_cursor_path(c));
-    cr_assert_str_eq(smmap_cursor_path(c), given);
-    cr_assert_eq(smmap_cursor_fd(c), -1);
+    ASSERT_EQ(smmap_file_size(c), 12345);
+    ASSERT_EQ(smmap_file_stat(c), 12345);
+    ASSERT_NOT_NULL(smmap_cursor_path(c));
+    ASSERT_STR_EQ(smmap_cursor_path(c), given);
+    ASSERT_EQ(smmap_cursor_fd(c), -1);
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }
 
-Test(cursor, fresh_cursor_from_fd)
+TEST(cursor, fresh_cursor_from_fd)
 {
     const char *p = util_make_file("f", 100 * KiB, 2);
     smmap_manager *m = sliding(64 * KiB);
     int fd = open(p, O_RDONLY);
-    cr_assert_geq(fd, 0);
+    ASSERT_GE(fd, 0);
     smmap_cursor *c = NULL;
-    cr_assert_eq(smmap_cursor_new_fd(m, fd, &c), 0);
-    cr_assert_eq(smmap_cursor_fd(c), fd);
-    cr_assert_null(smmap_cursor_path(c));
-    cr_assert_eq(smmap_associated(c), 1);
-    cr_assert_eq(smmap_file_size(c), (int64_t)(100 * KiB));
+    ASSERT_EQ(smmap_cursor_new_fd(m, fd, &c), 0);
+    ASSERT_EQ(smmap_cursor_fd(c), fd);
+    ASSERT_NULL(smmap_cursor_path(c));
+    ASSERT_EQ(smmap_associated(c), 1);
+    ASSERT_EQ(smmap_file_size(c), (int64_t)(100 * KiB));
     /* the manager duplicated fd: closing ours must not matter */
     close(fd);
-    cr_assert_eq(smmap_use(c, 70 * KiB, 1000), 0);
-    cr_assert_eq(util_mismatch(2, 70 * KiB, smmap_data(c), 1000), -1);
+    ASSERT_EQ(smmap_use(c, 70 * KiB, 1000), 0);
+    ASSERT_EQ(util_mismatch(2, 70 * KiB, smmap_data(c), 1000), -1);
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }
 
-Test(cursor, span_and_window_after_use)
+TEST(cursor, span_and_window_after_use)
 {
     const char *p = util_make_file("f", 1 * MiB, 3);
     size_t pg = util_page();
     smmap_manager *m = sliding(64 * KiB);
     smmap_cursor *c = util_cursor(m, p);
     uint64_t off = 300 * KiB + 17;
-    cr_assert_eq(smmap_use(c, off, 1000), 0);
-    cr_assert_eq(smmap_valid(c), 1);
-    cr_assert_eq(smmap_size(c), 1000u);
-    cr_assert_eq(smmap_begin(c), off);
-    cr_assert_eq(smmap_end(c), off + 1000);
-    cr_assert(smmap_includes(c, off));
-    cr_assert(smmap_includes(c, off + 999));
-    cr_assert_not(smmap_includes(c, off + 1000 + 64 * KiB));
-    cr_assert_not(smmap_includes(c, 0));
+    ASSERT_EQ(smmap_use(c, off, 1000), 0);
+    ASSERT_EQ(smmap_valid(c), 1);
+    ASSERT_EQ(smmap_size(c), 1000u);
+    ASSERT_EQ(smmap_begin(c), off);
+    ASSERT_EQ(smmap_end(c), off + 1000);
+    ASSERT(smmap_includes(c, off));
+    ASSERT(smmap_includes(c, off + 999));
+    ASSERT(!smmap_includes(c, off + 1000 + 64 * KiB));
+    ASSERT(!smmap_includes(c, 0));
     uint64_t wb = smmap_window_begin(c), we = smmap_window_end(c);
-    cr_assert_leq(wb, off);
-    cr_assert_geq(we, off + 1000);
-    cr_assert_eq(wb % pg, 0u, "window begin %llu not page aligned", (unsigned long long)wb);
-    cr_assert_leq(we - wb, 64 * KiB);
-    cr_assert_eq(smmap_window_users(c), 1);
-    cr_assert_eq(util_mismatch(3, off, smmap_data(c), 1000), -1);
+    ASSERT_LE(wb, off);
+    ASSERT_GE(we, off + 1000);
+    ASSERT_EQ(wb % pg, 0u, "window begin %llu not page aligned", (unsigned long long)wb);
+    ASSERT_LE(we - wb, 64 * KiB);
+    ASSERT_EQ(smmap_window_users(c), 1);
+    ASSERT_EQ(util_mismatch(3, off, smmap_data(c), 1000), -1);
     /* the whole window is readable through the pointer and correct */
     const unsigned char *wdata = smmap_data(c) - (off - wb);
-    cr_assert_eq(util_mismatch(3, wb, wdata, we - wb), -1);
+    ASSERT_EQ(util_mismatch(3, wb, wdata, we - wb), -1);
 
     smmap_unuse(c);
     expect_invalid(c);
@@ -110,27 +107,27 @@ Test(cursor, span_and_window_after_use)
     smmap_manager_free(m);
 }
 
-Test(cursor, size_zero_means_rest_of_window)
+TEST(cursor, size_zero_means_rest_of_window)
 {
     const char *p = util_make_file("f", 1 * MiB, 4);
     smmap_manager *m = sliding(64 * KiB);
     smmap_cursor *c = util_cursor(m, p);
-    cr_assert_eq(smmap_use(c, 100 * KiB + 5, 0), 0);
-    cr_assert_gt(smmap_size(c), 0u);
-    cr_assert_eq(smmap_end(c), smmap_window_end(c),
+    ASSERT_EQ(smmap_use(c, 100 * KiB + 5, 0), 0);
+    ASSERT_GT(smmap_size(c), 0u);
+    ASSERT_EQ(smmap_end(c), smmap_window_end(c),
                  "size 0 gives as much as the window holds");
-    cr_assert_geq(smmap_size(c), 32 * KiB);
-    cr_assert_eq(util_mismatch(4, 100 * KiB + 5, smmap_data(c), smmap_size(c)), -1);
+    ASSERT_GE(smmap_size(c), 32 * KiB);
+    ASSERT_EQ(util_mismatch(4, 100 * KiB + 5, smmap_data(c), smmap_size(c)), -1);
 
     /* near the end of the file: up to the end */
-    cr_assert_eq(smmap_use(c, 1 * MiB - 10, 0), 0);
-    cr_assert_eq(smmap_size(c), 10u);
-    cr_assert_eq(util_mismatch(4, 1 * MiB - 10, smmap_data(c), 10), -1);
+    ASSERT_EQ(smmap_use(c, 1 * MiB - 10, 0), 0);
+    ASSERT_EQ(smmap_size(c), 10u);
+    ASSERT_EQ(util_mismatch(4, 1 * MiB - 10, smmap_data(c), 10), -1);
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }
 
-Test(cursor, end_of_file)
+TEST(cursor, end_of_file)
 {
     uint64_t size = 200 * KiB + 3;
     const char *p = util_make_file("f", size, 5);
@@ -138,102 +135,102 @@ Test(cursor, end_of_file)
     smmap_cursor *c = util_cursor(m, p);
 
     /* clipped at the end */
-    cr_assert_eq(smmap_use(c, size - 100, 1000), 0);
-    cr_assert_eq(smmap_size(c), 100u);
-    cr_assert_eq(smmap_end(c), size);
-    cr_assert_eq(util_mismatch(5, size - 100, smmap_data(c), 100), -1);
+    ASSERT_EQ(smmap_use(c, size - 100, 1000), 0);
+    ASSERT_EQ(smmap_size(c), 100u);
+    ASSERT_EQ(smmap_end(c), size);
+    ASSERT_EQ(util_mismatch(5, size - 100, smmap_data(c), 100), -1);
     /* last byte */
-    cr_assert_eq(smmap_use(c, size - 1, 1), 0);
-    cr_assert_eq(smmap_size(c), 1u);
-    cr_assert_eq(smmap_data(c)[0], util_byte(5, size - 1));
+    ASSERT_EQ(smmap_use(c, size - 1, 1), 0);
+    ASSERT_EQ(smmap_size(c), 1u);
+    ASSERT_EQ(smmap_data(c)[0], util_byte(5, size - 1));
 
     /* at and past the end; the cursor is left not valid */
-    cr_assert_eq(smmap_use(c, size, 1), SMMAP_EOF);
+    ASSERT_EQ(smmap_use(c, size, 1), SMMAP_EOF);
     expect_invalid(c);
-    cr_assert_eq(smmap_use(c, 10, 10), 0);
-    cr_assert_eq(smmap_use(c, size, 0), SMMAP_EOF);
+    ASSERT_EQ(smmap_use(c, 10, 10), 0);
+    ASSERT_EQ(smmap_use(c, size, 0), SMMAP_EOF);
     expect_invalid(c);
-    cr_assert_eq(smmap_use(c, size + 1, 1), SMMAP_EOF);
-    cr_assert_eq(smmap_use(c, 10 * GiB, 1), SMMAP_EOF);
-    cr_assert_eq(smmap_use(c, (uint64_t)INT64_MAX, 0), SMMAP_EOF);
+    ASSERT_EQ(smmap_use(c, size + 1, 1), SMMAP_EOF);
+    ASSERT_EQ(smmap_use(c, 10 * GiB, 1), SMMAP_EOF);
+    ASSERT_EQ(smmap_use(c, (uint64_t)INT64_MAX, 0), SMMAP_EOF);
     expect_invalid(c);
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }
 
-Test(cursor, offset_plus_size_overflow)
+TEST(cursor, offset_plus_size_overflow)
 {
     const char *p = util_make_file("f", 10 * KiB, 6);
     smmap_manager *m = sliding(64 * KiB);
     smmap_cursor *c = util_cursor(m, p);
-    cr_assert_eq(smmap_use(c, 0, 10), 0);
-    cr_assert_eq(smmap_use(c, UINT64_MAX - 5, 10), SMMAP_EINVAL);
+    ASSERT_EQ(smmap_use(c, 0, 10), 0);
+    ASSERT_EQ(smmap_use(c, UINT64_MAX - 5, 10), SMMAP_EINVAL);
     expect_invalid(c);
-    cr_assert_eq(smmap_use(c, UINT64_MAX, 1), SMMAP_EINVAL);
-    cr_assert_eq(smmap_use(c, UINT64_MAX, SIZE_MAX), SMMAP_EINVAL);
+    ASSERT_EQ(smmap_use(c, UINT64_MAX, 1), SMMAP_EINVAL);
+    ASSERT_EQ(smmap_use(c, UINT64_MAX, SIZE_MAX), SMMAP_EINVAL);
     if (sizeof(size_t) >= 8)
-        cr_assert_eq(smmap_use(c, 1, SIZE_MAX), SMMAP_EINVAL);
+        ASSERT_EQ(smmap_use(c, 1, SIZE_MAX), SMMAP_EINVAL);
     /* still usable afterwards */
-    cr_assert_eq(smmap_use(c, 5, 10), 0);
-    cr_assert_eq(util_mismatch(6, 5, smmap_data(c), 10), -1);
+    ASSERT_EQ(smmap_use(c, 5, 10), 0);
+    ASSERT_EQ(util_mismatch(6, 5, smmap_data(c), 10), -1);
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }
 
-Test(cursor, null_arguments)
+TEST(cursor, null_arguments)
 {
     const char *p = util_make_file("f", 10 * KiB, 7);
     smmap_manager *m = sliding(64 * KiB);
     smmap_cursor *c = (smmap_cursor *)(uintptr_t)1;
 
-    cr_assert_eq(smmap_cursor_new(NULL, p, &c), SMMAP_EINVAL);
-    cr_assert_eq(smmap_cursor_new(m, NULL, &c), SMMAP_EINVAL);
-    cr_assert_eq(smmap_cursor_new(m, p, NULL), SMMAP_EINVAL);
-    cr_assert_eq(smmap_cursor_new(m, "", &c), SMMAP_EINVAL);
+    ASSERT_EQ(smmap_cursor_new(NULL, p, &c), SMMAP_EINVAL);
+    ASSERT_EQ(smmap_cursor_new(m, NULL, &c), SMMAP_EINVAL);
+    ASSERT_EQ(smmap_cursor_new(m, p, NULL), SMMAP_EINVAL);
+    ASSERT_EQ(smmap_cursor_new(m, "", &c), SMMAP_EINVAL);
     int fd = open(p, O_RDONLY);
-    cr_assert_eq(smmap_cursor_new_fd(NULL, fd, &c), SMMAP_EINVAL);
-    cr_assert_eq(smmap_cursor_new_fd(m, fd, NULL), SMMAP_EINVAL);
-    cr_assert_eq(smmap_cursor_new_fd(m, -1, &c), SMMAP_EINVAL);
-    cr_assert_eq(smmap_cursor_new_fd(m, -12345, &c), SMMAP_EINVAL);
+    ASSERT_EQ(smmap_cursor_new_fd(NULL, fd, &c), SMMAP_EINVAL);
+    ASSERT_EQ(smmap_cursor_new_fd(m, fd, NULL), SMMAP_EINVAL);
+    ASSERT_EQ(smmap_cursor_new_fd(m, -1, &c), SMMAP_EINVAL);
+    ASSERT_EQ(smmap_cursor_new_fd(m, -12345, &c), SMMAP_EINVAL);
     close(fd);
-    cr_assert_eq(smmap_cursor_dup(NULL, &c), SMMAP_EINVAL);
+    ASSERT_EQ(smmap_cursor_dup(NULL, &c), SMMAP_EINVAL);
 
     smmap_cursor *ok = util_cursor(m, p);
-    cr_assert_eq(smmap_cursor_dup(ok, NULL), SMMAP_EINVAL);
+    ASSERT_EQ(smmap_cursor_dup(ok, NULL), SMMAP_EINVAL);
 
     smmap_cursor_free(NULL);
-    cr_assert_eq(smmap_use(NULL, 0, 1), SMMAP_EINVAL);
+    ASSERT_EQ(smmap_use(NULL, 0, 1), SMMAP_EINVAL);
     smmap_unuse(NULL);
-    cr_assert_null(smmap_data(NULL));
-    cr_assert_eq(smmap_size(NULL), 0u);
+    ASSERT_NULL(smmap_data(NULL));
+    ASSERT_EQ(smmap_size(NULL), 0u);
     (void)smmap_begin(NULL);
     (void)smmap_end(NULL);
-    cr_assert_eq(smmap_includes(NULL, 0), 0);
-    cr_assert_eq(smmap_window_begin(NULL), 0u);
-    cr_assert_eq(smmap_window_end(NULL), 0u);
-    cr_assert_leq(smmap_window_users(NULL), 0);
-    cr_assert_eq(smmap_valid(NULL), 0);
-    cr_assert_eq(smmap_associated(NULL), 0);
-    cr_assert_eq(smmap_file_size(NULL), -1);
-    cr_assert_lt(smmap_file_stat(NULL), 0);
-    cr_assert_null(smmap_cursor_path(NULL));
-    cr_assert_eq(smmap_cursor_fd(NULL), -1);
+    ASSERT_EQ(smmap_includes(NULL, 0), 0);
+    ASSERT_EQ(smmap_window_begin(NULL), 0u);
+    ASSERT_EQ(smmap_window_end(NULL), 0u);
+    ASSERT_LE(smmap_window_users(NULL), 0);
+    ASSERT_EQ(smmap_valid(NULL), 0);
+    ASSERT_EQ(smmap_associated(NULL), 0);
+    ASSERT_EQ(smmap_file_size(NULL), -1);
+    ASSERT_LT(smmap_file_stat(NULL), 0);
+    ASSERT_NULL(smmap_cursor_path(NULL));
+    ASSERT_EQ(smmap_cursor_fd(NULL), -1);
     smmap_cursor_free(ok);
     smmap_manager_free(m);
 }
 
-Test(cursor, file_stat_rereads_size)
+TEST(cursor, file_stat_rereads_size)
 {
     const char *p = util_make_file("f", 5000, 8);
     smmap_manager *m = sliding(64 * KiB);
     smmap_cursor *c = util_cursor(m, p);
-    cr_assert_eq(smmap_file_size(c), 5000);
+    ASSERT_EQ(smmap_file_size(c), 5000);
     util_append(p, 5000, 3000, 8);
-    cr_assert_eq(smmap_file_stat(c), 8000);
+    ASSERT_EQ(smmap_file_stat(c), 8000);
     /* a miss re-reads the size too */
-    cr_assert_eq(smmap_use(c, 7000, 1000), 0);
-    cr_assert_eq(smmap_file_size(c), 8000);
-    cr_assert_eq(util_mismatch(8, 7000, smmap_data(c), 1000), -1);
+    ASSERT_EQ(smmap_use(c, 7000, 1000), 0);
+    ASSERT_EQ(smmap_file_size(c), 8000);
+    ASSERT_EQ(util_mismatch(8, 7000, smmap_data(c), 1000), -1);
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }
@@ -252,7 +249,7 @@ static void check_half_window(size_t window, uint64_t file_size, uint32_t salt, 
     size_t half = e.window_size / 2;
     smmap_cursor *c = util_cursor(m, p);
     uint64_t rs = window * 31 + salt;
-    for (int i = 0; i < rounds; i++) {
+    for (long i = 0; i < util_ops(rounds); i++) {
         uint64_t off, want;
         switch (i % 4) {
         case 0: /* anywhere */
@@ -278,14 +275,14 @@ static void check_half_window(size_t window, uint64_t file_size, uint32_t salt, 
             off = file_size - 1;
         uint64_t expect = want < file_size - off ? want : file_size - off;
         int rc = smmap_use(c, off, want);
-        cr_assert_eq(rc, 0, "window %zu: use(%llu, %llu): %s", window,
+        ASSERT_EQ(rc, 0, "window %zu: use(%llu, %llu): %s", window,
                      (unsigned long long)off, (unsigned long long)want, smmap_strerror(rc));
-        cr_assert_eq(smmap_size(c), expect, "window %zu: use(%llu, %llu) gave %zu bytes",
+        ASSERT_EQ(smmap_size(c), expect, "window %zu: use(%llu, %llu) gave %zu bytes",
                      window, (unsigned long long)off, (unsigned long long)want,
                      smmap_size(c));
-        cr_assert_eq(smmap_begin(c), off);
-        cr_assert_leq(smmap_window_end(c) - smmap_window_begin(c), e.window_size);
-        cr_assert(memcmp(smmap_data(c), img + off, expect) == 0,
+        ASSERT_EQ(smmap_begin(c), off);
+        ASSERT_LE(smmap_window_end(c) - smmap_window_begin(c), e.window_size);
+        ASSERT(memcmp(smmap_data(c), img + off, expect) == 0,
                   "window %zu: wrong bytes at %llu (+%lld)", window, (unsigned long long)off,
                   (long long)util_mismatch(salt, off, smmap_data(c), expect));
     }
@@ -294,7 +291,7 @@ static void check_half_window(size_t window, uint64_t file_size, uint32_t salt, 
     free(img);
 }
 
-Test(cursor, half_window_requests_whole)
+TEST(cursor, half_window_requests_whole)
 {
     size_t pg = util_page();
     check_half_window(64 * KiB, 4 * MiB + 1234, 21, 20000);
@@ -304,7 +301,7 @@ Test(cursor, half_window_requests_whole)
 }
 
 /* Larger requests may be cut at a window edge, never elsewhere. */
-Test(cursor, large_requests_start_at_offset)
+TEST(cursor, large_requests_start_at_offset)
 {
     uint64_t size = 2 * MiB + 100;
     const char *p = util_make_file("f", size, 25);
@@ -315,19 +312,19 @@ Test(cursor, large_requests_start_at_offset)
     for (int i = 0; i < 5000; i++) {
         uint64_t off = util_below(&rs, size);
         size_t want = 32 * KiB + 1 + util_below(&rs, 200 * KiB);
-        cr_assert_eq(smmap_use(c, off, want), 0);
+        ASSERT_EQ(smmap_use(c, off, want), 0);
         size_t got = smmap_size(c);
-        cr_assert_geq(got, 1u);
-        cr_assert_leq(got, want);
-        cr_assert_leq(got, size - off);
-        cr_assert_eq(smmap_begin(c), off);
-        cr_assert(got == want || got == size - off || smmap_end(c) == smmap_window_end(c),
+        ASSERT_GE(got, 1u);
+        ASSERT_LE(got, want);
+        ASSERT_LE(got, size - off);
+        ASSERT_EQ(smmap_begin(c), off);
+        ASSERT(got == want || got == size - off || smmap_end(c) == smmap_window_end(c),
                   "use(%llu, %zu): short span [%llu,%llu) not at the edge of window "
                   "[%llu,%llu)", (unsigned long long)off, want,
                   (unsigned long long)smmap_begin(c), (unsigned long long)smmap_end(c),
                   (unsigned long long)smmap_window_begin(c),
                   (unsigned long long)smmap_window_end(c));
-        cr_assert(memcmp(smmap_data(c), img + off, got) == 0);
+        ASSERT(memcmp(smmap_data(c), img + off, got) == 0);
     }
     smmap_cursor_free(c);
     smmap_manager_free(m);
@@ -337,26 +334,26 @@ Test(cursor, large_requests_start_at_offset)
 /* A request longer than any window can hold is served as far as the window
  * of its offset reaches; asked again, it finds that window mapped rather
  * than mapping it anew, and so does another cursor. */
-Test(cursor, long_requests_reuse_windows)
+TEST(cursor, long_requests_reuse_windows)
 {
     const char *p = util_make_file("f", 1 * MiB, 26);
     smmap_manager *m = sliding(64 * KiB);
     smmap_cursor *c = util_cursor(m, p), *d = util_cursor(m, p);
     for (int i = 0; i < 5; i++) {
-        cr_assert_eq(smmap_use(c, 40000, 60000), 0);
-        cr_assert_eq(smmap_window_begin(c), 32 * KiB);
-        cr_assert_eq(smmap_size(c), 96 * KiB - 40000, "cut at the window end");
-        cr_assert_eq(util_mismatch(26, 40000, smmap_data(c), smmap_size(c)), -1);
+        ASSERT_EQ(smmap_use(c, 40000, 60000), 0);
+        ASSERT_EQ(smmap_window_begin(c), 32 * KiB);
+        ASSERT_EQ(smmap_size(c), 96 * KiB - 40000, "cut at the window end");
+        ASSERT_EQ(util_mismatch(26, 40000, smmap_data(c), smmap_size(c)), -1);
     }
-    cr_assert_eq(smmap_use(d, 40000, 60000), 0);
-    cr_assert_eq(smmap_window_users(d), 2, "d shares c's window");
+    ASSERT_EQ(smmap_use(d, 40000, 60000), 0);
+    ASSERT_EQ(smmap_window_users(d), 2, "d shares c's window");
     smmap_unuse(c);
     smmap_unuse(d);
     smmap_stats st;
     smmap_manager_stats(m, &st);
-    cr_assert_eq(st.mmap_calls, 1, "mapped %llu times", (unsigned long long)st.mmap_calls);
-    cr_assert_eq(st.munmap_calls, 0);
-    cr_assert_eq(st.hits, 5);
+    ASSERT_EQ(st.mmap_calls, 1, "mapped %llu times", (unsigned long long)st.mmap_calls);
+    ASSERT_EQ(st.munmap_calls, 0);
+    ASSERT_EQ(st.hits, 5);
     smmap_cursor_free(c);
     smmap_cursor_free(d);
     smmap_manager_free(m);

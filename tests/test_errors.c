@@ -7,8 +7,6 @@
 
 #include <smmap.h>
 
-#include <criterion/criterion.h>
-
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -25,19 +23,18 @@ static int fds0;
 
 static void setup(void)
 {
-    util_setup();
     fds0 = util_count_fds();
 }
 
-TestSuite(errors, .init = setup, .fini = util_teardown);
+TEST_SUITE(errors, .init = setup)
 
 /* rc is the code want, and smmap_strerror() gives msg for it. */
 #define expect_code(rc, want, msg)                                                     \
     do {                                                                               \
         int64_t rc_ = (rc);                                                            \
-        cr_expect_eq(rc_, (int64_t)(want), "%s: got %lld (%s), want %s", #rc,          \
+        EXPECT_EQ(rc_, (int64_t)(want), "%s: got %lld (%s), want %s", #rc,          \
                      (long long)rc_, smmap_strerror((int)rc_), #want);                 \
-        cr_expect_str_eq(smmap_strerror((int)(want)), msg);                            \
+        EXPECT_STR_EQ(smmap_strerror((int)(want)), msg);                            \
     } while (0)
 
 static smmap_manager *manager(unsigned flags, size_t window, uint64_t mem, uint32_t handles)
@@ -53,8 +50,8 @@ static void expect_new_fails(smmap_manager *m, const char *path, int want, const
     smmap_cursor *c = (smmap_cursor *)(uintptr_t)1;
     int rc = smmap_cursor_new(m, path, &c);
     expect_code(rc, want, msg);
-    cr_expect_null(c, "*out is NULL after an error");
-    cr_expect_eq(util_count_fds(), fds0, "descriptors left open");
+    EXPECT_NULL(c, "*out is NULL after an error");
+    EXPECT_EQ(util_count_fds(), fds0, "descriptors left open");
 }
 
 static void expect_new_fd_fails(smmap_manager *m, int fd, int want, const char *msg)
@@ -62,51 +59,51 @@ static void expect_new_fd_fails(smmap_manager *m, int fd, int want, const char *
     smmap_cursor *c = (smmap_cursor *)(uintptr_t)1;
     int rc = smmap_cursor_new_fd(m, fd, &c);
     expect_code(rc, want, msg);
-    cr_expect_null(c, "*out is NULL after an error");
+    EXPECT_NULL(c, "*out is NULL after an error");
 }
 
 static void expect_manager_einval(smmap_options o)
 {
     smmap_manager *m = (smmap_manager *)(uintptr_t)1;
     expect_code(smmap_manager_new(&m, &o), SMMAP_EINVAL, "invalid argument");
-    cr_expect_null(m);
+    EXPECT_NULL(m);
 }
 
 /* ------------------------------------------------------------- managers */
 
-Test(errors, manager_out_null)
+TEST(errors, manager_out_null)
 {
     expect_code(smmap_manager_new(NULL, NULL), SMMAP_EINVAL, "invalid argument");
 }
 
-Test(errors, manager_unknown_kind)
+TEST(errors, manager_unknown_kind)
 {
     expect_manager_einval((smmap_options){.kind = 2});
 }
 
-Test(errors, manager_unknown_flag)
+TEST(errors, manager_unknown_flag)
 {
     expect_manager_einval((smmap_options){.flags = 0x2});
 }
 
-Test(errors, manager_window_above_max_memory)
+TEST(errors, manager_window_above_max_memory)
 {
     expect_manager_einval((smmap_options){.window_size = 2 * MiB, .max_memory = 1 * MiB});
 }
 
-Test(errors, manager_max_memory_below_two_pages)
+TEST(errors, manager_max_memory_below_two_pages)
 {
     expect_manager_einval((smmap_options){.max_memory = 2 * util_page() - 1});
 }
 
-Test(errors, collect_and_make_room_null)
+TEST(errors, collect_and_make_room_null)
 {
     expect_code(smmap_collect(NULL), SMMAP_EINVAL, "invalid argument");
     expect_code(smmap_make_room(NULL, 1), SMMAP_EINVAL, "invalid argument");
 }
 
 /* No error code to return: the output is zeroed, never left as it was. */
-Test(errors, stats_and_options_of_null)
+TEST(errors, stats_and_options_of_null)
 {
     smmap_stats st;
     smmap_options o;
@@ -114,19 +111,19 @@ Test(errors, stats_and_options_of_null)
     memset(&o, 0xAB, sizeof o);
     smmap_manager_stats(NULL, &st);
     smmap_manager_options(NULL, &o);
-    cr_assert_eq(st.mmap_calls, 0);
-    cr_assert_eq(st.mapped_peak, 0);
-    cr_assert_eq(st.preads, 0);
-    cr_assert_eq(o.window_size, 0);
-    cr_assert_eq(o.max_memory, 0);
-    cr_assert_eq(o.kind, 0);
+    ASSERT_EQ(st.mmap_calls, 0);
+    ASSERT_EQ(st.mapped_peak, 0);
+    ASSERT_EQ(st.preads, 0);
+    ASSERT_EQ(o.window_size, 0);
+    ASSERT_EQ(o.max_memory, 0);
+    ASSERT_EQ(o.kind, 0);
     smmap_manager_stats(NULL, NULL);
     smmap_manager_options(NULL, NULL);
 }
 
 /* -------------------------------------------------------- cursor by path */
 
-Test(errors, cursor_null_arguments)
+TEST(errors, cursor_null_arguments)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
     const char *p = util_make_file("f", 10, 1);
@@ -137,21 +134,21 @@ Test(errors, cursor_null_arguments)
     smmap_manager_free(m);
 }
 
-Test(errors, cursor_empty_path)
+TEST(errors, cursor_empty_path)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
     expect_new_fails(m, "", SMMAP_EINVAL, "invalid argument");
     smmap_manager_free(m);
 }
 
-Test(errors, cursor_missing_file)
+TEST(errors, cursor_missing_file)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
     expect_new_fails(m, util_path("missing"), -ENOENT, "No such file or directory");
     smmap_manager_free(m);
 }
 
-Test(errors, cursor_path_through_a_file)
+TEST(errors, cursor_path_through_a_file)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
     util_make_file("f", 10, 1);
@@ -159,15 +156,15 @@ Test(errors, cursor_path_through_a_file)
     smmap_manager_free(m);
 }
 
-Test(errors, cursor_symlink_loop)
+TEST(errors, cursor_symlink_loop)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
-    cr_assert_eq(symlink("loop", util_path("loop")), 0);
+    ASSERT_EQ(symlink("loop", util_path("loop")), 0);
     expect_new_fails(m, util_path("loop"), -ELOOP, "Too many levels of symbolic links");
     smmap_manager_free(m);
 }
 
-Test(errors, cursor_name_too_long)
+TEST(errors, cursor_name_too_long)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
     char name[NAME_MAX + 2];
@@ -177,22 +174,22 @@ Test(errors, cursor_name_too_long)
     smmap_manager_free(m);
 }
 
-Test(errors, cursor_directory)
+TEST(errors, cursor_directory)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
-    expect_new_fails(m, util_dir(), -EISDIR, "Is a directory");
+    expect_new_fails(m, t_dir(), -EISDIR, "Is a directory");
     smmap_manager_free(m);
 }
 
-Test(errors, cursor_fifo, .timeout = 10)
+TEST(errors, cursor_fifo, .timeout = 10)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
-    cr_assert_eq(mkfifo(util_path("fifo"), 0600), 0);
+    ASSERT_EQ(mkfifo(util_path("fifo"), 0600), 0);
     expect_new_fails(m, util_path("fifo"), SMMAP_ENOTREG, "not a regular file");
     smmap_manager_free(m);
 }
 
-Test(errors, cursor_device)
+TEST(errors, cursor_device)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
     expect_new_fails(m, "/dev/null", SMMAP_ENOTREG, "not a regular file");
@@ -200,14 +197,14 @@ Test(errors, cursor_device)
 }
 
 /* open(2) of a Unix socket's path fails before smmap sees what it is. */
-Test(errors, cursor_socket_path)
+TEST(errors, cursor_socket_path)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
     int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    cr_assert_geq(s, 0);
+    ASSERT_GE(s, 0);
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     snprintf(a.sun_path, sizeof a.sun_path, "%s", util_path("sock"));
-    cr_assert_eq(bind(s, (struct sockaddr *)&a, sizeof a), 0);
+    ASSERT_EQ(bind(s, (struct sockaddr *)&a, sizeof a), 0);
     fds0++;
     expect_new_fails(m, util_path("sock"), -ENXIO, "No such device or address");
     close(s);
@@ -215,24 +212,24 @@ Test(errors, cursor_socket_path)
 }
 
 /* Out of descriptors, with no idle file to close: the retry fails too. */
-Test(errors, cursor_out_of_descriptors)
+TEST(errors, cursor_out_of_descriptors)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
     const char *p = util_make_file("f", 100, 1);
     struct rlimit old, rl;
-    cr_assert_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+    ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &old), 0);
     rl = old;
     rl.rlim_cur = (rlim_t)fds0 + 8;
-    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &rl), 0);
     int held[64], n = 0;
     while (n < 64 && (held[n] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
         n++;
-    cr_assert_eq(errno, EMFILE);
+    ASSERT_EQ(errno, EMFILE);
     smmap_cursor *c = NULL;
     expect_code(smmap_cursor_new(m, p, &c), -EMFILE, "Too many open files");
     smmap_stats st;
     smmap_manager_stats(m, &st);
-    cr_expect_eq(st.retries, 1u, "retried once");
+    EXPECT_EQ(st.retries, 1u, "retried once");
     while (n > 0)
         close(held[--n]);
     setrlimit(RLIMIT_NOFILE, &old);
@@ -241,14 +238,14 @@ Test(errors, cursor_out_of_descriptors)
 
 /* ---------------------------------------------------------- cursor by fd */
 
-Test(errors, cursor_fd_negative)
+TEST(errors, cursor_fd_negative)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
     expect_new_fd_fails(m, -1, SMMAP_EINVAL, "invalid argument");
     smmap_manager_free(m);
 }
 
-Test(errors, cursor_fd_closed)
+TEST(errors, cursor_fd_closed)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
     int fd = open("/dev/null", O_RDONLY);
@@ -257,32 +254,32 @@ Test(errors, cursor_fd_closed)
     smmap_manager_free(m);
 }
 
-Test(errors, cursor_fd_directory)
+TEST(errors, cursor_fd_directory)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
-    int fd = open(util_dir(), O_RDONLY | O_DIRECTORY);
-    cr_assert_geq(fd, 0);
+    int fd = open(t_dir(), O_RDONLY | O_DIRECTORY);
+    ASSERT_GE(fd, 0);
     expect_new_fd_fails(m, fd, -EISDIR, "Is a directory");
     close(fd);
     smmap_manager_free(m);
 }
 
-Test(errors, cursor_fd_pipe)
+TEST(errors, cursor_fd_pipe)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
     int p[2];
-    cr_assert_eq(pipe(p), 0);
+    ASSERT_EQ(pipe(p), 0);
     expect_new_fd_fails(m, p[0], SMMAP_ENOTREG, "not a regular file");
     close(p[0]);
     close(p[1]);
     smmap_manager_free(m);
 }
 
-Test(errors, cursor_fd_socket)
+TEST(errors, cursor_fd_socket)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
     int s = socket(AF_UNIX, SOCK_STREAM, 0);
-    cr_assert_geq(s, 0);
+    ASSERT_GE(s, 0);
     expect_new_fd_fails(m, s, SMMAP_ENOTREG, "not a regular file");
     close(s);
     smmap_manager_free(m);
@@ -294,48 +291,48 @@ static void expect_fd_refused(int open_flags)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
     int fd = open(util_make_file("f", 100, 1), open_flags);
-    cr_assert_geq(fd, 0);
+    ASSERT_GE(fd, 0);
     expect_new_fd_fails(m, fd, -EBADF, "Bad file descriptor");
     close(fd);
     smmap_manager_free(m);
 }
 
-Test(errors, cursor_fd_write_only)
+TEST(errors, cursor_fd_write_only)
 {
     expect_fd_refused(O_WRONLY);
 }
 
-Test(errors, cursor_fd_o_path)
+TEST(errors, cursor_fd_o_path)
 {
     expect_fd_refused(O_PATH);
 }
 
 /* ------------------------------------------------------------ use, dup */
 
-Test(errors, dup_null)
+TEST(errors, dup_null)
 {
     smmap_cursor *d = (smmap_cursor *)(uintptr_t)1;
     expect_code(smmap_cursor_dup(NULL, &d), SMMAP_EINVAL, "invalid argument");
-    cr_expect_null(d);
+    EXPECT_NULL(d);
 }
 
-Test(errors, use_null_cursor)
+TEST(errors, use_null_cursor)
 {
     expect_code(smmap_use(NULL, 0, 1), SMMAP_EINVAL, "invalid argument");
 }
 
-Test(errors, use_at_end_of_file)
+TEST(errors, use_at_end_of_file)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
     smmap_cursor *c = util_cursor(m, util_make_file("f", 5000, 1));
     expect_code(smmap_use(c, 5000, 1), SMMAP_EOF, "offset at or past the end of the file");
     expect_code(smmap_use(c, 1u << 30, 0), SMMAP_EOF, "offset at or past the end of the file");
-    cr_expect_eq(smmap_valid(c), 0);
+    EXPECT_EQ(smmap_valid(c), 0);
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }
 
-Test(errors, use_empty_file)
+TEST(errors, use_empty_file)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
     smmap_cursor *c = util_cursor(m, util_make_file("f", 0, 1));
@@ -344,7 +341,7 @@ Test(errors, use_empty_file)
     smmap_manager_free(m);
 }
 
-Test(errors, use_offset_plus_size_overflows)
+TEST(errors, use_offset_plus_size_overflows)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
     smmap_cursor *c = util_cursor(m, util_make_file("f", 5000, 1));
@@ -353,21 +350,21 @@ Test(errors, use_offset_plus_size_overflows)
     smmap_manager_free(m);
 }
 
-Test(errors, use_strict_limit_reached)
+TEST(errors, use_strict_limit_reached)
 {
     smmap_manager *m = manager(SMMAP_STRICT_LIMITS, 64 * KiB, 0, 1);
     const char *p = util_make_file("f", 1 * MiB, 1);
     smmap_cursor *a = util_cursor(m, p), *b = util_cursor(m, p);
-    cr_assert_eq(smmap_use(a, 0, 10), 0);
+    ASSERT_EQ(smmap_use(a, 0, 10), 0);
     expect_code(smmap_use(b, 512 * KiB, 10), SMMAP_ELIMIT,
                 "limit reached: every window is in use");
-    cr_expect_eq(smmap_valid(b), 0);
+    EXPECT_EQ(smmap_valid(b), 0);
     smmap_cursor_free(a);
     smmap_cursor_free(b);
     smmap_manager_free(m);
 }
 
-Test(errors, hint_unknown)
+TEST(errors, hint_unknown)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
     smmap_cursor *c = util_cursor(m, util_make_file("f", 10, 1));
@@ -378,7 +375,7 @@ Test(errors, hint_unknown)
     smmap_manager_free(m);
 }
 
-Test(errors, window_users_at_no_window)
+TEST(errors, window_users_at_no_window)
 {
     smmap_manager *m = manager(0, 64 * KiB, 0, 0);
     smmap_cursor *c = util_cursor(m, util_make_file("f", 1 * MiB, 1));
@@ -388,7 +385,7 @@ Test(errors, window_users_at_no_window)
     smmap_manager_free(m);
 }
 
-Test(errors, probe_without_window)
+TEST(errors, probe_without_window)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
     smmap_cursor *c = util_cursor(m, util_make_file("f", 10, 1));
@@ -398,12 +395,12 @@ Test(errors, probe_without_window)
     smmap_manager_free(m);
 }
 
-Test(errors, probe_at_outside_window)
+TEST(errors, probe_at_outside_window)
 {
     smmap_manager *m = manager(0, 64 * KiB, 0, 0);
     smmap_cursor *c = util_cursor(m, util_make_file("f", 256 * KiB, 1));
     expect_code(smmap_probe_at(c, 0), SMMAP_ECURSOR, "cursor has no window in use");
-    cr_assert_eq(smmap_use(c, 0, 100), 0);
+    ASSERT_EQ(smmap_use(c, 0, 100), 0);
     expect_code(smmap_probe_at(c, smmap_window_end(c)), SMMAP_EINVAL, "invalid argument");
     expect_code(smmap_probe_at(c, UINT64_MAX), SMMAP_EINVAL, "invalid argument");
     expect_code(smmap_probe_at(NULL, 0), SMMAP_EINVAL, "invalid argument");
@@ -411,25 +408,25 @@ Test(errors, probe_at_outside_window)
     smmap_manager_free(m);
 }
 
-Test(errors, file_stat_null)
+TEST(errors, file_stat_null)
 {
     expect_code(smmap_file_stat(NULL), SMMAP_EINVAL, "invalid argument");
-    cr_expect_eq(smmap_file_size(NULL), -1);
+    EXPECT_EQ(smmap_file_size(NULL), -1);
 }
 
 /* --------------------------------------------------------------- reads */
 
-Test(errors, read_null_destination)
+TEST(errors, read_null_destination)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
     smmap_cursor *c = util_cursor(m, util_make_file("f", 100, 1));
     expect_code(smmap_read(c, NULL, 10, 0), SMMAP_EINVAL, "invalid argument");
-    cr_expect_eq(smmap_read(c, NULL, 0, 0), 0, "nothing to copy is fine");
+    EXPECT_EQ(smmap_read(c, NULL, 0, 0), 0, "nothing to copy is fine");
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }
 
-Test(errors, read_length_above_int64_max)
+TEST(errors, read_length_above_int64_max)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
     smmap_cursor *c = util_cursor(m, util_make_file("f", 100, 1));
@@ -443,25 +440,26 @@ Test(errors, read_length_above_int64_max)
 }
 
 /* Not an error: a read at or past the end copies nothing. */
-Test(errors, read_past_end_is_empty)
+TEST(errors, read_past_end_is_empty)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
     smmap_cursor *c = util_cursor(m, util_make_file("f", 100, 1));
     unsigned char b[10];
-    cr_expect_eq(smmap_read(c, b, sizeof b, 100), 0);
-    cr_expect_eq(smmap_read(c, b, sizeof b, 1000), 0);
-    cr_expect_eq(smmap_read(c, b, sizeof b, 95), 5);
+    EXPECT_EQ(smmap_read(c, b, sizeof b, 100), 0);
+    EXPECT_EQ(smmap_read(c, b, sizeof b, 1000), 0);
+    EXPECT_EQ(smmap_read(c, b, sizeof b, 95), 5);
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }
 
-Test(errors, read_truncated_under_mapping)
+TEST(errors, read_truncated_under_mapping)
 {
+    util_require_exact_sigbus();
     const char *p = util_make_file("f", 256 * KiB, 1);
     smmap_manager *m = manager(0, 64 * KiB, 0, 0);
     smmap_cursor *c = util_cursor(m, p);
-    cr_assert_eq(smmap_use(c, 100 * KiB, 20 * KiB), 0);
-    cr_assert_eq(truncate(p, 4096), 0);
+    ASSERT_EQ(smmap_use(c, 100 * KiB, 20 * KiB), 0);
+    ASSERT_EQ(truncate(p, 4096), 0);
     unsigned char b[4096];
     expect_code(smmap_read(c, b, sizeof b, 110 * KiB), SMMAP_ETRUNC,
                 "file truncated while mapped");
@@ -469,13 +467,14 @@ Test(errors, read_truncated_under_mapping)
     smmap_manager_free(m);
 }
 
-Test(errors, probe_truncated)
+TEST(errors, probe_truncated)
 {
+    util_require_exact_sigbus();
     const char *p = util_make_file("f", 256 * KiB, 1);
     smmap_manager *m = manager(0, 64 * KiB, 0, 0);
     smmap_cursor *c = util_cursor(m, p);
-    cr_assert_eq(smmap_use(c, 100 * KiB, 20 * KiB), 0);
-    cr_assert_eq(truncate(p, 4096), 0);
+    ASSERT_EQ(smmap_use(c, 100 * KiB, 20 * KiB), 0);
+    ASSERT_EQ(truncate(p, 4096), 0);
     expect_code(smmap_probe(c), SMMAP_ETRUNC, "file truncated while mapped");
     smmap_cursor_free(c);
     smmap_manager_free(m);
@@ -483,52 +482,52 @@ Test(errors, probe_truncated)
 
 /* ------------------------------------------------------------- buffers */
 
-Test(errors, buffer_null_arguments)
+TEST(errors, buffer_null_arguments)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
     smmap_cursor *c = util_cursor(m, util_make_file("f", 100, 1));
     smmap_buffer *b = (smmap_buffer *)(uintptr_t)1;
     expect_code(smmap_buffer_new(NULL, 0, 0, &b), SMMAP_EINVAL, "invalid argument");
-    cr_expect_null(b);
+    EXPECT_NULL(b);
     expect_code(smmap_buffer_new(c, 0, 0, NULL), SMMAP_EINVAL, "invalid argument");
     expect_code(smmap_buffer_byte(NULL, 0), SMMAP_EINVAL, "invalid argument");
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }
 
-Test(errors, buffer_offset_past_end)
+TEST(errors, buffer_offset_past_end)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
     smmap_cursor *c = util_cursor(m, util_make_file("f", 100, 1));
     smmap_buffer *b = (smmap_buffer *)(uintptr_t)1;
     expect_code(smmap_buffer_new(c, 101, 0, &b), SMMAP_EOF,
                 "offset at or past the end of the file");
-    cr_expect_null(b);
+    EXPECT_NULL(b);
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }
 
-Test(errors, buffer_index_out_of_range)
+TEST(errors, buffer_index_out_of_range)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
     smmap_cursor *c = util_cursor(m, util_make_file("f", 100, 1));
     smmap_buffer *b;
-    cr_assert_eq(smmap_buffer_new(c, 10, 50, &b), 0);
+    ASSERT_EQ(smmap_buffer_new(c, 10, 50, &b), 0);
     expect_code(smmap_buffer_byte(b, 50), SMMAP_EINVAL, "invalid argument");
     expect_code(smmap_buffer_byte(b, -51), SMMAP_EINVAL, "invalid argument");
     expect_code(smmap_buffer_byte(b, INT64_MIN), SMMAP_EINVAL, "invalid argument");
-    cr_expect_eq(smmap_buffer_byte(b, -50), util_byte(1, 10));
+    EXPECT_EQ(smmap_buffer_byte(b, -50), util_byte(1, 10));
     smmap_buffer_free(b);
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }
 
-Test(errors, buffer_read_null_destination)
+TEST(errors, buffer_read_null_destination)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
     smmap_cursor *c = util_cursor(m, util_make_file("f", 100, 1));
     smmap_buffer *b;
-    cr_assert_eq(smmap_buffer_new(c, 0, 0, &b), 0);
+    ASSERT_EQ(smmap_buffer_new(c, 0, 0, &b), 0);
     expect_code(smmap_buffer_read(b, 0, 10, NULL, 10), SMMAP_EINVAL, "invalid argument");
     expect_code(smmap_buffer_read(NULL, 0, 10, b, 10), SMMAP_EINVAL, "invalid argument");
     smmap_buffer_free(b);
@@ -536,15 +535,16 @@ Test(errors, buffer_read_null_destination)
     smmap_manager_free(m);
 }
 
-Test(errors, buffer_truncated_under_mapping)
+TEST(errors, buffer_truncated_under_mapping)
 {
+    util_require_exact_sigbus();
     const char *p = util_make_file("f", 256 * KiB, 1);
     smmap_manager *m = manager(0, 64 * KiB, 0, 0);
     smmap_cursor *c = util_cursor(m, p);
     smmap_buffer *b;
-    cr_assert_eq(smmap_buffer_new(c, 0, 0, &b), 0);
-    cr_assert_eq(smmap_buffer_byte(b, 100 * KiB), util_byte(1, 100 * KiB));
-    cr_assert_eq(truncate(p, 4096), 0);
+    ASSERT_EQ(smmap_buffer_new(c, 0, 0, &b), 0);
+    ASSERT_EQ(smmap_buffer_byte(b, 100 * KiB), util_byte(1, 100 * KiB));
+    ASSERT_EQ(truncate(p, 4096), 0);
     expect_code(smmap_buffer_byte(b, 100 * KiB + 1), SMMAP_ETRUNC, "file truncated while mapped");
     unsigned char d[100];
     expect_code(smmap_buffer_read(b, 100 * KiB, 100 * KiB + 100, d, sizeof d), SMMAP_ETRUNC,
@@ -556,10 +556,10 @@ Test(errors, buffer_truncated_under_mapping)
 
 /* ------------------------------------------------------------ messages */
 
-Test(errors, strerror_unknown_and_success)
+TEST(errors, strerror_unknown_and_success)
 {
-    cr_expect_str_eq(smmap_strerror(0), "success");
-    cr_expect_str_eq(smmap_strerror(12345), "unknown error");
-    cr_expect_str_eq(smmap_strerror(-30007), "unknown error");
-    cr_expect_str_eq(smmap_strerror(INT_MIN), "unknown error");
+    EXPECT_STR_EQ(smmap_strerror(0), "success");
+    EXPECT_STR_EQ(smmap_strerror(12345), "unknown error");
+    EXPECT_STR_EQ(smmap_strerror(-30007), "unknown error");
+    EXPECT_STR_EQ(smmap_strerror(INT_MIN), "unknown error");
 }

@@ -21,8 +21,6 @@
 
 #include <smmap.h>
 
-#include <criterion/criterion.h>
-
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -396,8 +394,6 @@ __attribute__((constructor)) static void child(void)
 
 /* ------------------------------------------------- the walk (test side) */
 
-TestSuite(faults, .init = util_setup, .fini = util_teardown);
-
 struct outcome {
     int status;           /* 0: the child exited 0 */
     long calls[K_N];
@@ -414,31 +410,31 @@ static void spawn(const char *spec, struct outcome *o)
     while (environ[n])
         n++;
     char **env = calloc(n + 3, sizeof *env), dirv[4200], faultv[128];
-    cr_assert_not_null(env);
+    ASSERT_NOT_NULL(env);
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
         if (strncmp(environ[i], "SMMAP_FAULT", 11) != 0)
             env[k++] = environ[i];
-    snprintf(dirv, sizeof dirv, "SMMAP_FAULTS_DIR=%s", util_dir());
+    snprintf(dirv, sizeof dirv, "SMMAP_FAULTS_DIR=%s", t_dir());
     env[k++] = dirv;
     if (spec) {
         snprintf(faultv, sizeof faultv, "SMMAP_FAULT=%s", spec);
         env[k++] = faultv;
     }
     int pipefd[2];
-    cr_assert_eq(pipe2(pipefd, O_CLOEXEC), 0);
+    ASSERT_EQ(pipe2(pipefd, O_CLOEXEC), 0);
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
     posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
     char exe[4096];
     ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    cr_assert_gt(len, 0);
+    ASSERT_GT(len, 0);
     exe[len] = 0;
     char *argv[] = {exe, NULL};
     pid_t pid;
     int rc = posix_spawn(&pid, exe, &fa, NULL, argv, env);
-    cr_assert_eq(rc, 0, "posix_spawn: %s", strerror(rc));
+    ASSERT_EQ(rc, 0, "posix_spawn: %s", strerror(rc));
     posix_spawn_file_actions_destroy(&fa);
     free(env);
     close(pipefd[1]);
@@ -471,7 +467,7 @@ static void make_files(void)
     util_make_file("a", SIZE_A, SALT_A);
     util_make_file("b", SIZE_B, SALT_B);
     util_make_file("c", SIZE_C, SALT_C);
-    cr_assert_eq(mkdir(util_path("sub"), 0755), 0);
+    ASSERT_EQ(mkdir(util_path("sub"), 0755), 0);
 }
 
 static void walk(int kind)
@@ -480,9 +476,9 @@ static void walk(int kind)
     make_files();
     struct outcome o;
     spawn(NULL, &o);
-    cr_assert_eq(o.status, 0, "the workload without faults failed (%d):\n%s", o.status, o.out);
+    ASSERT_EQ(o.status, 0, "the workload without faults failed (%d):\n%s", o.status, o.out);
     long n = o.calls[kind];
-    cr_assert_gt(n, 0, "the workload makes no %s call", kind_name[kind]);
+    ASSERT_GT(n, 0, "the workload makes no %s call", kind_name[kind]);
     long runs = 0, injected = 0, errors = 0, failed = 0;
     for (size_t e = 0; e < sizeof errs / sizeof errs[0]; e++) {
         for (long i = 1; i <= n; i++) {
@@ -494,32 +490,32 @@ static void walk(int kind)
             injected += o.fired;
             errors += o.errors > 0;
             if (o.status != 0 && ++failed <= 10)
-                cr_expect_fail("SMMAP_FAULT=%s: exit %d\n%s", spec, o.status, o.out);
+                EXPECT_FAIL("SMMAP_FAULT=%s: exit %d\n%s", spec, o.status, o.out);
         }
     }
     fprintf(stderr, "faults injected (%s): %ld in %ld runs (%ld calls x 5 errnos), "
             "%ld ended in a clean error, %ld wrong\n",
             kind_name[kind], injected, runs, n, errors, failed);
-    cr_expect_eq(failed, 0, "%ld of %ld runs went wrong", failed, runs);
-    cr_expect_eq(injected, runs, "every run must inject its fault");
+    EXPECT_EQ(failed, 0, "%ld of %ld runs went wrong", failed, runs);
+    EXPECT_EQ(injected, runs, "every run must inject its fault");
 }
 
-Test(faults, open) { walk(K_OPEN); }
-Test(faults, fstat) { walk(K_FSTAT); }
-Test(faults, mmap) { walk(K_MMAP); }
-Test(faults, munmap) { walk(K_MUNMAP); }
+TEST(faults, open) { walk(K_OPEN); }
+TEST(faults, fstat) { walk(K_FSTAT); }
+TEST(faults, mmap) { walk(K_MMAP); }
+TEST(faults, munmap) { walk(K_MUNMAP); }
 
 /* The format os_posix.c documents: SMMAP_FAULT="mmap:1:-12" fails the 1st
  * mmap with ENOMEM, so its retry succeeds; an errno is never returned as a
  * positive number. */
-Test(faults, documented_spec_format)
+TEST(faults, documented_spec_format)
 {
     make_files();
     struct outcome o;
     spawn("mmap:1:-5", &o);
-    cr_expect_eq(o.status, 0, "SMMAP_FAULT=mmap:1:-5 (EIO):\n%s", o.out);
+    EXPECT_EQ(o.status, 0, "SMMAP_FAULT=mmap:1:-5 (EIO):\n%s", o.out);
     spawn("open:1:-24", &o);
-    cr_expect_eq(o.status, 0, "SMMAP_FAULT=open:1:-24 (EMFILE, retried):\n%s", o.out);
+    EXPECT_EQ(o.status, 0, "SMMAP_FAULT=open:1:-24 (EMFILE, retried):\n%s", o.out);
 }
 
 /* The statistics count "failed mmap, open or fstat calls" (smmap.h). Each
@@ -527,16 +523,16 @@ Test(faults, documented_spec_format)
 static uint64_t failures_after(const char *spec, int expect_rc)
 {
     const char *p = util_make_file("f", 100 * KiB, 7);
-    cr_assert_eq(setenv("SMMAP_FAULT", spec, 1), 0);
+    ASSERT_EQ(setenv("SMMAP_FAULT", spec, 1), 0);
     smmap_manager *m;
-    cr_assert_eq(smmap_manager_new(&m, NULL), 0);
+    ASSERT_EQ(smmap_manager_new(&m, NULL), 0);
     smmap_cursor *c = NULL;
     int rc = smmap_cursor_new(m, p, &c);
     if (rc == 0) {
         rc = (int)smmap_file_stat(c);
         rc = rc < 0 ? rc : smmap_use(c, 0, 10);
     }
-    cr_expect_eq(rc, expect_rc, "%s: got %d (%s)", spec, rc, smmap_strerror(rc));
+    EXPECT_EQ(rc, expect_rc, "%s: got %d (%s)", spec, rc, smmap_strerror(rc));
     smmap_stats st;
     smmap_manager_stats(m, &st);
     smmap_cursor_free(c);
@@ -544,23 +540,23 @@ static uint64_t failures_after(const char *spec, int expect_rc)
     return st.failures;
 }
 
-Test(faults, failed_open_counted)
+TEST(faults, failed_open_counted)
 {
-    cr_expect_eq(failures_after("open:1:5", -EIO), 1u, "a failed open is a failure");
+    EXPECT_EQ(failures_after("open:1:5", -EIO), 1u, "a failed open is a failure");
 }
 
-Test(faults, failed_fstat_of_new_cursor_counted)
+TEST(faults, failed_fstat_of_new_cursor_counted)
 {
-    cr_expect_eq(failures_after("fstat:1:5", -EIO), 1u, "a failed fstat is a failure");
+    EXPECT_EQ(failures_after("fstat:1:5", -EIO), 1u, "a failed fstat is a failure");
 }
 
-Test(faults, failed_file_stat_counted)
+TEST(faults, failed_file_stat_counted)
 {
-    cr_expect_eq(failures_after("fstat:2:5", -EIO), 1u, "a failed fstat is a failure");
+    EXPECT_EQ(failures_after("fstat:2:5", -EIO), 1u, "a failed fstat is a failure");
 }
 
-Test(faults, failed_mmap_counted)
+TEST(faults, failed_mmap_counted)
 {
     /* fstat 1: the cursor, 2: smmap_file_stat, 3: the miss; then the mmap */
-    cr_expect_eq(failures_after("mmap:1:5", -EIO), 1u, "a failed mmap is a failure");
+    EXPECT_EQ(failures_after("mmap:1:5", -EIO), 1u, "a failed mmap is a failure");
 }

@@ -7,8 +7,6 @@
 
 #include <smmap.h>
 
-#include <criterion/criterion.h>
-
 #include <stdio.h>
 
 #include <errno.h>
@@ -19,8 +17,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-TestSuite(files, .init = util_setup, .fini = util_teardown);
 
 static smmap_manager *make(int kind, size_t window)
 {
@@ -35,71 +31,71 @@ static smmap_stats stats(const smmap_manager *m)
     return st;
 }
 
-Test(files, one_file_many_names_share_windows)
+TEST(files, one_file_many_names_share_windows)
 {
     const char *p = util_make_file("f", 1 * MiB, 61);
-    cr_assert_eq(mkdir(util_path("sub"), 0755), 0);
+    ASSERT_EQ(mkdir(util_path("sub"), 0755), 0);
     const char *dotdot = util_path("sub/../f");
     const char *link_p = util_path("hardlink");
     const char *sym_p = util_path("symlink");
-    cr_assert_eq(link(p, link_p), 0);
-    cr_assert_eq(symlink(p, sym_p), 0);
+    ASSERT_EQ(link(p, link_p), 0);
+    ASSERT_EQ(symlink(p, sym_p), 0);
 
     smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB);
     smmap_cursor *c[5];
     c[0] = util_cursor(m, p);
     int fd = open(p, O_RDONLY);
-    cr_assert_geq(fd, 0);
-    cr_assert_eq(smmap_cursor_new_fd(m, fd, &c[1]), 0);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(smmap_cursor_new_fd(m, fd, &c[1]), 0);
     close(fd);
     c[2] = util_cursor(m, dotdot);
     c[3] = util_cursor(m, link_p);
     c[4] = util_cursor(m, sym_p);
 
     smmap_stats st = stats(m);
-    cr_assert_eq(st.files, 1u, "%llu files for one inode", (unsigned long long)st.files);
-    cr_assert_eq(util_fds_of(p), 1, "one descriptor per file");
+    ASSERT_EQ(st.files, 1u, "%llu files for one inode", (unsigned long long)st.files);
+    ASSERT_EQ(util_fds_of(p), 1, "one descriptor per file");
 
-    cr_assert_eq(smmap_use(c[0], 300 * KiB, 100), 0);
+    ASSERT_EQ(smmap_use(c[0], 300 * KiB, 100), 0);
     const unsigned char *d = smmap_data(c[0]);
     for (int i = 1; i < 5; i++) {
-        cr_assert_eq(smmap_use(c[i], 300 * KiB + (uint64_t)i, 100), 0, "cursor %d", i);
-        cr_assert_eq(smmap_data(c[i]), d + i, "cursor %d sees another mapping", i);
-        cr_assert_eq(smmap_window_users(c[i]), i + 1);
-        cr_assert_eq(util_mismatch(61, 300 * KiB + (uint64_t)i, smmap_data(c[i]), 100), -1);
+        ASSERT_EQ(smmap_use(c[i], 300 * KiB + (uint64_t)i, 100), 0, "cursor %d", i);
+        ASSERT_EQ(smmap_data(c[i]), d + i, "cursor %d sees another mapping", i);
+        ASSERT_EQ(smmap_window_users(c[i]), i + 1);
+        ASSERT_EQ(util_mismatch(61, 300 * KiB + (uint64_t)i, smmap_data(c[i]), 100), -1);
     }
-    cr_assert_eq(smmap_window_users(c[0]), 5);
+    ASSERT_EQ(smmap_window_users(c[0]), 5);
     st = stats(m);
-    cr_assert_eq(st.windows, 1u, "%llu windows", (unsigned long long)st.windows);
-    cr_assert_eq(st.mmap_calls, 1u);
-    cr_assert_eq(st.misses, 1u);
-    cr_assert_eq(st.files, 1u);
-    cr_assert_eq(st.files_mapped, 1u);
-    cr_assert_eq(util_maps_of(p, NULL, 0), 1);
+    ASSERT_EQ(st.windows, 1u, "%llu windows", (unsigned long long)st.windows);
+    ASSERT_EQ(st.mmap_calls, 1u);
+    ASSERT_EQ(st.misses, 1u);
+    ASSERT_EQ(st.files, 1u);
+    ASSERT_EQ(st.files_mapped, 1u);
+    ASSERT_EQ(util_maps_of(p, NULL, 0), 1);
 
-    cr_assert_str_eq(smmap_cursor_path(c[2]), dotdot);
-    cr_assert_str_eq(smmap_cursor_path(c[3]), link_p);
-    cr_assert_eq(smmap_cursor_fd(c[1]), fd);
+    ASSERT_STR_EQ(smmap_cursor_path(c[2]), dotdot);
+    ASSERT_STR_EQ(smmap_cursor_path(c[3]), link_p);
+    ASSERT_EQ(smmap_cursor_fd(c[1]), fd);
 
     for (int i = 0; i < 5; i++)
         smmap_cursor_free(c[i]);
     smmap_manager_free(m);
 }
 
-Test(files, different_files_do_not_share)
+TEST(files, different_files_do_not_share)
 {
     const char *p1 = util_make_file("f1", 256 * KiB, 62);
     const char *p2 = util_make_file("f2", 256 * KiB, 63);
     smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB);
     smmap_cursor *a = util_cursor(m, p1), *b = util_cursor(m, p2);
-    cr_assert_eq(smmap_use(a, 1000, 100), 0);
-    cr_assert_eq(smmap_use(b, 1000, 100), 0);
-    cr_assert_eq(util_mismatch(62, 1000, smmap_data(a), 100), -1);
-    cr_assert_eq(util_mismatch(63, 1000, smmap_data(b), 100), -1);
-    cr_assert_eq(smmap_window_users(a), 1);
+    ASSERT_EQ(smmap_use(a, 1000, 100), 0);
+    ASSERT_EQ(smmap_use(b, 1000, 100), 0);
+    ASSERT_EQ(util_mismatch(62, 1000, smmap_data(a), 100), -1);
+    ASSERT_EQ(util_mismatch(63, 1000, smmap_data(b), 100), -1);
+    ASSERT_EQ(smmap_window_users(a), 1);
     smmap_stats st = stats(m);
-    cr_assert_eq(st.files, 2u);
-    cr_assert_eq(st.windows, 2u);
+    ASSERT_EQ(st.files, 2u);
+    ASSERT_EQ(st.windows, 2u);
     smmap_cursor_free(a);
     smmap_cursor_free(b);
     smmap_manager_free(m);
@@ -112,174 +108,174 @@ static void check_growth(int kind)
     smmap_manager *m = make(kind, 64 * KiB);
     smmap_cursor *c = util_cursor(m, p), *d = util_cursor(m, p);
     /* c holds the window at the old end; d has mapped nothing */
-    cr_assert_eq(smmap_use(c, old - 10, 10), 0);
-    cr_assert_eq(smmap_use(c, old - 10, 0), 0);
-    cr_assert_eq(smmap_size(c), 10u);
-    cr_assert_eq(smmap_use(d, old, 1), SMMAP_EOF);
+    ASSERT_EQ(smmap_use(c, old - 10, 10), 0);
+    ASSERT_EQ(smmap_use(c, old - 10, 0), 0);
+    ASSERT_EQ(smmap_size(c), 10u);
+    ASSERT_EQ(smmap_use(d, old, 1), SMMAP_EOF);
 
     util_append(p, old, add, 64);
 
     unsigned char *buf = malloc(size);
     /* a read from before the old end runs on to the new end */
     int64_t got = smmap_read(c, buf, 2000, old - 1000);
-    cr_assert_eq(got, 2000, "read across the old end gave %lld", (long long)got);
-    cr_assert_eq(util_mismatch(64, old - 1000, buf, 2000), -1);
+    ASSERT_EQ(got, 2000, "read across the old end gave %lld", (long long)got);
+    ASSERT_EQ(util_mismatch(64, old - 1000, buf, 2000), -1);
 
     /* use past the old end succeeds */
     int rc = smmap_use(d, old + 10, 100);
-    cr_assert_eq(rc, 0, "use past the old end: %s", smmap_strerror(rc));
-    cr_assert_eq(smmap_size(d), 100u);
-    cr_assert_eq(util_mismatch(64, old + 10, smmap_data(d), 100), -1);
-    cr_assert_eq(smmap_file_size(d), (int64_t)size);
+    ASSERT_EQ(rc, 0, "use past the old end: %s", smmap_strerror(rc));
+    ASSERT_EQ(smmap_size(d), 100u);
+    ASSERT_EQ(util_mismatch(64, old + 10, smmap_data(d), 100), -1);
+    ASSERT_EQ(smmap_file_size(d), (int64_t)size);
 
-    cr_assert_eq(smmap_use(d, size - 5, 0), 0);
-    cr_assert_eq(smmap_size(d), 5u);
-    cr_assert_eq(smmap_use(d, size, 1), SMMAP_EOF);
+    ASSERT_EQ(smmap_use(d, size - 5, 0), 0);
+    ASSERT_EQ(smmap_size(d), 5u);
+    ASSERT_EQ(smmap_use(d, size, 1), SMMAP_EOF);
 
     /* the whole new file */
     memset(buf, 0, size);
-    cr_assert_eq(smmap_read(c, buf, size + 100, 0), (int64_t)size);
-    cr_assert_eq(util_mismatch(64, 0, buf, size), -1);
+    ASSERT_EQ(smmap_read(c, buf, size + 100, 0), (int64_t)size);
+    ASSERT_EQ(util_mismatch(64, 0, buf, size), -1);
     free(buf);
     smmap_cursor_free(c);
     smmap_cursor_free(d);
     smmap_manager_free(m);
 }
 
-Test(files, growing_file_sliding)
+TEST(files, growing_file_sliding)
 {
     check_growth(SMMAP_SLIDING);
 }
 
-Test(files, growing_file_static)
+TEST(files, growing_file_static)
 {
     check_growth(SMMAP_STATIC);
 }
 
-Test(files, grows_after_cursor_creation)
+TEST(files, grows_after_cursor_creation)
 {
     const char *p = util_make_file("f", 1000, 65);
     smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB);
     smmap_cursor *c = util_cursor(m, p);
     util_append(p, 1000, 500 * KiB, 65);
-    cr_assert_eq(smmap_use(c, 200 * KiB, 1000), 0);
-    cr_assert_eq(util_mismatch(65, 200 * KiB, smmap_data(c), 1000), -1);
+    ASSERT_EQ(smmap_use(c, 200 * KiB, 1000), 0);
+    ASSERT_EQ(util_mismatch(65, 200 * KiB, smmap_data(c), 1000), -1);
     unsigned char buf[4096];
-    cr_assert_eq(smmap_read(c, buf, sizeof buf, 500 * KiB - 96), 1096);
-    cr_assert_eq(util_mismatch(65, 500 * KiB - 96, buf, 1096), -1);
+    ASSERT_EQ(smmap_read(c, buf, sizeof buf, 500 * KiB - 96), 1096);
+    ASSERT_EQ(util_mismatch(65, 500 * KiB - 96, buf, 1096), -1);
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }
 
-Test(files, empty_file)
+TEST(files, empty_file)
 {
     const char *p = util_make_file("empty", 0, 66);
     for (int kind = SMMAP_SLIDING; kind <= SMMAP_STATIC; kind++) {
         smmap_manager *m = make(kind, kind == SMMAP_SLIDING ? 64 * KiB : 0);
         smmap_cursor *c = util_cursor(m, p);
-        cr_assert_eq(smmap_file_size(c), 0);
-        cr_assert_eq(smmap_use(c, 0, 1), SMMAP_EOF);
-        cr_assert_eq(smmap_use(c, 0, 0), SMMAP_EOF);
-        cr_assert_eq(smmap_valid(c), 0);
+        ASSERT_EQ(smmap_file_size(c), 0);
+        ASSERT_EQ(smmap_use(c, 0, 1), SMMAP_EOF);
+        ASSERT_EQ(smmap_use(c, 0, 0), SMMAP_EOF);
+        ASSERT_EQ(smmap_valid(c), 0);
         unsigned char buf[8];
-        cr_assert_eq(smmap_read(c, buf, sizeof buf, 0), 0);
-        cr_assert_eq(smmap_read(c, buf, sizeof buf, 5), 0);
+        ASSERT_EQ(smmap_read(c, buf, sizeof buf, 0), 0);
+        ASSERT_EQ(smmap_read(c, buf, sizeof buf, 5), 0);
         smmap_stats st = stats(m);
-        cr_assert_eq(st.windows, 0u);
-        cr_assert_eq(util_maps_of(p, NULL, 0), 0);
+        ASSERT_EQ(st.windows, 0u);
+        ASSERT_EQ(util_maps_of(p, NULL, 0), 0);
         smmap_cursor_free(c);
         smmap_manager_free(m);
     }
 }
 
-Test(files, missing_file)
+TEST(files, missing_file)
 {
     smmap_manager *m = make(SMMAP_SLIDING, 0);
     smmap_cursor *c = (smmap_cursor *)(uintptr_t)1;
-    cr_assert_eq(smmap_cursor_new(m, util_path("nope"), &c), -ENOENT);
-    cr_assert_eq(smmap_cursor_new(m, util_path("nodir/nope"), &c), -ENOENT);
+    ASSERT_EQ(smmap_cursor_new(m, util_path("nope"), &c), -ENOENT);
+    ASSERT_EQ(smmap_cursor_new(m, util_path("nodir/nope"), &c), -ENOENT);
     const char *p = util_make_file("f", 10, 67);
     char sub[PATH_MAX];
     snprintf(sub, sizeof sub, "%s/x", p);
-    cr_assert_eq(smmap_cursor_new(m, sub, &c), -ENOTDIR);
+    ASSERT_EQ(smmap_cursor_new(m, sub, &c), -ENOTDIR);
     smmap_stats st = stats(m);
-    cr_assert_eq(st.files, 0u);
+    ASSERT_EQ(st.files, 0u);
     smmap_manager_free(m);
 }
 
-Test(files, directory)
+TEST(files, directory)
 {
     smmap_manager *m = make(SMMAP_SLIDING, 0);
     smmap_cursor *c;
-    cr_assert_eq(smmap_cursor_new(m, util_dir(), &c), -EISDIR);
-    int fd = open(util_dir(), O_RDONLY | O_DIRECTORY);
-    cr_assert_geq(fd, 0);
-    cr_assert_eq(smmap_cursor_new_fd(m, fd, &c), -EISDIR);
+    ASSERT_EQ(smmap_cursor_new(m, t_dir(), &c), -EISDIR);
+    int fd = open(t_dir(), O_RDONLY | O_DIRECTORY);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(smmap_cursor_new_fd(m, fd, &c), -EISDIR);
     close(fd);
     smmap_manager_free(m);
 }
 
 /* Opening a FIFO with no writer must not block. */
-Test(files, fifo, .timeout = 10)
+TEST(files, fifo, .timeout = 10)
 {
     const char *p = util_path("fifo");
-    cr_assert_eq(mkfifo(p, 0600), 0);
+    ASSERT_EQ(mkfifo(p, 0600), 0);
     smmap_manager *m = make(SMMAP_SLIDING, 0);
     smmap_cursor *c;
-    cr_assert_eq(smmap_cursor_new(m, p, &c), SMMAP_ENOTREG);
+    ASSERT_EQ(smmap_cursor_new(m, p, &c), SMMAP_ENOTREG);
     int fd = open(p, O_RDONLY | O_NONBLOCK);
-    cr_assert_geq(fd, 0);
-    cr_assert_eq(smmap_cursor_new_fd(m, fd, &c), SMMAP_ENOTREG);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(smmap_cursor_new_fd(m, fd, &c), SMMAP_ENOTREG);
     close(fd);
     smmap_stats st = stats(m);
-    cr_assert_eq(st.files, 0u);
+    ASSERT_EQ(st.files, 0u);
     smmap_manager_free(m);
 }
 
-Test(files, device)
+TEST(files, device)
 {
     smmap_manager *m = make(SMMAP_SLIDING, 0);
     smmap_cursor *c;
-    cr_assert_eq(smmap_cursor_new(m, "/dev/null", &c), SMMAP_ENOTREG);
+    ASSERT_EQ(smmap_cursor_new(m, "/dev/null", &c), SMMAP_ENOTREG);
     smmap_manager_free(m);
 }
 
-Test(files, bad_descriptors)
+TEST(files, bad_descriptors)
 {
     smmap_manager *m = make(SMMAP_SLIDING, 0);
     smmap_cursor *c;
     const char *p = util_make_file("f", 10, 68);
     int fd = open(p, O_RDONLY);
-    cr_assert_geq(fd, 0);
+    ASSERT_GE(fd, 0);
     close(fd);
-    cr_assert_eq(smmap_cursor_new_fd(m, fd, &c), -EBADF, "closed fd");
-    cr_assert_eq(smmap_cursor_new_fd(m, 1000000, &c), -EBADF, "fd never opened");
-    cr_assert_eq(smmap_cursor_new_fd(m, INT_MAX, &c), -EBADF, "fd INT_MAX");
-    cr_assert_eq(smmap_cursor_new_fd(m, -1, &c), SMMAP_EINVAL);
-    cr_assert_eq(smmap_cursor_new_fd(m, INT_MIN, &c), SMMAP_EINVAL);
+    ASSERT_EQ(smmap_cursor_new_fd(m, fd, &c), -EBADF, "closed fd");
+    ASSERT_EQ(smmap_cursor_new_fd(m, 1000000, &c), -EBADF, "fd never opened");
+    ASSERT_EQ(smmap_cursor_new_fd(m, INT_MAX, &c), -EBADF, "fd INT_MAX");
+    ASSERT_EQ(smmap_cursor_new_fd(m, -1, &c), SMMAP_EINVAL);
+    ASSERT_EQ(smmap_cursor_new_fd(m, INT_MIN, &c), SMMAP_EINVAL);
     smmap_manager_free(m);
 }
 
 /* A descriptor opened write-only cannot be mapped for reading; refusing
  * it keeps it from becoming the descriptor that later cursors on the same
  * file (by path or by a readable fd) share. */
-Test(files, write_only_descriptor)
+TEST(files, write_only_descriptor)
 {
     const char *p = util_make_file("f", 100 * KiB, 69);
     smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB);
     int fd = open(p, O_WRONLY);
-    cr_assert_geq(fd, 0);
+    ASSERT_GE(fd, 0);
     int fds = util_count_fds();
     smmap_cursor *c = NULL;
-    cr_assert_eq(smmap_cursor_new_fd(m, fd, &c), -EBADF);
-    cr_assert_eq(util_count_fds(), fds, "no descriptor kept");
+    ASSERT_EQ(smmap_cursor_new_fd(m, fd, &c), -EBADF);
+    ASSERT_EQ(util_count_fds(), fds, "no descriptor kept");
     smmap_cursor *byp = util_cursor(m, p);
-    cr_assert_eq(smmap_use(byp, 0, 10), 0, "the file is not poisoned");
-    cr_assert_eq(util_mismatch(69, 0, smmap_data(byp), 10), -1);
+    ASSERT_EQ(smmap_use(byp, 0, 10), 0, "the file is not poisoned");
+    ASSERT_EQ(util_mismatch(69, 0, smmap_data(byp), 10), -1);
     int rfd = open(p, O_RDONLY);
-    cr_assert_eq(smmap_cursor_new_fd(m, rfd, &c), 0, "a readable fd still works");
-    cr_assert_eq(smmap_use(c, 70 * KiB, 10), 0);
-    cr_assert_eq(util_mismatch(69, 70 * KiB, smmap_data(c), 10), -1);
+    ASSERT_EQ(smmap_cursor_new_fd(m, rfd, &c), 0, "a readable fd still works");
+    ASSERT_EQ(smmap_use(c, 70 * KiB, 10), 0);
+    ASSERT_EQ(util_mismatch(69, 70 * KiB, smmap_data(c), 10), -1);
     smmap_cursor_free(c);
     smmap_cursor_free(byp);
     close(rfd);
@@ -287,7 +283,7 @@ Test(files, write_only_descriptor)
     smmap_manager_free(m);
 }
 
-Test(files, strerror_messages)
+TEST(files, strerror_messages)
 {
     const int codes[] = {SMMAP_EOF, SMMAP_ELIMIT, SMMAP_ETRUNC, SMMAP_EINVAL, SMMAP_ECURSOR,
                          SMMAP_ENOTREG, -ENOENT, -EBADF, -EISDIR, -ENOMEM};
@@ -295,54 +291,55 @@ Test(files, strerror_messages)
     const char *msg[N];
     for (int i = 0; i < N; i++) {
         msg[i] = smmap_strerror(codes[i]);
-        cr_assert_not_null(msg[i], "code %d", codes[i]);
-        cr_assert_gt(strlen(msg[i]), 0u, "code %d", codes[i]);
+        ASSERT_NOT_NULL(msg[i], "code %d", codes[i]);
+        ASSERT_GT(strlen(msg[i]), 0u, "code %d", codes[i]);
     }
     for (int i = 0; i < N; i++)
         for (int j = i + 1; j < N; j++)
-            cr_assert_str_neq(msg[i], msg[j], "codes %d and %d share \"%s\"", codes[i],
+            ASSERT_STR_NE(msg[i], msg[j], "codes %d and %d share \"%s\"", codes[i],
                               codes[j], msg[i]);
     const char *unknown[] = {smmap_strerror(0), smmap_strerror(12345), smmap_strerror(INT_MIN),
                              smmap_strerror(INT_MAX), smmap_strerror(-29999),
                              smmap_strerror(-30000), smmap_strerror(-30007),
                              smmap_strerror(-99999)};
     for (size_t i = 0; i < sizeof unknown / sizeof *unknown; i++) {
-        cr_assert_not_null(unknown[i], "case %zu", i);
-        cr_assert_gt(strlen(unknown[i]), 0u);
+        ASSERT_NOT_NULL(unknown[i], "case %zu", i);
+        ASSERT_GT(strlen(unknown[i]), 0u);
     }
     /* success is not reported as one of the errors */
     for (int i = 0; i < N; i++)
-        cr_assert_str_neq(smmap_strerror(0), msg[i]);
+        ASSERT_STR_NE(smmap_strerror(0), msg[i]);
     /* unknown codes are not reported as a known library error */
     for (int i = 0; i < 6; i++) {
-        cr_assert_str_neq(smmap_strerror(12345), msg[i]);
-        cr_assert_str_neq(smmap_strerror(-30007), msg[i]);
+        ASSERT_STR_NE(smmap_strerror(12345), msg[i]);
+        ASSERT_STR_NE(smmap_strerror(-30007), msg[i]);
     }
 }
 
 /* A file truncated under a mapping: the copying calls return SMMAP_ETRUNC
  * instead of letting SIGBUS kill the process. */
-Test(files, truncated_under_mapping, .timeout = 10)
+TEST(files, truncated_under_mapping, .timeout = 10)
 {
+    util_require_exact_sigbus();
     const char *p = util_make_file("f", 1 * MiB, 70);
     smmap_manager *m = make(SMMAP_SLIDING, 256 * KiB);
     smmap_cursor *c = util_cursor(m, p);
     smmap_buffer *b;
-    cr_assert_eq(smmap_buffer_new(c, 0, 0, &b), 0);
-    cr_assert_eq(smmap_buffer_byte(b, 100 * KiB), util_byte(70, 100 * KiB));
-    cr_assert_eq(smmap_use(c, 0, 100), 0);
+    ASSERT_EQ(smmap_buffer_new(c, 0, 0, &b), 0);
+    ASSERT_EQ(smmap_buffer_byte(b, 100 * KiB), util_byte(70, 100 * KiB));
+    ASSERT_EQ(smmap_use(c, 0, 100), 0);
     unsigned char buf[4096];
-    cr_assert_eq(smmap_read(c, buf, sizeof buf, 50 * KiB), (int64_t)sizeof buf);
+    ASSERT_EQ(smmap_read(c, buf, sizeof buf, 50 * KiB), (int64_t)sizeof buf);
 
-    cr_assert_eq(truncate(p, 4096), 0);
+    ASSERT_EQ(truncate(p, 4096), 0);
     int64_t r = smmap_read(c, buf, sizeof buf, 60 * KiB);
-    cr_assert_eq(r, SMMAP_ETRUNC, "read of a lost page gave %lld (%s)", (long long)r,
+    ASSERT_EQ(r, SMMAP_ETRUNC, "read of a lost page gave %lld (%s)", (long long)r,
                  smmap_strerror((int)r));
     int v = smmap_buffer_byte(b, 100 * KiB + 1);
-    cr_assert_lt(v, 0, "byte of a lost page gave %d", v);
+    ASSERT_LT(v, 0, "byte of a lost page gave %d", v);
     /* what is still there reads fine */
-    cr_assert_eq(smmap_read(c, buf, 100, 0), 100);
-    cr_assert_eq(util_mismatch(70, 0, buf, 100), -1);
+    ASSERT_EQ(smmap_read(c, buf, 100, 0), 100);
+    ASSERT_EQ(util_mismatch(70, 0, buf, 100), -1);
     smmap_buffer_free(b);
     smmap_cursor_free(c);
     smmap_manager_free(m);
@@ -368,75 +365,77 @@ static void own_handler(int sig, siginfo_t *si, void *ctx)
  * knows the new size: a new cursor gets a window that ends at the new end
  * (SPEC: windows never reach past the end of the file), while a cursor
  * still on the old window keeps it. */
-Test(files, truncated_window_not_reused)
+TEST(files, truncated_window_not_reused)
 {
     const char *p = util_make_file("f", 1 * MiB, 77);
     smmap_manager *m = make(SMMAP_SLIDING, 512 * KiB);
     smmap_cursor *old = util_cursor(m, p), *idle = util_cursor(m, p);
-    cr_assert_eq(smmap_use(old, 0, 100), 0);
-    cr_assert_eq(smmap_use(idle, 600 * KiB, 100), 0);
+    ASSERT_EQ(smmap_use(old, 0, 100), 0);
+    ASSERT_EQ(smmap_use(idle, 600 * KiB, 100), 0);
     smmap_unuse(idle);
-    cr_assert_eq(truncate(p, 4096), 0);
+    ASSERT_EQ(truncate(p, 4096), 0);
     smmap_cursor *c = util_cursor(m, p);
-    cr_assert_eq(smmap_use(c, 0, 0), 0);
-    cr_assert_eq(smmap_window_end(c), 4096, "window [0,%llu) past the new end",
+    ASSERT_EQ(smmap_use(c, 0, 0), 0);
+    ASSERT_EQ(smmap_window_end(c), 4096, "window [0,%llu) past the new end",
                  (unsigned long long)smmap_window_end(c));
-    cr_assert_eq(smmap_size(c), 4096);
-    cr_assert_eq(smmap_probe(c), 0);
-    cr_assert_eq(util_mismatch(77, 0, smmap_data(c), 4096), -1);
-    cr_assert_eq(smmap_window_end(old), 512 * KiB, "the old user keeps its window");
+    ASSERT_EQ(smmap_size(c), 4096);
+    ASSERT_EQ(smmap_probe(c), 0);
+    ASSERT_EQ(util_mismatch(77, 0, smmap_data(c), 4096), -1);
+    ASSERT_EQ(smmap_window_end(old), 512 * KiB, "the old user keeps its window");
     smmap_cursor_free(old);
     smmap_cursor_free(idle);
     smmap_cursor_free(c);
     smmap_collect(m);
     smmap_stats st;
     smmap_manager_stats(m, &st);
-    cr_assert_eq(st.windows, 0);
-    cr_assert_eq(st.mapped, 0);
+    ASSERT_EQ(st.windows, 0);
+    ASSERT_EQ(st.mapped, 0);
     smmap_manager_free(m);
 }
 
 /* smmap_probe finds a span whose tail was truncated away, without a signal
  * reaching the program. */
-Test(files, probe_sees_truncation)
+TEST(files, probe_sees_truncation)
 {
+    util_require_exact_sigbus();
     const char *p = util_make_file("f", 256 * KiB, 73);
     smmap_manager *m = make(SMMAP_SLIDING, 128 * KiB);
     smmap_cursor *c = util_cursor(m, p);
-    cr_assert_eq(smmap_probe(c), SMMAP_ECURSOR, "no window yet");
-    cr_assert_eq(smmap_use(c, 100 * KiB, 20 * KiB), 0);
-    cr_assert_eq(smmap_probe(c), 0);
-    cr_assert_eq(truncate(p, 110 * KiB), 0);
-    cr_assert_eq(smmap_probe(c), SMMAP_ETRUNC, "span [100K,120K) lost its tail");
-    cr_assert_eq(smmap_use(c, 100 * KiB, 8 * KiB), 0, "still in the same window");
-    cr_assert_eq(smmap_probe(c), 0, "[100K,108K) is still in the file");
-    cr_assert_eq(smmap_probe(NULL), SMMAP_EINVAL);
+    ASSERT_EQ(smmap_probe(c), SMMAP_ECURSOR, "no window yet");
+    ASSERT_EQ(smmap_use(c, 100 * KiB, 20 * KiB), 0);
+    ASSERT_EQ(smmap_probe(c), 0);
+    ASSERT_EQ(truncate(p, 110 * KiB), 0);
+    ASSERT_EQ(smmap_probe(c), SMMAP_ETRUNC, "span [100K,120K) lost its tail");
+    ASSERT_EQ(smmap_use(c, 100 * KiB, 8 * KiB), 0, "still in the same window");
+    ASSERT_EQ(smmap_probe(c), 0, "[100K,108K) is still in the file");
+    ASSERT_EQ(smmap_probe(NULL), SMMAP_EINVAL);
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }
 
 /* smmap_probe_at reaches any byte of the window, not only the span, and
  * leaves the span where it was. */
-Test(files, probe_at_anywhere_in_window)
+TEST(files, probe_at_anywhere_in_window)
 {
+    util_require_exact_sigbus();
     const char *p = util_make_file("f", 256 * KiB, 74);
     smmap_manager *m = make(SMMAP_SLIDING, 128 * KiB);
     smmap_cursor *c = util_cursor(m, p);
-    cr_assert_eq(smmap_use(c, 70 * KiB, 4 * KiB), 0);
+    ASSERT_EQ(smmap_use(c, 70 * KiB, 4 * KiB), 0);
     uint64_t wb = smmap_window_begin(c), we = smmap_window_end(c);
-    cr_assert(wb < 70 * KiB && we > 120 * KiB, "window [%llu,%llu)",
+    ASSERT(wb < 70 * KiB && we > 120 * KiB, "window [%llu,%llu)",
               (unsigned long long)wb, (unsigned long long)we);
-    cr_assert_eq(smmap_probe_at(c, wb), 0);
-    cr_assert_eq(smmap_probe_at(c, we - 1), 0);
-    cr_assert_eq(smmap_probe_at(c, we), SMMAP_EINVAL, "past the window");
+    ASSERT_EQ(smmap_probe_at(c, wb), 0);
+    ASSERT_EQ(smmap_probe_at(c, we - 1), 0);
+    ASSERT_EQ(smmap_probe_at(c, we), SMMAP_EINVAL, "past the window");
     if (wb > 0)
-        cr_assert_eq(smmap_probe_at(c, wb - 1), SMMAP_EINVAL, "before the window");
-    cr_assert_eq(truncate(p, 100 * KiB), 0);
-    cr_assert_eq(smmap_probe_at(c, 110 * KiB), SMMAP_ETRUNC, "a page past the new end");
-    cr_assert_eq(smmap_probe_at(c, 90 * KiB), 0, "still in the file");
-    cr_assert_eq(smmap_probe(c), 0, "the span [70K,74K) is untouched");
-    cr_assert_eq(smmap_begin(c), 70 * KiB);
-    cr_assert_eq(smmap_size(c), 4 * KiB);
+        ASSERT_EQ(smmap_probe_at(c, wb - 1), SMMAP_EINVAL, "before the window");
+    ASSERT_EQ(truncate(p, 100 * KiB), 0);
+    ASSERT_EQ(smmap_probe_at(c, 110 * KiB), SMMAP_ETRUNC, "a page past the new end");
+    ASSERT_EQ(smmap_probe_at(c, 90 * KiB), 0, "still in the file");
+    ASSERT_EQ(smmap_probe(c), 0, "the span [70K,74K) is untouched");
+    ASSERT_EQ(smmap_begin(c), 70 * KiB);
+    ASSERT_EQ(smmap_size(c), 4 * KiB);
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }
@@ -447,17 +446,17 @@ static smmap_cursor *guarded_cursor(smmap_manager *m, const char *p)
 {
     smmap_cursor *c = util_cursor(m, p);
     unsigned char buf[100];
-    cr_assert_eq(smmap_read(c, buf, sizeof buf, 1000), 100, "installs the guard");
+    ASSERT_EQ(smmap_read(c, buf, sizeof buf, 1000), 100, "installs the guard");
     return c;
 }
 
-Test(files, sent_sigbus_still_kills, .timeout = 10)
+TEST(files, sent_sigbus_still_kills, .timeout = 10)
 {
     if (util_valgrind() || util_asan())
-        cr_skip_test("valgrind and ASan handle SIGBUS their own way");
+        SKIP("valgrind and ASan handle SIGBUS their own way");
     const char *p = util_make_file("f", 64 * KiB, 75);
     pid_t pid = fork();
-    cr_assert_geq(pid, 0);
+    ASSERT_GE(pid, 0);
     if (pid == 0) {
         smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB);
         guarded_cursor(m, p);
@@ -465,70 +464,72 @@ Test(files, sent_sigbus_still_kills, .timeout = 10)
         _exit(0); /* the signal was swallowed */
     }
     int status;
-    cr_assert_eq(waitpid(pid, &status, 0), pid);
-    cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS,
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS,
               "the process survived a sent SIGBUS (status %#x)", status);
 }
 
 /* With SIGBUS ignored before the guard came, a sent SIGBUS stays ignored
  * and the guard stays in place for the next truncation. */
-Test(files, sent_sigbus_ignored_keeps_guard, .timeout = 10)
+TEST(files, sent_sigbus_ignored_keeps_guard, .timeout = 10)
 {
+    util_require_exact_sigbus();
     if (util_valgrind())
-        cr_skip_test("valgrind delivers SIGBUS its own way");
-    cr_assert_neq(signal(SIGBUS, SIG_IGN), SIG_ERR);
+        SKIP("valgrind delivers SIGBUS its own way");
+    ASSERT_NE(signal(SIGBUS, SIG_IGN), SIG_ERR);
     const char *p = util_make_file("f", 256 * KiB, 76);
     smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB);
     smmap_cursor *c = guarded_cursor(m, p);
     unsigned char buf[100];
     raise(SIGBUS);
     kill(getpid(), SIGBUS);
-    cr_assert_eq(truncate(p, 4096), 0);
-    cr_assert_eq(smmap_read(c, buf, sizeof buf, 32 * KiB), SMMAP_ETRUNC);
-    cr_assert_eq(smmap_read(c, buf, sizeof buf, 1000), 100);
-    cr_assert_eq(util_mismatch(76, 1000, buf, sizeof buf), -1);
+    ASSERT_EQ(truncate(p, 4096), 0);
+    ASSERT_EQ(smmap_read(c, buf, sizeof buf, 32 * KiB), SMMAP_ETRUNC);
+    ASSERT_EQ(smmap_read(c, buf, sizeof buf, 1000), 100);
+    ASSERT_EQ(util_mismatch(76, 1000, buf, sizeof buf), -1);
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }
 
 /* The library's SIGBUS guard chains to the handler installed before it: a
  * fault outside the library still reaches the program's handler. */
-Test(files, sigbus_handler_chained, .timeout = 10)
+TEST(files, sigbus_handler_chained, .timeout = 10)
 {
+    util_require_exact_sigbus();
     if (util_valgrind())
-        cr_skip_test("valgrind delivers SIGBUS from a truncated mapping its own way");
+        SKIP("valgrind delivers SIGBUS from a truncated mapping its own way");
     struct sigaction sa = {0};
     sa.sa_sigaction = own_handler;
     sa.sa_flags = SA_SIGINFO;
     sigemptyset(&sa.sa_mask);
-    cr_assert_eq(sigaction(SIGBUS, &sa, NULL), 0);
+    ASSERT_EQ(sigaction(SIGBUS, &sa, NULL), 0);
 
     const char *p = util_make_file("f", 256 * KiB, 71);
     const char *q = util_make_file("g", 256 * KiB, 72);
     smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB);
     smmap_cursor *c = util_cursor(m, p);
     unsigned char buf[100];
-    cr_assert_eq(smmap_read(c, buf, sizeof buf, 1000), 100);
+    ASSERT_EQ(smmap_read(c, buf, sizeof buf, 1000), 100);
     /* make the library use its guard once: a truncated read */
-    cr_assert_eq(smmap_use(c, 0, 10), 0);
-    cr_assert_eq(truncate(p, 4096), 0);
-    cr_assert_eq(smmap_read(c, buf, sizeof buf, 32 * KiB), SMMAP_ETRUNC);
-    cr_assert_eq(own_calls, 0, "a guarded fault reached the program's handler");
+    ASSERT_EQ(smmap_use(c, 0, 10), 0);
+    ASSERT_EQ(truncate(p, 4096), 0);
+    ASSERT_EQ(smmap_read(c, buf, sizeof buf, 32 * KiB), SMMAP_ETRUNC);
+    ASSERT_EQ(own_calls, 0, "a guarded fault reached the program's handler");
 
     /* now a fault of the program's own */
     int fd = open(q, O_RDONLY);
-    cr_assert_geq(fd, 0);
+    ASSERT_GE(fd, 0);
     volatile const unsigned char *map = mmap(NULL, 256 * KiB, PROT_READ, MAP_SHARED, fd, 0);
-    cr_assert_neq((void *)map, MAP_FAILED);
+    ASSERT_NE((void *)map, MAP_FAILED);
     close(fd);
-    cr_assert_eq(map[0], util_byte(72, 0));
-    cr_assert_eq(truncate(q, 4096), 0);
+    ASSERT_EQ(map[0], util_byte(72, 0));
+    ASSERT_EQ(truncate(q, 4096), 0);
     if (sigsetjmp(own_jmp, 1) == 0) {
         unsigned char x = map[128 * KiB];
         (void)x;
-        cr_assert_fail("no SIGBUS reading a truncated page");
+        FAIL("no SIGBUS reading a truncated page");
     }
-    cr_assert_eq(own_calls, 1);
+    ASSERT_EQ(own_calls, 1);
     munmap((void *)map, 256 * KiB);
     smmap_cursor_free(c);
     smmap_manager_free(m);

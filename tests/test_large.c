@@ -11,15 +11,11 @@
 
 #include <smmap.h>
 
-#include <criterion/criterion.h>
-
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-TestSuite(large, .init = util_setup, .fini = util_teardown);
 
 #define SALT 77u
 #define FOUR_G (4 * GiB)
@@ -40,8 +36,8 @@ static const char *make_big(void)
 {
     const char *p = util_path("big");
     int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    cr_assert(fd >= 0, "create %s: %s", p, strerror(errno));
-    cr_assert_eq(ftruncate(fd, (off_t)SIZE), 0, "ftruncate: %s", strerror(errno));
+    ASSERT(fd >= 0, "create %s: %s", p, strerror(errno));
+    ASSERT_EQ(ftruncate(fd, (off_t)SIZE), 0, "ftruncate: %s", strerror(errno));
     close(fd);
     for (size_t i = 0; i < NRUNS; i++)
         util_append(p, runs[i].off, runs[i].len, SALT);
@@ -69,12 +65,12 @@ static int64_t mismatch(const unsigned char *buf, uint64_t off, size_t len)
 static void check_file(smmap_manager *m, const char *path)
 {
     smmap_cursor *c = util_cursor(m, path);
-    cr_assert_eq(smmap_file_size(c), (int64_t)SIZE);
+    ASSERT_EQ(smmap_file_size(c), (int64_t)SIZE);
     smmap_options o;
     smmap_manager_options(m, &o);
     size_t half = o.window_size / 2;
     unsigned char *buf = malloc(256 * KiB);
-    cr_assert_not_null(buf);
+    ASSERT_NOT_NULL(buf);
 
     for (size_t i = 0; i < NRUNS; i++) {
         uint64_t off = runs[i].off;
@@ -82,13 +78,13 @@ static void check_file(smmap_manager *m, const char *path)
         if (len > half)
             len = half;
         int rc = smmap_use(c, off, len);
-        cr_assert_eq(rc, 0, "use(%llu): %s", (unsigned long long)off, smmap_strerror(rc));
-        cr_assert_eq(smmap_begin(c), off);
-        cr_assert_eq(smmap_size(c), len, "size %zu, asked %zu", smmap_size(c), len);
-        cr_assert(smmap_window_begin(c) <= off && smmap_window_end(c) >= off + len);
-        cr_assert(smmap_includes(c, off + len - 1));
+        ASSERT_EQ(rc, 0, "use(%llu): %s", (unsigned long long)off, smmap_strerror(rc));
+        ASSERT_EQ(smmap_begin(c), off);
+        ASSERT_EQ(smmap_size(c), len, "size %zu, asked %zu", smmap_size(c), len);
+        ASSERT(smmap_window_begin(c) <= off && smmap_window_end(c) >= off + len);
+        ASSERT(smmap_includes(c, off + len - 1));
         int64_t bad = mismatch(smmap_data(c), off, len);
-        cr_assert_eq(bad, -1, "use: byte %lld of %llu differs", (long long)bad,
+        ASSERT_EQ(bad, -1, "use: byte %lld of %llu differs", (long long)bad,
                      (unsigned long long)off);
 
         /* The run with its edges: zeros before and after it. */
@@ -98,36 +94,37 @@ static void check_file(smmap_manager *m, const char *path)
             n = 256 * KiB;
         int64_t got = smmap_read(c, buf, n, from);
         uint64_t want = from + n > SIZE ? SIZE - from : n;
-        cr_assert_eq(got, (int64_t)want, "read(%llu, %zu) = %lld",
+        ASSERT_EQ(got, (int64_t)want, "read(%llu, %zu) = %lld",
                      (unsigned long long)from, n, (long long)got);
         bad = mismatch(buf, from, (size_t)got);
-        cr_assert_eq(bad, -1, "read: byte %lld of %llu differs", (long long)bad,
+        ASSERT_EQ(bad, -1, "read: byte %lld of %llu differs", (long long)bad,
                      (unsigned long long)from);
     }
 
     /* A hole reads as zeros; a byte right above 2^32 and the last byte. */
     memset(buf, 0xAA, 4096);
-    cr_assert_eq(smmap_read(c, buf, 4096, FOUR_G + 300 * MiB), 4096);
-    cr_assert_eq(mismatch(buf, FOUR_G + 300 * MiB, 4096), -1);
-    cr_assert_eq(smmap_use(c, FOUR_G, 1), 0);
-    cr_assert_eq(smmap_data(c)[0], expect_byte(FOUR_G));
-    cr_assert_eq(smmap_use(c, SIZE - 1, 1), 0);
-    cr_assert_eq(smmap_data(c)[0], expect_byte(SIZE - 1));
-    cr_assert_eq(smmap_begin(c), SIZE - 1);
+    ASSERT_EQ(smmap_read(c, buf, 4096, FOUR_G + 300 * MiB), 4096);
+    ASSERT_EQ(mismatch(buf, FOUR_G + 300 * MiB, 4096), -1);
+    ASSERT_EQ(smmap_use(c, FOUR_G, 1), 0);
+    ASSERT_EQ(smmap_data(c)[0], expect_byte(FOUR_G));
+    ASSERT_EQ(smmap_use(c, SIZE - 1, 1), 0);
+    ASSERT_EQ(smmap_data(c)[0], expect_byte(SIZE - 1));
+    ASSERT_EQ(smmap_begin(c), SIZE - 1);
 
     /* At and past the end. */
-    cr_assert_eq(smmap_read(c, buf, 100, SIZE - 10), 10);
-    cr_assert_eq(mismatch(buf, SIZE - 10, 10), -1);
-    cr_assert_eq(smmap_read(c, buf, 100, SIZE), 0);
-    cr_assert_eq(smmap_use(c, SIZE, 1), SMMAP_EOF);
-    cr_assert_eq(smmap_use(c, SIZE + FOUR_G, 1), SMMAP_EOF);
+    ASSERT_EQ(smmap_read(c, buf, 100, SIZE - 10), 10);
+    ASSERT_EQ(mismatch(buf, SIZE - 10, 10), -1);
+    ASSERT_EQ(smmap_read(c, buf, 100, SIZE), 0);
+    ASSERT_EQ(smmap_use(c, SIZE, 1), SMMAP_EOF);
+    ASSERT_EQ(smmap_use(c, SIZE + FOUR_G, 1), SMMAP_EOF);
 
     free(buf);
     smmap_cursor_free(c);
 }
 
-Test(large, sliding_small_windows_above_4gib)
+TEST(large, sliding_small_windows_above_4gib)
 {
+    util_require_mmap_above_4gib();
     const char *p = make_big();
     smmap_options o = {.kind = SMMAP_SLIDING, .window_size = 1 * MiB,
                        .max_memory = 4 * MiB, .max_handles = 4};
@@ -135,13 +132,14 @@ Test(large, sliding_small_windows_above_4gib)
     check_file(m, p);
     smmap_stats st;
     smmap_manager_stats(m, &st);
-    cr_assert_leq(st.mapped_peak, 4 * MiB);
-    cr_assert_leq(st.windows_peak, 4);
+    ASSERT_LE(st.mapped_peak, 4 * MiB);
+    ASSERT_LE(st.windows_peak, 4);
     smmap_manager_free(m);
 }
 
-Test(large, sliding_defaults_above_4gib)
+TEST(large, sliding_defaults_above_4gib)
 {
+    util_require_mmap_above_4gib();
     const char *p = make_big();
     smmap_manager *m = util_manager(NULL);
     check_file(m, p);
@@ -149,8 +147,9 @@ Test(large, sliding_defaults_above_4gib)
 }
 
 /* Reads across 2^32 that span several small windows. */
-Test(large, read_across_4gib_spans_windows)
+TEST(large, read_across_4gib_spans_windows)
 {
+    util_require_mmap_above_4gib();
     const char *p = make_big();
     smmap_options o = {.kind = SMMAP_SLIDING, .window_size = 64 * KiB,
                        .max_memory = 256 * KiB, .max_handles = 4};
@@ -158,39 +157,40 @@ Test(large, read_across_4gib_spans_windows)
     smmap_cursor *c = util_cursor(m, p);
     size_t n = 300 * KiB;
     unsigned char *buf = malloc(n);
-    cr_assert_not_null(buf);
+    ASSERT_NOT_NULL(buf);
     uint64_t from = FOUR_G - 150 * KiB - 7;
-    cr_assert_eq(smmap_read(c, buf, n, from), (int64_t)n);
-    cr_assert_eq(mismatch(buf, from, n), -1);
+    ASSERT_EQ(smmap_read(c, buf, n, from), (int64_t)n);
+    ASSERT_EQ(mismatch(buf, from, n), -1);
     /* Backwards, a window at a time, so that each read maps a new one. */
     for (uint64_t off = FOUR_G + 16 * KiB; off > FOUR_G - 16 * KiB; off -= 1000) {
-        cr_assert_eq(smmap_read(c, buf, 2000, off), 2000);
-        cr_assert_eq(mismatch(buf, off, 2000), -1, "at %llu", (unsigned long long)off);
+        ASSERT_EQ(smmap_read(c, buf, 2000, off), 2000);
+        ASSERT_EQ(mismatch(buf, off, 2000), -1, "at %llu", (unsigned long long)off);
     }
     free(buf);
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }
 
-Test(large, buffer_above_4gib)
+TEST(large, buffer_above_4gib)
 {
+    util_require_mmap_above_4gib();
     const char *p = make_big();
     smmap_options o = {.kind = SMMAP_SLIDING, .window_size = 1 * MiB, .max_memory = 4 * MiB};
     smmap_manager *m = util_manager(&o);
     smmap_cursor *c = util_cursor(m, p);
     smmap_buffer *b = NULL;
-    cr_assert_eq(smmap_buffer_new(c, FOUR_G, 0, &b), 0);
-    cr_assert_eq(smmap_buffer_size(b), SIZE - FOUR_G);
-    cr_assert_eq(smmap_buffer_byte(b, 0), expect_byte(FOUR_G));
-    cr_assert_eq(smmap_buffer_byte(b, 12345), expect_byte(FOUR_G + 12345));
-    cr_assert_eq(smmap_buffer_byte(b, -1), expect_byte(SIZE - 1));
-    cr_assert_eq(smmap_buffer_byte(b, -70000), expect_byte(SIZE - 70000));
-    cr_assert_eq(smmap_buffer_byte(b, (int64_t)(SIZE - FOUR_G)), SMMAP_EINVAL);
+    ASSERT_EQ(smmap_buffer_new(c, FOUR_G, 0, &b), 0);
+    ASSERT_EQ(smmap_buffer_size(b), SIZE - FOUR_G);
+    ASSERT_EQ(smmap_buffer_byte(b, 0), expect_byte(FOUR_G));
+    ASSERT_EQ(smmap_buffer_byte(b, 12345), expect_byte(FOUR_G + 12345));
+    ASSERT_EQ(smmap_buffer_byte(b, -1), expect_byte(SIZE - 1));
+    ASSERT_EQ(smmap_buffer_byte(b, -70000), expect_byte(SIZE - 70000));
+    ASSERT_EQ(smmap_buffer_byte(b, (int64_t)(SIZE - FOUR_G)), SMMAP_EINVAL);
     unsigned char buf[9000];
-    cr_assert_eq(smmap_buffer_read(b, 12000, 21000, buf, sizeof buf), 9000);
-    cr_assert_eq(mismatch(buf, FOUR_G + 12000, 9000), -1);
-    cr_assert_eq(smmap_buffer_read(b, -5000, -1, buf, sizeof buf), 4999);
-    cr_assert_eq(mismatch(buf, SIZE - 5000, 4999), -1);
+    ASSERT_EQ(smmap_buffer_read(b, 12000, 21000, buf, sizeof buf), 9000);
+    ASSERT_EQ(mismatch(buf, FOUR_G + 12000, 9000), -1);
+    ASSERT_EQ(smmap_buffer_read(b, -5000, -1, buf, sizeof buf), 4999);
+    ASSERT_EQ(mismatch(buf, SIZE - 5000, 4999), -1);
     smmap_buffer_free(b);
     smmap_cursor_free(c);
     smmap_manager_free(m);
@@ -198,7 +198,7 @@ Test(large, buffer_above_4gib)
 
 /* A static manager maps the whole 5 GiB file on 64-bit; a 32-bit process
  * cannot: smmap_use fails with nothing left accounted. */
-Test(large, static_above_4gib)
+TEST(large, static_above_4gib)
 {
     const char *p = make_big();
     smmap_options o = {.kind = SMMAP_STATIC};
@@ -207,44 +207,44 @@ Test(large, static_above_4gib)
     int rc = smmap_use(c, FOUR_G + 12345, 100);
     smmap_stats st;
     if (sizeof(void *) >= 8) {
-        cr_assert_eq(rc, 0, "use: %s", smmap_strerror(rc));
-        cr_assert_eq(smmap_window_begin(c), 0);
-        cr_assert_eq(smmap_window_end(c), SIZE);
-        cr_assert_eq(mismatch(smmap_data(c), FOUR_G + 12345, 100), -1);
+        ASSERT_EQ(rc, 0, "use: %s", smmap_strerror(rc));
+        ASSERT_EQ(smmap_window_begin(c), 0);
+        ASSERT_EQ(smmap_window_end(c), SIZE);
+        ASSERT_EQ(mismatch(smmap_data(c), FOUR_G + 12345, 100), -1);
         unsigned char buf[4000];
-        cr_assert_eq(smmap_read(c, buf, sizeof buf, FOUR_G - 2000), (int64_t)sizeof buf);
-        cr_assert_eq(mismatch(buf, FOUR_G - 2000, sizeof buf), -1);
+        ASSERT_EQ(smmap_read(c, buf, sizeof buf, FOUR_G - 2000), (int64_t)sizeof buf);
+        ASSERT_EQ(mismatch(buf, FOUR_G - 2000, sizeof buf), -1);
         smmap_manager_stats(m, &st);
-        cr_assert_eq(st.mapped, SIZE);
-        cr_assert_eq(st.windows, 1);
+        ASSERT_EQ(st.mapped, SIZE);
+        ASSERT_EQ(st.windows, 1);
     } else {
-        cr_assert(rc < 0, "a 5 GiB static window on 32-bit: %d", rc);
-        cr_assert_eq(smmap_valid(c), 0);
+        ASSERT(rc < 0, "a 5 GiB static window on 32-bit: %d", rc);
+        ASSERT_EQ(smmap_valid(c), 0);
         /* The copying read may still serve it (by pread). */
         unsigned char byte = 0;
         int64_t n = smmap_read(c, &byte, 1, FOUR_G);
-        cr_assert(n < 0 || (n == 1 && byte == expect_byte(FOUR_G)), "read: %lld", (long long)n);
+        ASSERT(n < 0 || (n == 1 && byte == expect_byte(FOUR_G)), "read: %lld", (long long)n);
         smmap_manager_stats(m, &st);
-        cr_assert_eq(st.mapped, 0);
-        cr_assert_eq(st.windows, 0);
+        ASSERT_EQ(st.mapped, 0);
+        ASSERT_EQ(st.windows, 0);
     }
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }
 
-Test(large, defaults_by_pointer_size)
+TEST(large, defaults_by_pointer_size)
 {
     smmap_manager *m = util_manager(NULL);
     smmap_options o;
     smmap_manager_options(m, &o);
-    cr_assert_eq(o.kind, SMMAP_SLIDING);
+    ASSERT_EQ(o.kind, SMMAP_SLIDING);
     if (sizeof(void *) == 4) {
-        cr_assert_eq(o.window_size, (size_t)(64 * MiB), "window %zu", o.window_size);
-        cr_assert_eq(o.max_memory, 1 * GiB);
+        ASSERT_EQ(o.window_size, (size_t)(64 * MiB), "window %zu", o.window_size);
+        ASSERT_EQ(o.max_memory, 1 * GiB);
     } else {
-        cr_assert_eq(sizeof(void *), 8);
-        cr_assert_eq(o.window_size, (size_t)(1 * GiB), "window %zu", o.window_size);
-        cr_assert_eq(o.max_memory, 8 * GiB);
+        ASSERT_EQ(sizeof(void *), 8);
+        ASSERT_EQ(o.window_size, (size_t)(1 * GiB), "window %zu", o.window_size);
+        ASSERT_EQ(o.max_memory, 8 * GiB);
     }
     smmap_manager_free(m);
 }

@@ -7,15 +7,11 @@
 
 #include <smmap.h>
 
-#include <criterion/criterion.h>
-
 #include <stdio.h>
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-TestSuite(leaks, .init = util_setup, .fini = util_teardown);
 
 static smmap_manager *make(int kind, size_t window, uint32_t handles)
 {
@@ -30,24 +26,24 @@ static void workout(smmap_manager *m, const char *p1, const char *p2, smmap_curs
     out[0] = util_cursor(m, p1);
     out[1] = util_cursor(m, p2);
     int fd = open(p1, O_RDONLY);
-    cr_assert_geq(fd, 0);
-    cr_assert_eq(smmap_cursor_new_fd(m, fd, &out[2]), 0);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(smmap_cursor_new_fd(m, fd, &out[2]), 0);
     close(fd);
-    cr_assert_eq(smmap_use(out[0], 10, 100), 0);
-    cr_assert_eq(smmap_cursor_dup(out[0], &out[3]), 0);
-    cr_assert_eq(smmap_use(out[1], 500 * KiB, 100), 0);
-    cr_assert_eq(smmap_use(out[2], 900 * KiB, 100), 0);
+    ASSERT_EQ(smmap_use(out[0], 10, 100), 0);
+    ASSERT_EQ(smmap_cursor_dup(out[0], &out[3]), 0);
+    ASSERT_EQ(smmap_use(out[1], 500 * KiB, 100), 0);
+    ASSERT_EQ(smmap_use(out[2], 900 * KiB, 100), 0);
     unsigned char tmp[300 * 1024];
-    cr_assert_eq(smmap_read(out[3], tmp, sizeof tmp, 100 * KiB), (int64_t)sizeof tmp);
-    cr_assert_eq(util_mismatch(81, 100 * KiB, tmp, sizeof tmp), -1);
+    ASSERT_EQ(smmap_read(out[3], tmp, sizeof tmp, 100 * KiB), (int64_t)sizeof tmp);
+    ASSERT_EQ(util_mismatch(81, 100 * KiB, tmp, sizeof tmp), -1);
     out[4] = util_cursor(m, p2);
-    cr_assert_eq(smmap_read(out[4], tmp, sizeof tmp, 0), (int64_t)sizeof tmp);
-    cr_assert_eq(util_mismatch(82, 0, tmp, sizeof tmp), -1);
-    cr_assert_eq(smmap_cursor_dup(out[4], &out[5]), 0);
-    cr_assert_eq(smmap_buffer_new(out[1], 1000, 0, buf), 0);
-    cr_assert_eq(smmap_buffer_byte(*buf, -1), util_byte(82, 1 * MiB - 1));
-    cr_assert_eq(smmap_buffer_read(*buf, 0, 200 * 1024, tmp, sizeof tmp), 200 * 1024);
-    cr_assert_eq(util_mismatch(82, 1000, tmp, 200 * 1024), -1);
+    ASSERT_EQ(smmap_read(out[4], tmp, sizeof tmp, 0), (int64_t)sizeof tmp);
+    ASSERT_EQ(util_mismatch(82, 0, tmp, sizeof tmp), -1);
+    ASSERT_EQ(smmap_cursor_dup(out[4], &out[5]), 0);
+    ASSERT_EQ(smmap_buffer_new(out[1], 1000, 0, buf), 0);
+    ASSERT_EQ(smmap_buffer_byte(*buf, -1), util_byte(82, 1 * MiB - 1));
+    ASSERT_EQ(smmap_buffer_read(*buf, 0, 200 * 1024, tmp, sizeof tmp), 200 * 1024);
+    ASSERT_EQ(util_mismatch(82, 1000, tmp, 200 * 1024), -1);
 }
 
 static void check_all_released(int kind)
@@ -55,42 +51,42 @@ static void check_all_released(int kind)
     const char *p1 = util_make_file("f1", 1 * MiB, 81);
     const char *p2 = util_make_file("f2", 1 * MiB, 82);
     int fds0 = util_count_fds();
-    cr_assert_eq(util_maps_of(p1, NULL, 0), 0);
+    ASSERT_EQ(util_maps_of(p1, NULL, 0), 0);
 
     smmap_manager *m = make(kind, kind == SMMAP_SLIDING ? 64 * KiB : 0, 0);
     smmap_cursor *c[6];
     smmap_buffer *b;
     workout(m, p1, p2, c, &b);
-    cr_assert_gt(util_maps_of(p1, NULL, 0), 0);
-    cr_assert_gt(util_maps_of(p2, NULL, 0), 0);
-    cr_assert_eq(util_fds_of(p1), 1, "one descriptor per file");
-    cr_assert_eq(util_fds_of(p2), 1);
-    cr_assert_eq(util_count_fds(), fds0 + 2);
+    ASSERT_GT(util_maps_of(p1, NULL, 0), 0);
+    ASSERT_GT(util_maps_of(p2, NULL, 0), 0);
+    ASSERT_EQ(util_fds_of(p1), 1, "one descriptor per file");
+    ASSERT_EQ(util_fds_of(p2), 1);
+    ASSERT_EQ(util_count_fds(), fds0 + 2);
 
     smmap_buffer_free(b);
     for (int i = 0; i < 6; i++)
         smmap_cursor_free(c[i]);
     smmap_manager_free(m);
-    cr_assert_eq(util_maps_of(p1, NULL, 0), 0, "mappings of f1 left");
-    cr_assert_eq(util_maps_of(p2, NULL, 0), 0, "mappings of f2 left");
-    cr_assert_eq(util_fds_of(p1), 0);
-    cr_assert_eq(util_fds_of(p2), 0);
-    cr_assert_eq(util_count_fds(), fds0, "%d descriptors, %d before", util_count_fds(), fds0);
+    ASSERT_EQ(util_maps_of(p1, NULL, 0), 0, "mappings of f1 left");
+    ASSERT_EQ(util_maps_of(p2, NULL, 0), 0, "mappings of f2 left");
+    ASSERT_EQ(util_fds_of(p1), 0);
+    ASSERT_EQ(util_fds_of(p2), 0);
+    ASSERT_EQ(util_count_fds(), fds0, "%d descriptors, %d before", util_count_fds(), fds0);
 }
 
-Test(leaks, all_released_sliding)
+TEST(leaks, all_released_sliding)
 {
     check_all_released(SMMAP_SLIDING);
 }
 
-Test(leaks, all_released_static)
+TEST(leaks, all_released_static)
 {
     check_all_released(SMMAP_STATIC);
 }
 
 /* Cursors freed, manager alive: the idle windows stay cached (and keep
  * their file open) until collect or the manager goes. */
-Test(leaks, cached_until_collect)
+TEST(leaks, cached_until_collect)
 {
     const char *p1 = util_make_file("f1", 1 * MiB, 81);
     const char *p2 = util_make_file("f2", 1 * MiB, 82);
@@ -104,39 +100,39 @@ Test(leaks, cached_until_collect)
         smmap_cursor_free(c[i]);
     smmap_stats st;
     smmap_manager_stats(m, &st);
-    cr_assert_gt(st.windows, 0u, "idle windows are kept as a cache");
+    ASSERT_GT(st.windows, 0u, "idle windows are kept as a cache");
     /* Bytes, not lines: neighbouring windows may share one line of maps. */
-    cr_assert_eq(util_mapped_bytes(p1) + util_mapped_bytes(p2), st.mapped);
+    ASSERT_EQ(util_mapped_bytes(p1) + util_mapped_bytes(p2), st.mapped);
     int n = smmap_collect(m);
-    cr_assert_eq((uint64_t)n, st.windows);
+    ASSERT_EQ((uint64_t)n, st.windows);
     smmap_manager_stats(m, &st);
-    cr_assert_eq(st.windows, 0u);
-    cr_assert_eq(st.mapped, 0u);
-    cr_assert_eq(st.files, 0u, "no cursor uses the files: closed");
-    cr_assert_eq(util_maps_of(p1, NULL, 0), 0);
-    cr_assert_eq(util_maps_of(p2, NULL, 0), 0);
-    cr_assert_eq(util_count_fds(), fds0);
+    ASSERT_EQ(st.windows, 0u);
+    ASSERT_EQ(st.mapped, 0u);
+    ASSERT_EQ(st.files, 0u, "no cursor uses the files: closed");
+    ASSERT_EQ(util_maps_of(p1, NULL, 0), 0);
+    ASSERT_EQ(util_maps_of(p2, NULL, 0), 0);
+    ASSERT_EQ(util_count_fds(), fds0);
     smmap_manager_free(m);
-    cr_assert_eq(util_count_fds(), fds0);
+    ASSERT_EQ(util_count_fds(), fds0);
 }
 
 /* Freeing a manager with idle cached windows releases them. */
-Test(leaks, manager_free_releases_cache)
+TEST(leaks, manager_free_releases_cache)
 {
     const char *p = util_make_file("f", 1 * MiB, 83);
     int fds0 = util_count_fds();
     smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB, 0);
     smmap_cursor *c = util_cursor(m, p);
     for (uint64_t off = 0; off < 1 * MiB; off += 128 * KiB)
-        cr_assert_eq(smmap_use(c, off, 10), 0);
+        ASSERT_EQ(smmap_use(c, off, 10), 0);
     smmap_cursor_free(c);
-    cr_assert_eq(util_maps_of(p, NULL, 0), 8);
+    ASSERT_EQ(util_maps_of(p, NULL, 0), 8);
     smmap_manager_free(m);
-    cr_assert_eq(util_maps_of(p, NULL, 0), 0);
-    cr_assert_eq(util_count_fds(), fds0);
+    ASSERT_EQ(util_maps_of(p, NULL, 0), 0);
+    ASSERT_EQ(util_count_fds(), fds0);
 }
 
-Test(leaks, manager_freed_before_cursors)
+TEST(leaks, manager_freed_before_cursors)
 {
     const char *p1 = util_make_file("f1", 1 * MiB, 81);
     const char *p2 = util_make_file("f2", 1 * MiB, 82);
@@ -152,81 +148,81 @@ Test(leaks, manager_freed_before_cursors)
     for (int i = 0; i < 6; i++) {
         uint32_t salt = i == 1 || i >= 4 ? 82 : 81;
         uint64_t off = (uint64_t)i * 100 * KiB + 7;
-        cr_assert_eq(smmap_use(c[i], off, 1000), 0, "cursor %d", i);
-        cr_assert_eq(util_mismatch(salt, off, smmap_data(c[i]), 1000), -1);
-        cr_assert_eq(smmap_read(c[i], tmp, sizeof tmp, 1 * MiB - 150 * KiB), 150 * 1024);
-        cr_assert_eq(util_mismatch(salt, 1 * MiB - 150 * KiB, tmp, 150 * KiB), -1);
+        ASSERT_EQ(smmap_use(c[i], off, 1000), 0, "cursor %d", i);
+        ASSERT_EQ(util_mismatch(salt, off, smmap_data(c[i]), 1000), -1);
+        ASSERT_EQ(smmap_read(c[i], tmp, sizeof tmp, 1 * MiB - 150 * KiB), 150 * 1024);
+        ASSERT_EQ(util_mismatch(salt, 1 * MiB - 150 * KiB, tmp, 150 * KiB), -1);
     }
-    cr_assert_eq(smmap_buffer_byte(b, 0), util_byte(82, 1000));
+    ASSERT_EQ(smmap_buffer_byte(b, 0), util_byte(82, 1000));
     smmap_cursor *d;
-    cr_assert_eq(smmap_cursor_dup(c[0], &d), 0);
-    cr_assert_eq(smmap_use(d, 700 * KiB, 10), 0);
-    cr_assert_eq(util_mismatch(81, 700 * KiB, smmap_data(d), 10), -1);
+    ASSERT_EQ(smmap_cursor_dup(c[0], &d), 0);
+    ASSERT_EQ(smmap_use(d, 700 * KiB, 10), 0);
+    ASSERT_EQ(util_mismatch(81, 700 * KiB, smmap_data(d), 10), -1);
     smmap_buffer *b2;
-    cr_assert_eq(smmap_buffer_new(d, 5, 100, &b2), 0);
-    cr_assert_eq(smmap_buffer_byte(b2, 99), util_byte(81, 104));
+    ASSERT_EQ(smmap_buffer_new(d, 5, 100, &b2), 0);
+    ASSERT_EQ(smmap_buffer_byte(b2, 99), util_byte(81, 104));
 
     smmap_cursor_free(d);
     smmap_buffer_free(b);
     for (int i = 0; i < 5; i++)
         smmap_cursor_free(c[i]);
     /* the last cursors keep it alive */
-    cr_assert_eq(smmap_buffer_byte(b2, 0), util_byte(81, 5));
-    cr_assert_eq(smmap_use(c[5], 3, 3), 0);
-    cr_assert_eq(util_mismatch(82, 3, smmap_data(c[5]), 3), -1);
+    ASSERT_EQ(smmap_buffer_byte(b2, 0), util_byte(81, 5));
+    ASSERT_EQ(smmap_use(c[5], 3, 3), 0);
+    ASSERT_EQ(util_mismatch(82, 3, smmap_data(c[5]), 3), -1);
     smmap_cursor_free(c[5]);
-    cr_assert_eq(smmap_buffer_byte(b2, -1), util_byte(81, 104));
+    ASSERT_EQ(smmap_buffer_byte(b2, -1), util_byte(81, 104));
     smmap_buffer_free(b2);
     /* gone with the last one */
-    cr_assert_eq(util_maps_of(p1, NULL, 0), 0);
-    cr_assert_eq(util_maps_of(p2, NULL, 0), 0);
-    cr_assert_eq(util_count_fds(), fds0, "%d descriptors, %d before", util_count_fds(), fds0);
+    ASSERT_EQ(util_maps_of(p1, NULL, 0), 0);
+    ASSERT_EQ(util_maps_of(p2, NULL, 0), 0);
+    ASSERT_EQ(util_count_fds(), fds0, "%d descriptors, %d before", util_count_fds(), fds0);
 }
 
-Test(leaks, failed_calls_leak_nothing, .timeout = 10)
+TEST(leaks, failed_calls_leak_nothing, .timeout = 10)
 {
     const char *p = util_make_file("f", 100 * KiB, 84);
     const char *fifo = util_path("fifo");
-    cr_assert_eq(mkfifo(fifo, 0600), 0);
+    ASSERT_EQ(mkfifo(fifo, 0600), 0);
     int fds0 = util_count_fds();
     smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB, 0);
     smmap_cursor *c;
     for (int i = 0; i < 50; i++) {
-        cr_assert_lt(smmap_cursor_new(m, util_path("missing"), &c), 0);
-        cr_assert_lt(smmap_cursor_new(m, util_dir(), &c), 0);
-        cr_assert_lt(smmap_cursor_new(m, fifo, &c), 0);
-        cr_assert_lt(smmap_cursor_new(m, "/dev/null", &c), 0);
-        cr_assert_lt(smmap_cursor_new_fd(m, 1000000, &c), 0);
-        int dfd = open(util_dir(), O_RDONLY | O_DIRECTORY);
-        cr_assert_lt(smmap_cursor_new_fd(m, dfd, &c), 0);
+        ASSERT_LT(smmap_cursor_new(m, util_path("missing"), &c), 0);
+        ASSERT_LT(smmap_cursor_new(m, t_dir(), &c), 0);
+        ASSERT_LT(smmap_cursor_new(m, fifo, &c), 0);
+        ASSERT_LT(smmap_cursor_new(m, "/dev/null", &c), 0);
+        ASSERT_LT(smmap_cursor_new_fd(m, 1000000, &c), 0);
+        int dfd = open(t_dir(), O_RDONLY | O_DIRECTORY);
+        ASSERT_LT(smmap_cursor_new_fd(m, dfd, &c), 0);
         close(dfd);
     }
     c = util_cursor(m, p);
     for (int i = 0; i < 50; i++) {
-        cr_assert_eq(smmap_use(c, 100 * KiB, 1), SMMAP_EOF);
-        cr_assert_eq(smmap_use(c, UINT64_MAX, 2), SMMAP_EINVAL);
+        ASSERT_EQ(smmap_use(c, 100 * KiB, 1), SMMAP_EOF);
+        ASSERT_EQ(smmap_use(c, UINT64_MAX, 2), SMMAP_EINVAL);
         smmap_buffer *b;
-        cr_assert_eq(smmap_buffer_new(c, 200 * KiB, 1, &b), SMMAP_EOF);
+        ASSERT_EQ(smmap_buffer_new(c, 200 * KiB, 1, &b), SMMAP_EOF);
     }
     smmap_stats st;
     smmap_manager_stats(m, &st);
-    cr_assert_eq(st.files, 1u);
-    cr_assert_eq(st.windows, 0u);
-    cr_assert_eq(util_count_fds(), fds0 + 1);
+    ASSERT_EQ(st.files, 1u);
+    ASSERT_EQ(st.windows, 0u);
+    ASSERT_EQ(util_count_fds(), fds0 + 1);
     smmap_cursor_free(c);
     smmap_manager_free(m);
-    cr_assert_eq(util_count_fds(), fds0);
+    ASSERT_EQ(util_count_fds(), fds0);
 }
 
-Test(leaks, repeated_create_free)
+TEST(leaks, repeated_create_free)
 {
     const char *p = util_make_file("f", 256 * KiB, 85);
     int fds0 = util_count_fds();
     for (int i = 0; i < 300; i++) {
         smmap_manager *m = make(i % 2 ? SMMAP_STATIC : SMMAP_SLIDING, i % 2 ? 0 : 64 * KiB, 0);
         smmap_cursor *c = util_cursor(m, p), *d;
-        cr_assert_eq(smmap_use(c, (uint64_t)i * 700 % (256 * KiB), 16), 0);
-        cr_assert_eq(smmap_cursor_dup(c, &d), 0);
+        ASSERT_EQ(smmap_use(c, (uint64_t)i * 700 % (256 * KiB), 16), 0);
+        ASSERT_EQ(smmap_cursor_dup(c, &d), 0);
         if (i % 3 == 0)
             smmap_manager_free(m);
         smmap_cursor_free(c);
@@ -234,6 +230,6 @@ Test(leaks, repeated_create_free)
         if (i % 3 != 0)
             smmap_manager_free(m);
     }
-    cr_assert_eq(util_maps_of(p, NULL, 0), 0);
-    cr_assert_eq(util_count_fds(), fds0);
+    ASSERT_EQ(util_maps_of(p, NULL, 0), 0);
+    ASSERT_EQ(util_count_fds(), fds0);
 }

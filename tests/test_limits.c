@@ -7,14 +7,10 @@
 
 #include <smmap.h>
 
-#include <criterion/criterion.h>
-
 #include <stdio.h>
 
 #include <stdlib.h>
 #include <string.h>
-
-TestSuite(limits, .init = util_setup, .fini = util_teardown);
 
 #define W (64 * KiB)
 
@@ -36,8 +32,8 @@ static smmap_stats stats(const smmap_manager *m)
 static void touch(smmap_cursor *c, uint64_t off, uint32_t salt)
 {
     int rc = smmap_use(c, off, 16);
-    cr_assert_eq(rc, 0, "use(%llu): %s", (unsigned long long)off, smmap_strerror(rc));
-    cr_assert_eq(util_mismatch(salt, off, smmap_data(c), 16), -1);
+    ASSERT_EQ(rc, 0, "use(%llu): %s", (unsigned long long)off, smmap_strerror(rc));
+    ASSERT_EQ(util_mismatch(salt, off, smmap_data(c), 16), -1);
     smmap_unuse(c);
 }
 
@@ -52,52 +48,52 @@ static void check_lru_abcd(smmap_manager *m)
     touch(c, B, 51);
     touch(c, C, 51);
     smmap_stats st = stats(m);
-    cr_assert_eq(st.windows, 3u);
-    cr_assert_eq(st.misses, 3u);
-    cr_assert_eq(st.evictions, 0u);
-    cr_assert_eq(util_maps_of(p, NULL, 0), 3);
+    ASSERT_EQ(st.windows, 3u);
+    ASSERT_EQ(st.misses, 3u);
+    ASSERT_EQ(st.evictions, 0u);
+    ASSERT_EQ(util_maps_of(p, NULL, 0), 3);
 
     touch(c, A + 100, 51); /* A is now the most recently used */
     st = stats(m);
-    cr_assert_eq(st.hits, 1u);
-    cr_assert_eq(st.misses, 3u);
+    ASSERT_EQ(st.hits, 1u);
+    ASSERT_EQ(st.misses, 3u);
 
     touch(c, D, 51);
     st = stats(m);
-    cr_assert_eq(st.misses, 4u);
-    cr_assert_eq(st.evictions, 1u, "evict only as much as needed: %llu evictions",
+    ASSERT_EQ(st.misses, 4u);
+    ASSERT_EQ(st.evictions, 1u, "evict only as much as needed: %llu evictions",
                  (unsigned long long)st.evictions);
-    cr_assert_eq(st.windows, 3u);
-    cr_assert_eq(st.munmap_calls, 1u);
-    cr_assert(util_mapped_at(p, A), "A (touched) was evicted");
-    cr_assert_not(util_mapped_at(p, B), "B (least recently used) is still mapped");
-    cr_assert(util_mapped_at(p, C), "C was evicted instead of B");
-    cr_assert(util_mapped_at(p, D));
-    cr_assert_eq(util_maps_of(p, NULL, 0), 3);
+    ASSERT_EQ(st.windows, 3u);
+    ASSERT_EQ(st.munmap_calls, 1u);
+    ASSERT(util_mapped_at(p, A), "A (touched) was evicted");
+    ASSERT(!util_mapped_at(p, B), "B (least recently used) is still mapped");
+    ASSERT(util_mapped_at(p, C), "C was evicted instead of B");
+    ASSERT(util_mapped_at(p, D));
+    ASSERT_EQ(util_maps_of(p, NULL, 0), 3);
 
     /* the same seen through hits and misses: A and C hit, B misses */
     touch(c, A + 200, 51);
     touch(c, C + 200, 51);
     st = stats(m);
-    cr_assert_eq(st.misses, 4u, "A or C had been evicted");
-    cr_assert_eq(st.hits, 3u);
+    ASSERT_EQ(st.misses, 4u, "A or C had been evicted");
+    ASSERT_EQ(st.hits, 3u);
     touch(c, B + 200, 51);
     st = stats(m);
-    cr_assert_eq(st.misses, 5u, "B was not evicted");
+    ASSERT_EQ(st.misses, 5u, "B was not evicted");
     /* now D was the least recently used */
-    cr_assert_not(util_mapped_at(p, D));
-    cr_assert(util_mapped_at(p, A) && util_mapped_at(p, B) && util_mapped_at(p, C));
+    ASSERT(!util_mapped_at(p, D));
+    ASSERT(util_mapped_at(p, A) && util_mapped_at(p, B) && util_mapped_at(p, C));
     smmap_cursor_free(c);
 }
 
-Test(limits, lru_by_handles)
+TEST(limits, lru_by_handles)
 {
     smmap_manager *m = make(0, W, 0, 3);
     check_lru_abcd(m);
     smmap_manager_free(m);
 }
 
-Test(limits, lru_by_memory)
+TEST(limits, lru_by_memory)
 {
     smmap_manager *m = make(0, W, 3 * W, 1000);
     check_lru_abcd(m);
@@ -131,25 +127,25 @@ static void check_lru_model(smmap_manager *m, int cap)
         /* stay in the first half so slot s always maps the window at s*256K */
         touch(c, (uint64_t)s * 256 * KiB + util_below(&rs, W / 2 - 16), 52);
         smmap_stats st = stats(m);
-        cr_assert_eq(st.misses, misses, "step %d (slot %d): %llu misses, LRU model %llu", i,
+        ASSERT_EQ(st.misses, misses, "step %d (slot %d): %llu misses, LRU model %llu", i,
                      s, (unsigned long long)st.misses, (unsigned long long)misses);
-        cr_assert_eq(st.windows, (uint64_t)n);
+        ASSERT_EQ(st.windows, (uint64_t)n);
         if (i % 100 == 0)
             for (int k = 0; k < n; k++)
-                cr_assert(util_mapped_at(p, (uint64_t)model[k] * 256 * KiB),
+                ASSERT(util_mapped_at(p, (uint64_t)model[k] * 256 * KiB),
                           "step %d: slot %d should be mapped", i, model[k]);
     }
     smmap_cursor_free(c);
 }
 
-Test(limits, lru_matches_model_handles)
+TEST(limits, lru_matches_model_handles)
 {
     smmap_manager *m = make(0, W, 0, 4);
     check_lru_model(m, 4);
     smmap_manager_free(m);
 }
 
-Test(limits, lru_matches_model_memory)
+TEST(limits, lru_matches_model_memory)
 {
     smmap_manager *m = make(0, W, 5 * W + W / 2, 1000);
     check_lru_model(m, 5);
@@ -162,8 +158,8 @@ static void check_in_use_kept(smmap_manager *m, uint64_t max_windows)
     uint64_t fsize = 4 * MiB;
     const char *p = util_make_file("f", fsize, 53);
     smmap_cursor *h1 = util_cursor(m, p), *h2 = util_cursor(m, p), *c = util_cursor(m, p);
-    cr_assert_eq(smmap_use(h1, 1 * MiB + 5, 1000), 0);
-    cr_assert_eq(smmap_use(h2, 3 * MiB + 5, 1000), 0);
+    ASSERT_EQ(smmap_use(h1, 1 * MiB + 5, 1000), 0);
+    ASSERT_EQ(smmap_use(h2, 3 * MiB + 5, 1000), 0);
     const unsigned char *d1 = smmap_data(h1), *d2 = smmap_data(h2);
     uint64_t w1 = smmap_window_begin(h1), w2 = smmap_window_begin(h2);
     uint64_t rs = 53;
@@ -171,44 +167,44 @@ static void check_in_use_kept(smmap_manager *m, uint64_t max_windows)
     for (int i = 0; i < 2000; i++) {
         uint64_t off = util_below(&rs, fsize);
         if (i % 2) {
-            cr_assert_eq(smmap_use(c, off, 100), 0);
-            cr_assert_eq(util_mismatch(53, off, smmap_data(c), smmap_size(c)), -1);
+            ASSERT_EQ(smmap_use(c, off, 100), 0);
+            ASSERT_EQ(util_mismatch(53, off, smmap_data(c), smmap_size(c)), -1);
         } else {
             int64_t got = smmap_read(c, buf, sizeof buf, off);
-            cr_assert_gt(got, 0);
-            cr_assert_eq(util_mismatch(53, off, buf, (size_t)got), -1);
+            ASSERT_GT(got, 0);
+            ASSERT_EQ(util_mismatch(53, off, buf, (size_t)got), -1);
         }
         smmap_stats st = stats(m);
-        cr_assert_leq(st.windows, max_windows);
-        cr_assert_eq(st.limit_exceeded, 0u);
+        ASSERT_LE(st.windows, max_windows);
+        ASSERT_EQ(st.limit_exceeded, 0u);
     }
     smmap_stats st = stats(m);
-    cr_assert_gt(st.evictions, 100u, "the churn evicted");
-    cr_assert_eq(smmap_data(h1), d1);
-    cr_assert_eq(smmap_data(h2), d2);
-    cr_assert_eq(util_mismatch(53, 1 * MiB + 5, d1, 1000), -1);
-    cr_assert_eq(util_mismatch(53, 3 * MiB + 5, d2, 1000), -1);
-    cr_assert(util_mapped_at(p, w1), "held window unmapped");
-    cr_assert(util_mapped_at(p, w2), "held window unmapped");
+    ASSERT_GT(st.evictions, 100u, "the churn evicted");
+    ASSERT_EQ(smmap_data(h1), d1);
+    ASSERT_EQ(smmap_data(h2), d2);
+    ASSERT_EQ(util_mismatch(53, 1 * MiB + 5, d1, 1000), -1);
+    ASSERT_EQ(util_mismatch(53, 3 * MiB + 5, d2, 1000), -1);
+    ASSERT(util_mapped_at(p, w1), "held window unmapped");
+    ASSERT(util_mapped_at(p, w2), "held window unmapped");
     /* collect does not touch them either */
     smmap_unuse(c);
     smmap_collect(m);
-    cr_assert(util_mapped_at(p, w1) && util_mapped_at(p, w2));
-    cr_assert_eq(util_mismatch(53, 1 * MiB + 5, d1, 1000), -1);
-    cr_assert_eq(smmap_window_users(h1), 1);
+    ASSERT(util_mapped_at(p, w1) && util_mapped_at(p, w2));
+    ASSERT_EQ(util_mismatch(53, 1 * MiB + 5, d1, 1000), -1);
+    ASSERT_EQ(smmap_window_users(h1), 1);
     smmap_cursor_free(c);
     smmap_cursor_free(h1);
     smmap_cursor_free(h2);
 }
 
-Test(limits, in_use_never_evicted_handles)
+TEST(limits, in_use_never_evicted_handles)
 {
     smmap_manager *m = make(0, W, 0, 3);
     check_in_use_kept(m, 3);
     smmap_manager_free(m);
 }
 
-Test(limits, in_use_never_evicted_memory)
+TEST(limits, in_use_never_evicted_memory)
 {
     smmap_manager *m = make(0, W, 3 * W, 1000);
     check_in_use_kept(m, 3);
@@ -217,7 +213,7 @@ Test(limits, in_use_never_evicted_memory)
 
 /* 100 000 random accesses, every byte checked, within 256 KiB and 3
  * windows. */
-Test(limits, caps_hold_under_random_access, .timeout = 60)
+TEST(limits, caps_hold_under_random_access, .timeout = 60)
 {
     const uint64_t cap = 256 * KiB;
     uint64_t fsize = 4 * MiB + 12345;
@@ -227,7 +223,7 @@ Test(limits, caps_hold_under_random_access, .timeout = 60)
     smmap_cursor *a = util_cursor(m, p), *b = util_cursor(m, p);
     unsigned char *buf = malloc(300 * KiB);
     uint64_t rs = 54, bytes = 0;
-    for (int i = 0; i < 100000; i++) {
+    for (long i = 0; i < util_ops(100000); i++) {
         smmap_cursor *c = util_below(&rs, 3) ? a : b;
         uint64_t off = util_below(&rs, fsize);
         int kind = (int)util_below(&rs, 10);
@@ -235,43 +231,43 @@ Test(limits, caps_hold_under_random_access, .timeout = 60)
             size_t len = kind == 0 ? util_below(&rs, 300 * KiB) : util_below(&rs, 4096);
             int64_t want = (int64_t)(len < fsize - off ? len : fsize - off);
             int64_t got = smmap_read(c, buf, len, off);
-            cr_assert_eq(got, want, "op %d read(%llu, %zu) = %lld", i, (unsigned long long)off,
+            ASSERT_EQ(got, want, "op %ld read(%llu, %zu) = %lld", i, (unsigned long long)off,
                          len, (long long)got);
-            cr_assert(memcmp(buf, img + off, (size_t)got) == 0, "op %d read(%llu, %zu) bytes",
+            ASSERT(memcmp(buf, img + off, (size_t)got) == 0, "op %ld read(%llu, %zu) bytes",
                       i, (unsigned long long)off, len);
             bytes += (uint64_t)got;
         } else {
             size_t len = kind < 9 ? 1 + util_below(&rs, W / 2) : 1 + util_below(&rs, 4 * W);
             int rc = smmap_use(c, off, len);
-            cr_assert_eq(rc, 0, "op %d use(%llu, %zu): %s", i, (unsigned long long)off, len,
+            ASSERT_EQ(rc, 0, "op %ld use(%llu, %zu): %s", i, (unsigned long long)off, len,
                          smmap_strerror(rc));
             size_t got = smmap_size(c);
             uint64_t left = fsize - off;
             if (len <= W / 2)
-                cr_assert_eq(got, len < left ? len : left, "op %d use(%llu, %zu) gave %zu", i,
+                ASSERT_EQ(got, len < left ? len : left, "op %ld use(%llu, %zu) gave %zu", i,
                              (unsigned long long)off, len, got);
             else
-                cr_assert(got >= 1 && got <= len);
-            cr_assert(memcmp(smmap_data(c), img + off, got) == 0, "op %d use(%llu, %zu) bytes",
+                ASSERT(got >= 1 && got <= len);
+            ASSERT(memcmp(smmap_data(c), img + off, got) == 0, "op %ld use(%llu, %zu) bytes",
                       i, (unsigned long long)off, len);
             bytes += got;
             if (util_below(&rs, 4) == 0)
                 smmap_unuse(c);
         }
         smmap_stats st = stats(m);
-        cr_assert_leq(st.mapped, cap, "op %d: %llu bytes mapped", i,
+        ASSERT_LE(st.mapped, cap, "op %ld: %llu bytes mapped", i,
                       (unsigned long long)st.mapped);
-        cr_assert_leq(st.windows, 3u, "op %d: %llu windows", i, (unsigned long long)st.windows);
+        ASSERT_LE(st.windows, 3u, "op %ld: %llu windows", i, (unsigned long long)st.windows);
         if (i % 10000 == 0)
-            cr_assert_leq(util_maps_of(p, NULL, 0), 3, "op %d: /proc/self/maps", i);
+            ASSERT_LE(util_maps_of(p, NULL, 0), 3, "op %ld: /proc/self/maps", i);
     }
     smmap_stats st = stats(m);
-    cr_assert_leq(st.mapped_peak, cap);
-    cr_assert_leq(st.windows_peak, 3u);
-    cr_assert_eq(st.limit_exceeded, 0u);
-    cr_assert_gt(st.evictions, 1000u);
-    cr_assert_eq(st.mmap_calls - st.munmap_calls, st.windows);
-    cr_assert_gt(bytes, 100 * MiB / 10);
+    ASSERT_LE(st.mapped_peak, cap);
+    ASSERT_LE(st.windows_peak, 3u);
+    ASSERT_EQ(st.limit_exceeded, 0u);
+    ASSERT_GT(st.evictions, 1000u);
+    ASSERT_EQ(st.mmap_calls - st.munmap_calls, st.windows);
+    ASSERT_GT(bytes, 100 * MiB / 10);
     free(buf);
     free(img);
     smmap_cursor_free(a);
@@ -280,7 +276,7 @@ Test(limits, caps_hold_under_random_access, .timeout = 60)
 }
 
 /* Memory alone binding: a 160 KiB cap holds two 64 KiB windows. */
-Test(limits, memory_cap_binding, .timeout = 60)
+TEST(limits, memory_cap_binding, .timeout = 60)
 {
     const uint64_t cap = 160 * KiB;
     uint64_t fsize = 2 * MiB;
@@ -294,46 +290,46 @@ Test(limits, memory_cap_binding, .timeout = 60)
         uint64_t off = util_below(&rs, fsize);
         size_t len = util_below(&rs, i % 10 ? 2000 : 200 * KiB);
         int64_t got = smmap_read(c, buf, len, off);
-        cr_assert_eq(got, (int64_t)(len < fsize - off ? len : fsize - off));
-        cr_assert(memcmp(buf, img + off, (size_t)got) == 0);
+        ASSERT_EQ(got, (int64_t)(len < fsize - off ? len : fsize - off));
+        ASSERT(memcmp(buf, img + off, (size_t)got) == 0);
         smmap_stats st = stats(m);
-        cr_assert_leq(st.mapped, cap, "op %d: %llu bytes mapped", i,
+        ASSERT_LE(st.mapped, cap, "op %d: %llu bytes mapped", i,
                       (unsigned long long)st.mapped);
     }
     smmap_stats st = stats(m);
-    cr_assert_leq(st.mapped_peak, cap);
-    cr_assert_leq(st.windows_peak, 2u);
-    cr_assert_eq(st.limit_exceeded, 0u);
+    ASSERT_LE(st.mapped_peak, cap);
+    ASSERT_LE(st.windows_peak, 2u);
+    ASSERT_EQ(st.limit_exceeded, 0u);
     free(buf);
     free(img);
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }
 
-Test(limits, soft_limit_exceeded_when_all_in_use)
+TEST(limits, soft_limit_exceeded_when_all_in_use)
 {
     const char *p = util_make_file("f", 1 * MiB, 56);
     smmap_manager *m = make(0, W, 0, 2);
     smmap_cursor *a = util_cursor(m, p), *b = util_cursor(m, p), *c = util_cursor(m, p);
-    cr_assert_eq(smmap_use(a, 0, 10), 0);
-    cr_assert_eq(smmap_use(b, 256 * KiB, 10), 0);
-    cr_assert_eq(smmap_use(c, 512 * KiB, 10), 0, "soft limit: mapped anyway");
-    cr_assert_eq(util_mismatch(56, 512 * KiB, smmap_data(c), 10), -1);
+    ASSERT_EQ(smmap_use(a, 0, 10), 0);
+    ASSERT_EQ(smmap_use(b, 256 * KiB, 10), 0);
+    ASSERT_EQ(smmap_use(c, 512 * KiB, 10), 0, "soft limit: mapped anyway");
+    ASSERT_EQ(util_mismatch(56, 512 * KiB, smmap_data(c), 10), -1);
     smmap_stats st = stats(m);
-    cr_assert_eq(st.windows, 3u);
-    cr_assert_eq(st.limit_exceeded, 1u);
-    cr_assert_eq(st.evictions, 0u);
-    cr_assert_eq(util_mismatch(56, 0, smmap_data(a), 10), -1);
-    cr_assert_eq(util_mismatch(56, 256 * KiB, smmap_data(b), 10), -1);
+    ASSERT_EQ(st.windows, 3u);
+    ASSERT_EQ(st.limit_exceeded, 1u);
+    ASSERT_EQ(st.evictions, 0u);
+    ASSERT_EQ(util_mismatch(56, 0, smmap_data(a), 10), -1);
+    ASSERT_EQ(util_mismatch(56, 256 * KiB, smmap_data(b), 10), -1);
     /* once windows are idle again, the next miss gets back under the cap */
     smmap_unuse(a);
     smmap_unuse(b);
     smmap_unuse(c);
-    cr_assert_eq(smmap_use(a, 768 * KiB, 10), 0);
+    ASSERT_EQ(smmap_use(a, 768 * KiB, 10), 0);
     st = stats(m);
-    cr_assert_leq(st.windows, 2u, "%llu windows after a miss with idle ones to evict",
+    ASSERT_LE(st.windows, 2u, "%llu windows after a miss with idle ones to evict",
                   (unsigned long long)st.windows);
-    cr_assert_eq(st.limit_exceeded, 1u);
+    ASSERT_EQ(st.limit_exceeded, 1u);
     smmap_cursor_free(a);
     smmap_cursor_free(b);
     smmap_cursor_free(c);
@@ -344,41 +340,41 @@ static void check_strict(smmap_manager *m)
 {
     const char *p = util_make_file("f", 1 * MiB, 57);
     smmap_cursor *a = util_cursor(m, p), *b = util_cursor(m, p), *c = util_cursor(m, p);
-    cr_assert_eq(smmap_use(a, 0, 10), 0);
-    cr_assert_eq(smmap_use(b, 256 * KiB, 10), 0);
-    cr_assert_eq(smmap_use(c, 20, 10), 0, "a hit needs no room");
-    cr_assert_eq(smmap_use(c, 512 * KiB, 10), SMMAP_ELIMIT);
-    cr_assert_eq(smmap_valid(c), 0);
-    cr_assert_null(smmap_data(c));
+    ASSERT_EQ(smmap_use(a, 0, 10), 0);
+    ASSERT_EQ(smmap_use(b, 256 * KiB, 10), 0);
+    ASSERT_EQ(smmap_use(c, 20, 10), 0, "a hit needs no room");
+    ASSERT_EQ(smmap_use(c, 512 * KiB, 10), SMMAP_ELIMIT);
+    ASSERT_EQ(smmap_valid(c), 0);
+    ASSERT_NULL(smmap_data(c));
     /* a random read with no room is served by pread, not a window */
     unsigned char buf[16];
-    cr_assert_eq(smmap_read(c, buf, sizeof buf, 600 * KiB), (int64_t)sizeof buf);
-    cr_assert_eq(util_mismatch(57, 600 * KiB, buf, sizeof buf), -1);
+    ASSERT_EQ(smmap_read(c, buf, sizeof buf, 600 * KiB), (int64_t)sizeof buf);
+    ASSERT_EQ(util_mismatch(57, 600 * KiB, buf, sizeof buf), -1);
     smmap_stats st = stats(m);
-    cr_assert_eq(st.preads, 1u);
-    cr_assert_eq(st.windows, 2u);
-    cr_assert_eq(st.limit_exceeded, 0u);
-    cr_assert_eq(util_maps_of(p, NULL, 0), 2);
+    ASSERT_EQ(st.preads, 1u);
+    ASSERT_EQ(st.windows, 2u);
+    ASSERT_EQ(st.limit_exceeded, 0u);
+    ASSERT_EQ(util_maps_of(p, NULL, 0), 2);
     smmap_unuse(b);
-    cr_assert_eq(smmap_use(c, 512 * KiB, 10), 0);
-    cr_assert_eq(util_mismatch(57, 512 * KiB, smmap_data(c), 10), -1);
+    ASSERT_EQ(smmap_use(c, 512 * KiB, 10), 0);
+    ASSERT_EQ(util_mismatch(57, 512 * KiB, smmap_data(c), 10), -1);
     st = stats(m);
-    cr_assert_eq(st.windows, 2u);
-    cr_assert_eq(st.evictions, 1u);
-    cr_assert(!util_mapped_at(p, 256 * KiB) && util_mapped_at(p, 0));
+    ASSERT_EQ(st.windows, 2u);
+    ASSERT_EQ(st.evictions, 1u);
+    ASSERT(!util_mapped_at(p, 256 * KiB) && util_mapped_at(p, 0));
     smmap_cursor_free(a);
     smmap_cursor_free(b);
     smmap_cursor_free(c);
 }
 
-Test(limits, strict_handles)
+TEST(limits, strict_handles)
 {
     smmap_manager *m = make(SMMAP_STRICT_LIMITS, W, 0, 2);
     check_strict(m);
     smmap_manager_free(m);
 }
 
-Test(limits, strict_memory)
+TEST(limits, strict_memory)
 {
     smmap_manager *m = make(SMMAP_STRICT_LIMITS, W, 2 * W, 100);
     check_strict(m);

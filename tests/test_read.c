@@ -7,14 +7,10 @@
 
 #include <smmap.h>
 
-#include <criterion/criterion.h>
-
 #include <stdio.h>
 
 #include <stdlib.h>
 #include <string.h>
-
-TestSuite(read, .init = util_setup, .fini = util_teardown);
 
 static smmap_manager *make(int kind, size_t window, uint64_t max_memory, uint32_t handles)
 {
@@ -26,7 +22,7 @@ static smmap_manager *make(int kind, size_t window, uint64_t max_memory, uint32_
 /* The test pattern must make misplaced bytes visible: it differs from
  * copies of itself shifted by any small or window-sized distance, and
  * between salts. Otherwise the other tests could pass on wrong offsets. */
-Test(read, pattern_is_offset_sensitive)
+TEST(read, pattern_is_offset_sensitive)
 {
     enum { N = 4096 };
     static const uint64_t shifts[] = {1, 2, 3, 4, 7, 8, 255, 256, 4096, 32768, 65536,
@@ -36,17 +32,17 @@ Test(read, pattern_is_offset_sensitive)
             int same = 0;
             for (uint64_t i = 0; i < N; i++)
                 same += util_byte(1, base + i) == util_byte(1, base + i + shifts[s]);
-            cr_assert_lt(same, N / 64, "shift %llu: %d of %d bytes equal",
+            ASSERT_LT(same, N / 64, "shift %llu: %d of %d bytes equal",
                          (unsigned long long)shifts[s], same, N);
         }
     }
     int same = 0;
     for (uint64_t i = 0; i < N; i++)
         same += util_byte(1, i) == util_byte(2, i);
-    cr_assert_lt(same, N / 64);
+    ASSERT_LT(same, N / 64);
 }
 
-Test(read, whole_file_through_small_windows)
+TEST(read, whole_file_through_small_windows)
 {
     uint64_t size = 3 * MiB + 4321;
     const char *p = util_make_file("f", size, 31);
@@ -55,35 +51,35 @@ Test(read, whole_file_through_small_windows)
     unsigned char *buf = malloc(size + 100);
     memset(buf, 0, size + 100);
     /* a first read, then one that continues it: windows, never pread */
-    cr_assert_eq(smmap_read(c, buf, 1000, 0), 1000);
-    cr_assert_eq(smmap_read(c, buf + 1000, size - 1000, 1000), (int64_t)(size - 1000));
-    cr_assert_eq(util_mismatch(31, 0, buf, size), -1, "first wrong byte at %lld",
+    ASSERT_EQ(smmap_read(c, buf, 1000, 0), 1000);
+    ASSERT_EQ(smmap_read(c, buf + 1000, size - 1000, 1000), (int64_t)(size - 1000));
+    ASSERT_EQ(util_mismatch(31, 0, buf, size), -1, "first wrong byte at %lld",
                  (long long)util_mismatch(31, 0, buf, size));
-    cr_assert_eq(buf[size], 0, "read wrote past what it returned");
+    ASSERT_EQ(buf[size], 0, "read wrote past what it returned");
     /* the cursor holds the last window read, or none */
-    cr_assert(!smmap_valid(c) ||
+    ASSERT(!smmap_valid(c) ||
               (smmap_window_begin(c) <= size - 1 && size - 1 < smmap_window_end(c)),
               "window [%llu,%llu) is not the last one read",
               (unsigned long long)smmap_window_begin(c),
               (unsigned long long)smmap_window_end(c));
     smmap_stats st;
     smmap_manager_stats(m, &st);
-    cr_assert_eq(st.preads, 0u, "a continuing read was served by pread");
-    cr_assert_geq(st.misses, size / (64 * KiB), "a 3 MiB read with 64 KiB windows maps many");
-    cr_assert_leq(st.windows_peak, 3u);
-    cr_assert_leq(st.mapped_peak, 256 * KiB);
+    ASSERT_EQ(st.preads, 0u, "a continuing read was served by pread");
+    ASSERT_GE(st.misses, size / (64 * KiB), "a 3 MiB read with 64 KiB windows maps many");
+    ASSERT_LE(st.windows_peak, 3u);
+    ASSERT_LE(st.mapped_peak, 256 * KiB);
 
     /* past the end: what is there */
     memset(buf, 0, size + 100);
-    cr_assert_eq(smmap_read(c, buf, size + 100, 0), (int64_t)size);
-    cr_assert_eq(util_mismatch(31, 0, buf, size), -1);
-    cr_assert_eq(buf[size], 0, "read wrote past what it returned");
+    ASSERT_EQ(smmap_read(c, buf, size + 100, 0), (int64_t)size);
+    ASSERT_EQ(util_mismatch(31, 0, buf, size), -1);
+    ASSERT_EQ(buf[size], 0, "read wrote past what it returned");
     free(buf);
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }
 
-Test(read, random_ranges)
+TEST(read, random_ranges)
 {
     uint64_t size = 2 * MiB + 17;
     const char *p = util_make_file("f", size, 32);
@@ -97,13 +93,13 @@ Test(read, random_ranges)
         size_t len = i % 3 == 0 ? util_below(&rs, 400 * KiB) : util_below(&rs, 300);
         int64_t want = off >= size ? 0 : (int64_t)(len < size - off ? len : size - off);
         int64_t got = smmap_read(c, buf, len, off);
-        cr_assert_eq(got, want, "read(%llu, %zu) = %lld, want %lld", (unsigned long long)off,
+        ASSERT_EQ(got, want, "read(%llu, %zu) = %lld, want %lld", (unsigned long long)off,
                      len, (long long)got, (long long)want);
-        cr_assert(memcmp(buf, img + off, (size_t)want) == 0, "read(%llu, %zu) wrong bytes",
+        ASSERT(memcmp(buf, img + off, (size_t)want) == 0, "read(%llu, %zu) wrong bytes",
                   (unsigned long long)off, len);
         if (want > 0 && smmap_valid(c)) {
             uint64_t last = off + (uint64_t)want - 1;
-            cr_assert(smmap_window_begin(c) <= last && last < smmap_window_end(c),
+            ASSERT(smmap_window_begin(c) <= last && last < smmap_window_end(c),
                       "read(%llu, %zu) left window [%llu,%llu)", (unsigned long long)off, len,
                       (unsigned long long)smmap_window_begin(c),
                       (unsigned long long)smmap_window_end(c));
@@ -115,53 +111,53 @@ Test(read, random_ranges)
     smmap_manager_free(m);
 }
 
-Test(read, end_of_file_and_lengths)
+TEST(read, end_of_file_and_lengths)
 {
     uint64_t size = 100 * KiB;
     const char *p = util_make_file("f", size, 33);
     smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB, 0, 0);
     smmap_cursor *c = util_cursor(m, p);
     unsigned char buf[256];
-    cr_assert_eq(smmap_read(c, buf, sizeof buf, size - 10), 10);
-    cr_assert_eq(util_mismatch(33, size - 10, buf, 10), -1);
-    cr_assert_eq(smmap_read(c, buf, sizeof buf, size), 0);
-    cr_assert_eq(smmap_read(c, buf, sizeof buf, size + 1), 0);
-    cr_assert_eq(smmap_read(c, buf, sizeof buf, 100 * GiB), 0);
-    cr_assert_eq(smmap_read(c, buf, 0, 5), 0);
-    cr_assert_eq(smmap_read(c, NULL, 0, 5), 0, "NULL dst with len 0 is fine");
-    cr_assert_eq(smmap_read(c, buf, 1, 0), 1);
-    cr_assert_eq(buf[0], util_byte(33, 0));
+    ASSERT_EQ(smmap_read(c, buf, sizeof buf, size - 10), 10);
+    ASSERT_EQ(util_mismatch(33, size - 10, buf, 10), -1);
+    ASSERT_EQ(smmap_read(c, buf, sizeof buf, size), 0);
+    ASSERT_EQ(smmap_read(c, buf, sizeof buf, size + 1), 0);
+    ASSERT_EQ(smmap_read(c, buf, sizeof buf, 100 * GiB), 0);
+    ASSERT_EQ(smmap_read(c, buf, 0, 5), 0);
+    ASSERT_EQ(smmap_read(c, NULL, 0, 5), 0, "NULL dst with len 0 is fine");
+    ASSERT_EQ(smmap_read(c, buf, 1, 0), 1);
+    ASSERT_EQ(buf[0], util_byte(33, 0));
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }
 
-Test(read, bad_arguments)
+TEST(read, bad_arguments)
 {
     const char *p = util_make_file("f", 10 * KiB, 34);
     smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB, 0, 0);
     smmap_cursor *c = util_cursor(m, p);
     unsigned char buf[16];
-    cr_assert_eq(smmap_read(NULL, buf, sizeof buf, 0), SMMAP_EINVAL);
-    cr_assert_eq(smmap_read(c, NULL, 10, 0), SMMAP_EINVAL);
+    ASSERT_EQ(smmap_read(NULL, buf, sizeof buf, 0), SMMAP_EINVAL);
+    ASSERT_EQ(smmap_read(c, NULL, 10, 0), SMMAP_EINVAL);
     if (sizeof(size_t) >= 8)
-        cr_assert_eq(smmap_read(c, buf, (size_t)INT64_MAX + 1, 0), SMMAP_EINVAL);
-    cr_assert_eq(smmap_read(c, buf, sizeof buf, 0), (int64_t)sizeof buf);
-    cr_assert_eq(util_mismatch(34, 0, buf, sizeof buf), -1);
+        ASSERT_EQ(smmap_read(c, buf, (size_t)INT64_MAX + 1, 0), SMMAP_EINVAL);
+    ASSERT_EQ(smmap_read(c, buf, sizeof buf, 0), (int64_t)sizeof buf);
+    ASSERT_EQ(util_mismatch(34, 0, buf, sizeof buf), -1);
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }
 
-Test(read, static_manager)
+TEST(read, static_manager)
 {
     uint64_t size = 1 * MiB + 3;
     const char *p = util_make_file("f", size, 35);
     smmap_manager *m = make(SMMAP_STATIC, 0, 0, 0);
     smmap_cursor *c = util_cursor(m, p);
     unsigned char *buf = malloc(size);
-    cr_assert_eq(smmap_read(c, buf, size, 0), (int64_t)size);
-    cr_assert_eq(util_mismatch(35, 0, buf, size), -1);
-    cr_assert_eq(smmap_read(c, buf, 1000, size - 500), 500);
-    cr_assert_eq(util_mismatch(35, size - 500, buf, 500), -1);
+    ASSERT_EQ(smmap_read(c, buf, size, 0), (int64_t)size);
+    ASSERT_EQ(util_mismatch(35, 0, buf, size), -1);
+    ASSERT_EQ(smmap_read(c, buf, 1000, size - 500), 500);
+    ASSERT_EQ(util_mismatch(35, size - 500, buf, 500), -1);
     free(buf);
     smmap_cursor_free(c);
     smmap_manager_free(m);
@@ -169,22 +165,22 @@ Test(read, static_manager)
 
 /* A read leaves its cursor on a window; a later smmap_use elsewhere and a
  * read through a dup must not disturb each other. */
-Test(read, read_after_use_and_dup)
+TEST(read, read_after_use_and_dup)
 {
     uint64_t size = 1 * MiB;
     const char *p = util_make_file("f", size, 36);
     smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB, 0, 0);
     smmap_cursor *c = util_cursor(m, p), *d;
-    cr_assert_eq(smmap_use(c, 500 * KiB, 100), 0);
-    cr_assert_eq(smmap_cursor_dup(c, &d), 0);
+    ASSERT_EQ(smmap_use(c, 500 * KiB, 100), 0);
+    ASSERT_EQ(smmap_cursor_dup(c, &d), 0);
     unsigned char buf[300 * 1024];
-    cr_assert_eq(smmap_read(d, buf, sizeof buf, 10), (int64_t)sizeof buf);
-    cr_assert_eq(util_mismatch(36, 10, buf, sizeof buf), -1);
+    ASSERT_EQ(smmap_read(d, buf, sizeof buf, 10), (int64_t)sizeof buf);
+    ASSERT_EQ(util_mismatch(36, 10, buf, sizeof buf), -1);
     /* c still on its window */
-    cr_assert_eq(smmap_begin(c), 500 * KiB);
-    cr_assert_eq(util_mismatch(36, 500 * KiB, smmap_data(c), 100), -1);
-    cr_assert_eq(smmap_read(c, buf, 1000, 900 * KiB), 1000);
-    cr_assert_eq(util_mismatch(36, 900 * KiB, buf, 1000), -1);
+    ASSERT_EQ(smmap_begin(c), 500 * KiB);
+    ASSERT_EQ(util_mismatch(36, 500 * KiB, smmap_data(c), 100), -1);
+    ASSERT_EQ(smmap_read(c, buf, 1000, 900 * KiB), 1000);
+    ASSERT_EQ(util_mismatch(36, 900 * KiB, buf, 1000), -1);
     smmap_cursor_free(d);
     smmap_cursor_free(c);
     smmap_manager_free(m);
@@ -193,7 +189,7 @@ Test(read, read_after_use_and_dup)
 /* A read that does not continue the previous one, when no mapped window
  * holds it and the limits are full, is served by pread; a continuing read
  * or one a mapped window holds uses windows. */
-Test(read, pread_when_full_and_random)
+TEST(read, pread_when_full_and_random)
 {
     const char *p = util_make_file("f", 1 * MiB, 37);
     smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB, 0, 2);
@@ -201,46 +197,46 @@ Test(read, pread_when_full_and_random)
     unsigned char buf[100];
     smmap_stats st;
 
-    cr_assert_eq(smmap_read(c, buf, 100, 0), 100);
-    cr_assert_eq(util_mismatch(37, 0, buf, 100), -1);
-    cr_assert_eq(smmap_read(c, buf, 100, 300 * KiB), 100); /* not full yet: a window */
-    cr_assert_eq(util_mismatch(37, 300 * KiB, buf, 100), -1);
+    ASSERT_EQ(smmap_read(c, buf, 100, 0), 100);
+    ASSERT_EQ(util_mismatch(37, 0, buf, 100), -1);
+    ASSERT_EQ(smmap_read(c, buf, 100, 300 * KiB), 100); /* not full yet: a window */
+    ASSERT_EQ(util_mismatch(37, 300 * KiB, buf, 100), -1);
     smmap_manager_stats(m, &st);
-    cr_assert_eq(st.misses, 2u);
-    cr_assert_eq(st.preads, 0u);
+    ASSERT_EQ(st.misses, 2u);
+    ASSERT_EQ(st.preads, 0u);
 
-    cr_assert_eq(smmap_read(c, buf, 100, 600 * KiB), 100); /* random, full: pread */
-    cr_assert_eq(util_mismatch(37, 600 * KiB, buf, 100), -1);
+    ASSERT_EQ(smmap_read(c, buf, 100, 600 * KiB), 100); /* random, full: pread */
+    ASSERT_EQ(util_mismatch(37, 600 * KiB, buf, 100), -1);
     smmap_manager_stats(m, &st);
-    cr_assert_eq(st.preads, 1u);
-    cr_assert_eq(st.misses, 2u);
-    cr_assert_eq(st.windows, 2u);
-    cr_assert_eq(st.evictions, 0u);
+    ASSERT_EQ(st.preads, 1u);
+    ASSERT_EQ(st.misses, 2u);
+    ASSERT_EQ(st.windows, 2u);
+    ASSERT_EQ(st.evictions, 0u);
 
-    cr_assert_eq(smmap_read(c, buf, 100, 600 * KiB + 100), 100); /* continues: window */
-    cr_assert_eq(util_mismatch(37, 600 * KiB + 100, buf, 100), -1);
+    ASSERT_EQ(smmap_read(c, buf, 100, 600 * KiB + 100), 100); /* continues: window */
+    ASSERT_EQ(util_mismatch(37, 600 * KiB + 100, buf, 100), -1);
     smmap_manager_stats(m, &st);
-    cr_assert_eq(st.preads, 1u);
-    cr_assert_eq(st.misses, 3u);
-    cr_assert_eq(st.evictions, 1u);
-    cr_assert_eq(st.windows, 2u);
+    ASSERT_EQ(st.preads, 1u);
+    ASSERT_EQ(st.misses, 3u);
+    ASSERT_EQ(st.evictions, 1u);
+    ASSERT_EQ(st.windows, 2u);
 
     /* a mapped window holds it: served from the window */
     uint64_t hits = st.hits;
-    cr_assert_eq(smmap_read(c, buf, 10, 300 * KiB + 10), 10);
-    cr_assert_eq(util_mismatch(37, 300 * KiB + 10, buf, 10), -1);
+    ASSERT_EQ(smmap_read(c, buf, 10, 300 * KiB + 10), 10);
+    ASSERT_EQ(util_mismatch(37, 300 * KiB + 10, buf, 10), -1);
     smmap_unuse(c);
     smmap_manager_stats(m, &st);
-    cr_assert_eq(st.preads, 1u, "a read a mapped window holds went to pread");
-    cr_assert_gt(st.hits, hits);
-    cr_assert_eq(st.misses, 3u);
+    ASSERT_EQ(st.preads, 1u, "a read a mapped window holds went to pread");
+    ASSERT_GT(st.hits, hits);
+    ASSERT_EQ(st.misses, 3u);
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }
 
 /* A read over several windows maps each once: read again, it finds them
  * all mapped (the last request of the walk reaches past every window). */
-Test(read, long_reads_reuse_windows)
+TEST(read, long_reads_reuse_windows)
 {
     const char *p = util_make_file("f", 1 * MiB, 27);
     smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB, 1 * MiB, 64);
@@ -249,15 +245,15 @@ Test(read, long_reads_reuse_windows)
     unsigned char *buf = malloc(len);
     for (int i = 0; i < 5; i++) {
         memset(buf, 0, len);
-        cr_assert_eq(smmap_read(c, buf, len, 1000), (int64_t)len);
-        cr_assert_eq(util_mismatch(27, 1000, buf, len), -1);
+        ASSERT_EQ(smmap_read(c, buf, len, 1000), (int64_t)len);
+        ASSERT_EQ(util_mismatch(27, 1000, buf, len), -1);
     }
     smmap_unuse(c);
     smmap_stats st;
     smmap_manager_stats(m, &st);
-    cr_assert_eq(st.mmap_calls, 4, "[1000, 201000) lies in 4 windows; mapped %llu",
+    ASSERT_EQ(st.mmap_calls, 4, "[1000, 201000) lies in 4 windows; mapped %llu",
                  (unsigned long long)st.mmap_calls);
-    cr_assert_eq(st.munmap_calls, 0);
+    ASSERT_EQ(st.munmap_calls, 0);
     smmap_cursor_free(c);
     smmap_manager_free(m);
     free(buf);
@@ -265,45 +261,45 @@ Test(read, long_reads_reuse_windows)
 
 /* The spare windows random reads keep are given back when the cursor
  * changes window with smmap_use(): collect then unmaps them. */
-Test(read, use_releases_spares)
+TEST(read, use_releases_spares)
 {
     const char *p = util_make_file("f", 1 * MiB, 28);
     smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB, 1 * MiB, 64);
     smmap_cursor *c = util_cursor(m, p);
     unsigned char b[16];
     for (uint64_t off = 0; off < 4; off++) {
-        cr_assert_eq(smmap_read(c, b, sizeof b, off * 256 * KiB + 5), (int64_t)sizeof b);
-        cr_assert_eq(util_mismatch(28, off * 256 * KiB + 5, b, sizeof b), -1);
+        ASSERT_EQ(smmap_read(c, b, sizeof b, off * 256 * KiB + 5), (int64_t)sizeof b);
+        ASSERT_EQ(util_mismatch(28, off * 256 * KiB + 5, b, sizeof b), -1);
     }
     smmap_stats st;
     smmap_collect(m);
     smmap_manager_stats(m, &st);
-    cr_assert_eq(st.windows, 4, "the current window and three spares stay");
-    cr_assert_eq(smmap_use(c, 900 * KiB, 16), 0);
+    ASSERT_EQ(st.windows, 4, "the current window and three spares stay");
+    ASSERT_EQ(smmap_use(c, 900 * KiB, 16), 0);
     smmap_collect(m);
     smmap_manager_stats(m, &st);
-    cr_assert_eq(st.windows, 1, "%llu windows left in use", (unsigned long long)st.windows);
-    cr_assert_eq(smmap_window_users_at(c, 0), SMMAP_EOF, "the spare at 0 was unmapped");
+    ASSERT_EQ(st.windows, 1, "%llu windows left in use", (unsigned long long)st.windows);
+    ASSERT_EQ(smmap_window_users_at(c, 0), SMMAP_EOF, "the spare at 0 was unmapped");
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }
 
 /* A read of no bytes copies nothing and leaves the cursor's span as it
  * was, rather than an empty span in a window still in use. */
-Test(read, empty_read_keeps_span)
+TEST(read, empty_read_keeps_span)
 {
     const char *p = util_make_file("f", 256 * KiB, 29);
     smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB, 0, 0);
     smmap_cursor *c = util_cursor(m, p);
     unsigned char b[8];
-    cr_assert_eq(smmap_read(c, b, 8, 100), 8);
-    cr_assert_eq(smmap_read(c, b, 0, 200), 0);
-    cr_assert_eq(smmap_read(c, NULL, 0, 300), 0);
-    cr_assert_eq(smmap_begin(c), 100);
-    cr_assert_eq(smmap_size(c), 8);
-    cr_assert_eq(smmap_probe(c), 0);
-    cr_assert(smmap_includes(c, 107));
-    cr_assert_eq(smmap_read(c, b, 0, 1 * MiB), 0, "past the end: 0, as pread");
+    ASSERT_EQ(smmap_read(c, b, 8, 100), 8);
+    ASSERT_EQ(smmap_read(c, b, 0, 200), 0);
+    ASSERT_EQ(smmap_read(c, NULL, 0, 300), 0);
+    ASSERT_EQ(smmap_begin(c), 100);
+    ASSERT_EQ(smmap_size(c), 8);
+    ASSERT_EQ(smmap_probe(c), 0);
+    ASSERT(smmap_includes(c, 107));
+    ASSERT_EQ(smmap_read(c, b, 0, 1 * MiB), 0, "past the end: 0, as pread");
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }

@@ -7,17 +7,15 @@
 
 #include <smmap.h>
 
-#include <criterion/criterion.h>
-
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-TestSuite(threads, .init = util_setup, .fini = util_teardown, .timeout = 60);
+TEST_SUITE(threads, .timeout = 180)
 
 enum { THREADS = 4 };
-#define OPS (util_valgrind() ? 2000 : 50000)
+#define OPS util_ops(50000)
 
 struct shared {
     smmap_manager *m;
@@ -35,7 +33,7 @@ struct worker {
     uint64_t bytes;
 };
 
-#define FAIL(...) do { snprintf(w->err, sizeof w->err, __VA_ARGS__); goto out; } while (0)
+#define WORKER_FAIL(...) do { snprintf(w->err, sizeof w->err, __VA_ARGS__); goto out; } while (0)
 
 static void *run(void *arg)
 {
@@ -48,7 +46,7 @@ static void *run(void *arg)
     unsigned char *buf = malloc(256 * KiB);
     int rc = smmap_cursor_new(sh->m, sh->path[f], &c);
     if (rc < 0 || !buf)
-        FAIL("cursor_new: %s", smmap_strerror(rc));
+        WORKER_FAIL("cursor_new: %s", smmap_strerror(rc));
     uint64_t rs = 1000 + (uint64_t)w->id;
     for (int i = 0; i < OPS; i++) {
         uint64_t off = util_below(&rs, size);
@@ -58,24 +56,24 @@ static void *run(void *arg)
             int64_t want = (int64_t)(len < size - off ? len : size - off);
             int64_t got = smmap_read(c, buf, len, off);
             if (got != want)
-                FAIL("op %d read(%llu, %zu) = %lld (%s), want %lld", i,
+                WORKER_FAIL("op %d read(%llu, %zu) = %lld (%s), want %lld", i,
                      (unsigned long long)off, len, (long long)got,
                      got < 0 ? smmap_strerror((int)got) : "", (long long)want);
             if (memcmp(buf, img + off, (size_t)got) != 0)
-                FAIL("op %d read(%llu, %zu): wrong bytes", i, (unsigned long long)off, len);
+                WORKER_FAIL("op %d read(%llu, %zu): wrong bytes", i, (unsigned long long)off, len);
             w->bytes += (uint64_t)got;
         } else {
             size_t len = 1 + util_below(&rs, kind == 9 ? 4096 : sh->half);
             rc = smmap_use(c, off, len);
             if (rc < 0)
-                FAIL("op %d use(%llu, %zu): %s", i, (unsigned long long)off, len,
+                WORKER_FAIL("op %d use(%llu, %zu): %s", i, (unsigned long long)off, len,
                      smmap_strerror(rc));
             size_t want = len < size - off ? len : (size_t)(size - off);
             if (smmap_size(c) != want)
-                FAIL("op %d use(%llu, %zu) gave %zu bytes", i, (unsigned long long)off, len,
+                WORKER_FAIL("op %d use(%llu, %zu) gave %zu bytes", i, (unsigned long long)off, len,
                      smmap_size(c));
             if (smmap_begin(c) != off || memcmp(smmap_data(c), img + off, want) != 0)
-                FAIL("op %d use(%llu, %zu): wrong bytes", i, (unsigned long long)off, len);
+                WORKER_FAIL("op %d use(%llu, %zu): wrong bytes", i, (unsigned long long)off, len);
             w->bytes += want;
             if (kind == 5)
                 smmap_unuse(c);
@@ -91,7 +89,7 @@ static void run_threads(const smmap_options *o, uint64_t size0, uint64_t size1)
 {
     struct shared sh = {0};
     int rc = smmap_manager_new(&sh.m, o);
-    cr_assert_eq(rc, 0, "smmap_manager_new: %s", smmap_strerror(rc));
+    ASSERT_EQ(rc, 0, "smmap_manager_new: %s", smmap_strerror(rc));
     smmap_options e;
     smmap_manager_options(sh.m, &e);
     sh.half = e.kind == SMMAP_STATIC ? 256 * KiB : e.window_size / 2;
@@ -109,60 +107,60 @@ static void run_threads(const smmap_options *o, uint64_t size0, uint64_t size1)
     for (int i = 0; i < THREADS; i++) {
         w[i].sh = &sh;
         w[i].id = i;
-        cr_assert_eq(pthread_create(&w[i].t, NULL, run, &w[i]), 0);
+        ASSERT_EQ(pthread_create(&w[i].t, NULL, run, &w[i]), 0);
     }
     for (int i = 0; i < THREADS; i++)
         pthread_join(w[i].t, NULL);
     for (int i = 0; i < THREADS; i++) {
-        cr_expect_str_empty(w[i].err, "thread %d: %s", i, w[i].err);
-        cr_expect_gt(w[i].bytes, 0u);
+        EXPECT_STR_EQ(w[i].err, "", "thread %d: %s", i, w[i].err);
+        EXPECT_GT(w[i].bytes, 0u);
     }
 
     smmap_stats st;
     smmap_manager_stats(sh.m, &st);
-    cr_assert_eq(st.mmap_calls - st.munmap_calls, st.windows);
-    cr_assert_gt(st.hits + st.misses, (uint64_t)THREADS * OPS / 2);
-    cr_assert_eq(st.failures, 0u);
+    ASSERT_EQ(st.mmap_calls - st.munmap_calls, st.windows);
+    ASSERT_GT(st.hits + st.misses, (uint64_t)THREADS * OPS / 2);
+    ASSERT_EQ(st.failures, 0u);
     /* beyond a cap only while every window was in use, at most one per
      * thread */
     if (st.windows_peak > e.max_handles || st.mapped_peak > e.max_memory)
-        cr_assert_gt(st.limit_exceeded, 0u, "limits exceeded without being counted");
-    cr_assert_leq(st.windows_peak, (uint64_t)e.max_handles + THREADS);
+        ASSERT_GT(st.limit_exceeded, 0u, "limits exceeded without being counted");
+    ASSERT_LE(st.windows_peak, (uint64_t)e.max_handles + THREADS);
     if (e.kind == SMMAP_SLIDING)
-        cr_assert_leq(st.mapped_peak, e.max_memory + THREADS * e.window_size);
+        ASSERT_LE(st.mapped_peak, e.max_memory + THREADS * e.window_size);
 
     /* all cursors are gone: everything can be collected */
     smmap_collect(sh.m);
     smmap_manager_stats(sh.m, &st);
-    cr_assert_eq(st.windows, 0u);
-    cr_assert_eq(st.mapped, 0u);
-    cr_assert_eq(st.files, 0u);
-    cr_assert_eq(util_maps_of(sh.path[0], NULL, 0), 0);
-    cr_assert_eq(util_maps_of(sh.path[1], NULL, 0), 0);
-    cr_assert_eq(util_fds_of(sh.path[0]), 0);
+    ASSERT_EQ(st.windows, 0u);
+    ASSERT_EQ(st.mapped, 0u);
+    ASSERT_EQ(st.files, 0u);
+    ASSERT_EQ(util_maps_of(sh.path[0], NULL, 0), 0);
+    ASSERT_EQ(util_maps_of(sh.path[1], NULL, 0), 0);
+    ASSERT_EQ(util_fds_of(sh.path[0]), 0);
     smmap_manager_free(sh.m);
     free(sh.img[0]);
     free(sh.img[1]);
 }
 
-Test(threads, small_limits)
+TEST(threads, small_limits)
 {
     smmap_options o = {.window_size = 64 * KiB, .max_memory = 256 * KiB, .max_handles = 3};
     run_threads(&o, 4 * MiB + 333, 3 * MiB + 1);
 }
 
-Test(threads, small_limits_memory_bound)
+TEST(threads, small_limits_memory_bound)
 {
     smmap_options o = {.window_size = 64 * KiB, .max_memory = 200 * KiB, .max_handles = 1000};
     run_threads(&o, 2 * MiB + 5, 2 * MiB + 7);
 }
 
-Test(threads, defaults)
+TEST(threads, defaults)
 {
     run_threads(NULL, 8 * MiB + 1, 5 * MiB + 3);
 }
 
-Test(threads, static_manager)
+TEST(threads, static_manager)
 {
     smmap_options o = {.kind = SMMAP_STATIC};
     run_threads(&o, 6 * MiB + 1, 4 * MiB + 3);
@@ -190,34 +188,35 @@ static void *hold(void *arg)
     return NULL;
 }
 
-Test(threads, dup_cursors_share_window)
+TEST(threads, dup_cursors_share_window)
 {
     const char *p = util_make_file("f", 1 * MiB, 73);
     smmap_options o = {.window_size = 128 * KiB, .max_handles = 4};
     smmap_manager *m;
-    cr_assert_eq(smmap_manager_new(&m, &o), 0);
+    ASSERT_EQ(smmap_manager_new(&m, &o), 0);
     smmap_cursor *base;
-    cr_assert_eq(smmap_cursor_new(m, p, &base), 0);
-    cr_assert_eq(smmap_use(base, 1000, 64), 0);
+    ASSERT_EQ(smmap_cursor_new(m, p, &base), 0);
+    ASSERT_EQ(smmap_use(base, 1000, 64), 0);
     struct dup_arg a[THREADS];
     pthread_t t[THREADS];
     for (int i = 0; i < THREADS; i++) {
-        cr_assert_eq(smmap_cursor_dup(base, &a[i].c), 0);
+        ASSERT_EQ(smmap_cursor_dup(base, &a[i].c), 0);
         a[i].expect = smmap_data(base);
     }
-    cr_assert_eq(smmap_window_users(base), THREADS + 1);
+    ASSERT_EQ(smmap_window_users(base), THREADS + 1);
     for (int i = 0; i < THREADS; i++)
         pthread_create(&t[i], NULL, hold, &a[i]);
     for (int i = 0; i < THREADS; i++)
         pthread_join(t[i], NULL);
     for (int i = 0; i < THREADS; i++)
-        cr_expect(a[i].ok, "thread %d saw another window", i);
-    cr_assert_eq(smmap_window_users(base), 1);
+        EXPECT(a[i].ok, "thread %d saw another window", i);
+    ASSERT_EQ(smmap_window_users(base), 1);
     smmap_stats st;
     smmap_manager_stats(m, &st);
-    cr_assert_eq(st.mmap_calls, 1u, "the held window is shared, never remapped");
+    ASSERT_EQ(st.mmap_calls, 1u, "the held window is shared, never remapped");
     for (int i = 0; i < THREADS; i++)
         smmap_cursor_free(a[i].c);
     smmap_cursor_free(base);
     smmap_manager_free(m);
 }
+

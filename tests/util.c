@@ -3,73 +3,44 @@
  */
 #include "util.h"
 
-#include <criterion/criterion.h>
+#include "harness.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
 #include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
 
-static char dir[PATH_MAX];
-
-/* Strings handed out by util_path(), freed by util_teardown(). */
+/* Strings handed out by util_path(); they live as long as the test's
+ * process. */
 struct path_node {
     struct path_node *next;
     char path[];
 };
 static struct path_node *paths;
 
-void util_setup(void)
-{
-    const char *tmp = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/smmap-test-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(dir))
-        cr_assert_fail("mkdtemp(%s): %s", dir, strerror(errno));
-    /* Resolve symlinks so paths match what the kernel reports. */
-    char real[PATH_MAX];
-    if (realpath(dir, real))
-        snprintf(dir, sizeof dir, "%s", real);
-}
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    remove(p);
-    return 0;
-}
-
-void util_teardown(void)
-{
-    if (dir[0])
-        nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    dir[0] = 0;
-    while (paths) {
-        struct path_node *n = paths->next;
-        free(paths);
-        paths = n;
-    }
-}
-
-const char *util_dir(void)
-{
-    return dir;
-}
-
 const char *util_path(const char *name)
 {
+    const char *dir = t_dir();
     size_t d = strlen(dir), n = strlen(name);
     struct path_node *node = malloc(sizeof *node + d + n + 2);
-    cr_assert_not_null(node);
+    ASSERT_NOT_NULL(node);
     node->next = paths;
     paths = node;
     char *p = node->path;
@@ -98,7 +69,7 @@ int64_t util_mismatch(uint32_t salt, uint64_t off, const void *buf, size_t len)
 unsigned char *util_image(uint32_t salt, uint64_t size)
 {
     unsigned char *p = malloc(size ? size : 1);
-    cr_assert_not_null(p);
+    ASSERT_NOT_NULL(p);
     util_fill(salt, 0, p, size);
     return p;
 }
@@ -110,7 +81,7 @@ static void write_pattern(int fd, uint64_t from, uint64_t len, uint32_t salt)
         size_t n = len < sizeof chunk ? (size_t)len : sizeof chunk;
         util_fill(salt, from, chunk, n);
         ssize_t w = pwrite(fd, chunk, n, (off_t)from);
-        cr_assert(w == (ssize_t)n, "pwrite: %s", strerror(errno));
+        ASSERT(w == (ssize_t)n, "pwrite: %s", strerror(errno));
         from += n;
         len -= n;
     }
@@ -120,7 +91,7 @@ const char *util_make_file(const char *name, uint64_t size, uint32_t salt)
 {
     const char *p = util_path(name);
     int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    cr_assert(fd >= 0, "create %s: %s", p, strerror(errno));
+    ASSERT(fd >= 0, "create %s: %s", p, strerror(errno));
     write_pattern(fd, 0, size, salt);
     close(fd);
     return p;
@@ -129,7 +100,7 @@ const char *util_make_file(const char *name, uint64_t size, uint32_t salt)
 void util_append(const char *path, uint64_t from, uint64_t len, uint32_t salt)
 {
     int fd = open(path, O_WRONLY | O_CLOEXEC);
-    cr_assert(fd >= 0, "open %s: %s", path, strerror(errno));
+    ASSERT(fd >= 0, "open %s: %s", path, strerror(errno));
     write_pattern(fd, from, len, salt);
     close(fd);
 }
@@ -156,8 +127,8 @@ smmap_manager *util_manager(const smmap_options *o)
 {
     smmap_manager *m = NULL;
     int rc = smmap_manager_new(&m, o);
-    cr_assert_eq(rc, 0, "smmap_manager_new: %s", smmap_strerror(rc));
-    cr_assert_not_null(m);
+    ASSERT_EQ(rc, 0, "smmap_manager_new: %s", smmap_strerror(rc));
+    ASSERT_NOT_NULL(m);
     return m;
 }
 
@@ -165,15 +136,15 @@ smmap_cursor *util_cursor(smmap_manager *m, const char *path)
 {
     smmap_cursor *c = NULL;
     int rc = smmap_cursor_new(m, path, &c);
-    cr_assert_eq(rc, 0, "smmap_cursor_new(%s): %s", path, smmap_strerror(rc));
-    cr_assert_not_null(c);
+    ASSERT_EQ(rc, 0, "smmap_cursor_new(%s): %s", path, smmap_strerror(rc));
+    ASSERT_NOT_NULL(c);
     return c;
 }
 
 int util_count_fds(void)
 {
     DIR *d = opendir("/proc/self/fd");
-    cr_assert_not_null(d);
+    ASSERT_NOT_NULL(d);
     int n = 0;
     struct dirent *e;
     while ((e = readdir(d)))
@@ -186,9 +157,9 @@ int util_count_fds(void)
 int util_fds_of(const char *path)
 {
     struct stat want;
-    cr_assert(stat(path, &want) == 0, "stat %s: %s", path, strerror(errno));
+    ASSERT(stat(path, &want) == 0, "stat %s: %s", path, strerror(errno));
     DIR *d = opendir("/proc/self/fd");
-    cr_assert_not_null(d);
+    ASSERT_NOT_NULL(d);
     int n = 0;
     struct dirent *e;
     while ((e = readdir(d))) {
@@ -206,9 +177,9 @@ int util_fds_of(const char *path)
 int util_maps_of(const char *path, struct util_map *out, int max)
 {
     struct stat want;
-    cr_assert(stat(path, &want) == 0, "stat %s: %s", path, strerror(errno));
+    ASSERT(stat(path, &want) == 0, "stat %s: %s", path, strerror(errno));
     FILE *f = fopen("/proc/self/maps", "re");
-    cr_assert_not_null(f);
+    ASSERT_NOT_NULL(f);
     char line[PATH_MAX + 256];
     int n = 0;
     while (fgets(line, sizeof line, f)) {
@@ -235,7 +206,7 @@ uint64_t util_mapped_bytes(const char *path)
 {
     struct util_map m[1024];
     int n = util_maps_of(path, m, 1024);
-    cr_assert_leq(n, 1024);
+    ASSERT_LE(n, 1024);
     uint64_t sum = 0;
     for (int i = 0; i < n; i++)
         sum += m[i].length;
@@ -245,6 +216,88 @@ uint64_t util_mapped_bytes(const char *path)
 int util_valgrind(void)
 {
     return RUNNING_ON_VALGRIND;
+}
+
+/* Runs probe in a child; 1 if it exited 0. */
+static int in_child(int (*probe)(void))
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(probe());
+    int st;
+    return pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+static int probe_high_offset(void)
+{
+    const char *p = util_path("probe-4gib");
+    const uint64_t at = 5 * GiB;
+    int fd = open(p, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || ftruncate(fd, (off_t)(at + util_page())) != 0 ||
+        pwrite(fd, "smmap", 5, (off_t)at) != 5)
+        return 1;
+    char *m = mmap(NULL, util_page(), PROT_READ, MAP_SHARED, fd, (off_t)at);
+    int ok = m != MAP_FAILED && memcmp(m, "smmap", 5) == 0;
+    unlink(p);
+    return !ok;
+}
+
+static volatile char *sigbus_want;
+static void on_probe_sigbus(int sig, siginfo_t *si, void *ctx)
+{
+    (void)sig;
+    (void)ctx;
+    _exit(si->si_addr == (void *)sigbus_want ? 0 : 1);
+}
+
+static int probe_sigbus(void)
+{
+    const char *p = util_path("probe-sigbus");
+    size_t pg = util_page();
+    int fd = open(p, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || ftruncate(fd, (off_t)(4 * pg)) != 0)
+        return 1;
+    char *m = mmap(NULL, 4 * pg, PROT_READ, MAP_SHARED, fd, 0);
+    if (m == MAP_FAILED || ftruncate(fd, 1) != 0)
+        return 1;
+    unlink(p);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_probe_sigbus;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGBUS, &sa, NULL);
+    sigbus_want = m + 2 * pg + 24;
+    return *sigbus_want == 0x7f ? 2 : 3;
+}
+
+void util_require_mmap_above_4gib(void)
+{
+    static int ok = -1;
+    if (ok < 0)
+        ok = in_child(probe_high_offset);
+    if (!ok)
+        SKIP("this platform's mmap does not map file offsets above 4 GiB right "
+             "(qemu-i386 7.2 drops the high bits)");
+}
+
+void util_require_exact_sigbus(void)
+{
+    static int ok = -1;
+    if (ok < 0)
+        ok = in_child(probe_sigbus);
+    if (!ok)
+        SKIP("this platform's SIGBUS does not name the faulting address "
+             "(qemu-i386 7.2 reports it a page off)");
+}
+
+long util_ops(long n)
+{
+    const char *slow = getenv("SMMAP_TEST_SLOW");
+    long d = util_valgrind() ? 25 : 1;
+    if (slow && atol(slow) > 1)
+        d *= atol(slow);
+    return n / d > 0 ? n / d : 1;
 }
 
 int util_mapped_at(const char *path, uint64_t offset)
@@ -268,6 +321,15 @@ uint64_t util_rand(uint64_t *s)
 uint64_t util_below(uint64_t *s, uint64_t n)
 {
     return util_rand(s) % n;
+}
+
+uint64_t util_clip(int64_t v, uint64_t size)
+{
+    if (v < 0) {
+        uint64_t back = (uint64_t)-(v + 1) + 1; /* -v, without overflow at INT64_MIN */
+        return back >= size ? 0 : size - back;
+    }
+    return (uint64_t)v > size ? size : (uint64_t)v;
 }
 
 size_t util_page(void)

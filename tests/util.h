@@ -1,13 +1,17 @@
 /*
  * util.h - helpers shared by the smmap test suites: temporary files whose
  * bytes depend on their offset, the expected byte at any offset, and probes
- * of what the process holds (/proc/self/fd, /proc/self/maps).
- *
- * Each Criterion test runs in its own process; util_setup() (a suite .init)
- * makes a fresh temporary directory and util_teardown() (.fini) removes it.
+ * of what the process holds (/proc/self/fd, /proc/self/maps). Used by the
+ * suites and the fuzz target; failures go through the harness's checks
+ * (harness.h), so each suite test gets its own directory (t_dir()) and
+ * process from the runner. Outside a test (the fuzz target) a failed check
+ * aborts and t_dir() is empty: util_path() and util_make_file() are for
+ * tests only.
  */
 #ifndef SMMAP_TEST_UTIL_H
 #define SMMAP_TEST_UTIL_H
+
+#include "harness.h"
 
 #include <smmap.h>
 
@@ -18,14 +22,8 @@
 #define MiB (1024 * KiB)
 #define GiB (1024 * MiB)
 
-/* Suite fixtures: make / remove the per-test temporary directory. */
-void util_setup(void);
-void util_teardown(void);
-
-/* The directory made by util_setup(). */
-const char *util_dir(void);
-
-/* "<dir>/<name>"; the string lives until util_teardown(). */
+/* "<dir>/<name>" in the test's directory (t_dir()); the string lives as
+ * long as the process. */
 const char *util_path(const char *name);
 
 /* The byte a file made with `salt` holds at offset off. Differs from its
@@ -71,6 +69,20 @@ int util_count_fds(void);
  * mappings so that neighbours merge, and handles SIGBUS its own way. */
 int util_valgrind(void);
 
+/* n, or fewer where the machine runs the test slowly, for loops whose
+ * length is a matter of confidence, not of the property: under valgrind
+ * n/25, and n/D where the environment sets SMMAP_TEST_SLOW=D
+ * (scripts/test.sh does for emulators). At least 1. */
+long util_ops(long n);
+
+/* Skip the test when the platform itself gets wrong what it checks: a
+ * mapping at a file offset above 4 GiB must show the file's bytes, and
+ * the SIGBUS from a truncated mapping must name the faulting address.
+ * Both fail under qemu-i386 7.2 (it drops the high bits of the offset and
+ * reports the fault a page off); each probe runs once, in a child. */
+void util_require_mmap_above_4gib(void);
+void util_require_exact_sigbus(void);
+
 /* 1 when built with AddressSanitizer, whose own SIGBUS handler reports
  * and exits rather than letting the signal end the process. */
 int util_asan(void);
@@ -97,6 +109,10 @@ int util_mapped_at(const char *path, uint64_t offset);
 uint64_t util_rand(uint64_t *state);
 /* Uniform in [0, n), n > 0. */
 uint64_t util_below(uint64_t *state, uint64_t n);
+
+/* Python's clipping of a slice bound v to [0, size]: a negative one counts
+ * from the end (INT64_MIN too). The model of smmap_buffer_read()'s bounds. */
+uint64_t util_clip(int64_t v, uint64_t size);
 
 size_t util_page(void);
 

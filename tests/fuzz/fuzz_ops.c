@@ -3,8 +3,9 @@
  * managers with tiny limits (sliding and static, strict or soft), cursors
  * on a few small files, buffers, and the files themselves (truncated and
  * grown under the mappings). Every result is checked against a model of
- * the files' content and of the manager's promises; a mismatch aborts
- * (__builtin_trap) after a line on stderr saying what differed.
+ * the files' content and of the manager's promises by the harness's checks
+ * (tests/harness.h): outside a test a failed ASSERT prints what differed on
+ * stderr and aborts, which libFuzzer reports as a crash.
  *
  * What the model knows and checks:
  *  - content: each file's current bytes (a pattern that varies by offset
@@ -27,22 +28,21 @@
  *    share a window, no failures, everything back to zero after collect.
  *  - no descriptor and (under LeakSanitizer) no memory outlives a run.
  *
- * Build: meson setup build-fuzz -Dfuzz=true (clang); run:
- *   build-fuzz/tests/fuzz/fuzz_ops tests/fuzz/corpus -max_total_time=60
+ * Build: CC=clang meson setup build-fuzz -Dfuzz=true; run:
+ *   build-fuzz/tests/fuzz_ops NEW-CORPUS-DIR tests/fuzz/corpus -max_total_time=60
  */
+#include "../util.h"
+
 #include <smmap.h>
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 enum {
@@ -62,21 +62,6 @@ static int fd_mark;                         /* lowest free fd as a run starts */
 static unsigned char *scratch;              /* read destination */
 static bool trace;                          /* FUZZ_OPS_TRACE=1: name each operation */
 static size_t scratch_len;
-
-/* ------------------------------------------------------------ failure */
-
-static void fail(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "fuzz_ops: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
-    va_end(ap);
-    __builtin_trap();
-}
-
-#define CHECK(cond, ...) do { if (!(cond)) fail(__VA_ARGS__); } while (0)
 
 /* ------------------------------------------------------------ input */
 
@@ -141,26 +126,17 @@ static struct mgr mgrs[NMGR];
 static struct cur curs[NCUR];
 static struct buf bufs[NBUF];
 
-static unsigned char pattern(int f, uint32_t salt, uint64_t off)
-{
-    uint64_t x = (off + 1) * 0x9E3779B97F4A7C15u ^ ((uint64_t)f << 40 | salt) * 0xD6E8FEB86659FD93u;
-    x ^= x >> 31;
-    x *= 0xBF58476D1CE4E5B9u;
-    x ^= x >> 29;
-    return (unsigned char)x;
-}
-
-/* Write [from, to) of file f with a fresh salt, in the file and the model. */
+/* Write [from, to) of file f with a fresh salt (one per file and write: a
+ * run makes at most a few hundred writes), in the file and the model. */
 static void write_range(int f, uint64_t from, uint64_t to)
 {
     struct file *fl = &files[f];
-    uint32_t salt = fl->writes++;
+    uint32_t salt = (uint32_t)f << 24 | fl->writes++;
     fl->touched = true;
-    for (uint64_t i = from; i < to; i++)
-        fl->data[i] = pattern(f, salt, i);
     if (to > from) {
+        util_fill(salt, from, fl->data + from, (size_t)(to - from));
         ssize_t w = pwrite(wfd[f], fl->data + from, (size_t)(to - from), (off_t)from);
-        CHECK(w == (ssize_t)(to - from), "pwrite: %s", strerror(errno));
+        ASSERT(w == (ssize_t)(to - from), "pwrite: %s", strerror(errno));
     }
     if (to > fl->size)
         fl->size = to;
@@ -168,7 +144,7 @@ static void write_range(int f, uint64_t from, uint64_t to)
 
 static void truncate_to(int f, uint64_t size)
 {
-    CHECK(ftruncate(wfd[f], (off_t)size) == 0, "ftruncate: %s", strerror(errno));
+    ASSERT(ftruncate(wfd[f], (off_t)size) == 0, "ftruncate: %s", strerror(errno));
     struct file *fl = &files[f];
     fl->touched = true;
     if (size < fl->size) {
@@ -187,24 +163,20 @@ static void check_bytes(const unsigned char *got, int f, uint64_t off, size_t n,
                         const char *what)
 {
     const struct file *fl = &files[f];
+    /* FAIL where a byte is wrong: an ASSERT a byte would cost a call each. */
     for (size_t i = 0; i < n; i++) {
         uint64_t o = off + i;
         unsigned char want = o < fl->size ? fl->data[o] : 0;
-        CHECK(o < fl->size || fl->dirty, "%s: byte at %llu is past the end (%llu) of clean file %d",
-              what, (unsigned long long)o, (unsigned long long)fl->size, f);
-        CHECK(got[i] == want, "%s: file %d byte %llu is %u, want %u", what, f,
-              (unsigned long long)o, got[i], want);
+        if (o >= fl->size && !fl->dirty)
+            FAIL("%s: byte at %llu is past the end (%llu) of clean file %d", what,
+                 (unsigned long long)o, (unsigned long long)fl->size, f);
+        if (got[i] != want)
+            FAIL("%s: file %d byte %llu is %u, want %u", what, f, (unsigned long long)o,
+                 got[i], want);
     }
 }
 
 /* ------------------------------------------------------------ setup */
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    remove(p);
-    return 0;
-}
 
 static void cleanup(void)
 {
@@ -212,27 +184,26 @@ static void cleanup(void)
         if (wfd[f] > 0)
             close(wfd[f]);
     if (dir[0])
-        nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+        t_remove_tree(dir);
 }
 
 static void init_once(void)
 {
-    page = (size_t)sysconf(_SC_PAGESIZE);
+    page = util_page();
     trace = getenv("FUZZ_OPS_TRACE") != NULL;
     max_file = MAX_PAGES * (uint64_t)page;
     scratch_len = (size_t)max_file + 4 * page;
     scratch = malloc(scratch_len);
-    const char *tmp = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/smmap-fuzz-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    CHECK(mkdtemp(dir), "mkdtemp %s: %s", dir, strerror(errno));
+    ASSERT(t_make_temp_dir(dir, sizeof dir, "fuzz") == 0, "temporary directory: %s",
+           strerror(errno));
     const char *base = strrchr(dir, '/') + 1;
     for (int f = 0; f < NFILES; f++) {
         snprintf(path[f][0], sizeof path[f][0], "%s/f%d", dir, f);
         snprintf(path[f][1], sizeof path[f][1], "%s/../%s/./f%d", dir, base, f);
         snprintf(path[f][2], sizeof path[f][2], "%s/link%d", dir, f);
         wfd[f] = open(path[f][0], O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        CHECK(wfd[f] >= 0, "create %s: %s", path[f][0], strerror(errno));
-        CHECK(link(path[f][0], path[f][2]) == 0, "link: %s", strerror(errno));
+        ASSERT(wfd[f] >= 0, "create %s: %s", path[f][0], strerror(errno));
+        ASSERT(link(path[f][0], path[f][2]) == 0, "link: %s", strerror(errno));
         files[f].data = malloc((size_t)max_file);
     }
     atexit(cleanup);
@@ -247,7 +218,7 @@ static void reset_files(void)
     const uint64_t sizes[NFILES] = {0, page / 2 + 3, 5 * page + 7, 12 * page};
     for (int f = 0; f < NFILES; f++) {
         if (!made || files[f].touched) {
-            CHECK(ftruncate(wfd[f], 0) == 0, "ftruncate: %s", strerror(errno));
+            ASSERT(ftruncate(wfd[f], 0) == 0, "ftruncate: %s", strerror(errno));
             files[f].size = 0;
             files[f].writes = 0;
             write_range(f, 0, sizes[f]);
@@ -278,42 +249,42 @@ static uintptr_t window_base(const smmap_cursor *c)
     return (uintptr_t)smmap_data(c) - (uintptr_t)(smmap_begin(c) - smmap_window_begin(c));
 }
 
-static void check_cursor(const smmap_cursor *c, int mi, int f, bool read_raw)
+static void check_cursor(smmap_cursor *c, int mi, int f, bool read_raw)
 {
     const struct mgr *mg = &mgrs[mi];
     const struct file *fl = &files[f];
-    CHECK(smmap_associated(c), "cursor not associated");
+    ASSERT(smmap_associated(c), "cursor not associated");
     if (!smmap_valid(c)) {
-        CHECK(smmap_data(c) == NULL && smmap_size(c) == 0, "invalid cursor with a span");
-        CHECK(smmap_window_users(c) == -1, "invalid cursor with window users");
-        CHECK(smmap_probe(c) == SMMAP_ECURSOR && smmap_probe_at(c, 0) == SMMAP_ECURSOR,
-              "probe of an invalid cursor");
+        ASSERT(smmap_data(c) == NULL && smmap_size(c) == 0, "invalid cursor with a span");
+        ASSERT(smmap_window_users(c) == -1, "invalid cursor with window users");
+        ASSERT(smmap_probe(c) == SMMAP_ECURSOR && smmap_probe_at(c, 0) == SMMAP_ECURSOR,
+               "probe of an invalid cursor");
         return;
     }
     uint64_t b = smmap_begin(c), e = smmap_end(c);
     uint64_t wb = smmap_window_begin(c), we = smmap_window_end(c);
     size_t n = smmap_size(c);
-    CHECK(smmap_data(c) != NULL && n > 0, "valid cursor without a span");
-    CHECK(e == b + n, "end %llu != begin %llu + size %zu", (unsigned long long)e,
-          (unsigned long long)b, n);
-    CHECK(wb <= b && e <= we, "span [%llu, %llu) outside window [%llu, %llu)",
-          (unsigned long long)b, (unsigned long long)e, (unsigned long long)wb,
-          (unsigned long long)we);
-    CHECK(smmap_includes(c, b) && smmap_includes(c, e - 1) && !smmap_includes(c, e) &&
-          (b == 0 || !smmap_includes(c, b - 1)), "includes() disagrees with the span");
-    CHECK(smmap_window_users(c) >= 1, "window in use with %d users", smmap_window_users(c));
+    ASSERT(smmap_data(c) != NULL && n > 0, "valid cursor without a span");
+    ASSERT(e == b + n, "end %llu != begin %llu + size %zu", (unsigned long long)e,
+           (unsigned long long)b, n);
+    ASSERT(wb <= b && e <= we, "span [%llu, %llu) outside window [%llu, %llu)",
+           (unsigned long long)b, (unsigned long long)e, (unsigned long long)wb,
+           (unsigned long long)we);
+    ASSERT(smmap_includes(c, b) && smmap_includes(c, e - 1) && !smmap_includes(c, e) &&
+           (b == 0 || !smmap_includes(c, b - 1)), "includes() disagrees with the span");
+    ASSERT_GE(smmap_window_users(c), 1, "users of a window in use");
     int at = smmap_window_users_at(c, wb);
-    CHECK(at >= 0 || at == SMMAP_EOF, "window_users_at: %d", at);
+    ASSERT(at >= 0 || at == SMMAP_EOF, "window_users_at: %d", at);
     if (mg->kind == SMMAP_STATIC) {
-        CHECK(wb == 0, "static window begins at %llu", (unsigned long long)wb);
+        ASSERT(wb == 0, "static window begins at %llu", (unsigned long long)wb);
     } else {
-        CHECK(wb % page == 0, "window begin %llu not on a page", (unsigned long long)wb);
-        CHECK(we - wb <= mg->eff.window_size, "window of %llu bytes, size %zu",
-              (unsigned long long)(we - wb), mg->eff.window_size);
+        ASSERT(wb % page == 0, "window begin %llu not on a page", (unsigned long long)wb);
+        ASSERT(we - wb <= mg->eff.window_size, "window of %llu bytes, size %zu",
+               (unsigned long long)(we - wb), mg->eff.window_size);
     }
     if (!fl->dirty) {
-        CHECK(we <= fl->size, "window end %llu past the end %llu of clean file %d",
-              (unsigned long long)we, (unsigned long long)fl->size, f);
+        ASSERT(we <= fl->size, "window end %llu past the end %llu of clean file %d",
+               (unsigned long long)we, (unsigned long long)fl->size, f);
         if (read_raw) {
             /* The span's ends and middle, through the raw pointer. */
             const unsigned char *d = smmap_data(c);
@@ -322,15 +293,15 @@ static void check_cursor(const smmap_cursor *c, int mi, int f, bool read_raw)
             check_bytes(d + n - k, f, e - k, k, "data tail");
             check_bytes(d + n / 2, f, b + n / 2, 1, "data middle");
         }
-        CHECK(smmap_probe(c) == 0, "probe of a clean span: %d", smmap_probe(c));
-        CHECK(smmap_probe_at(c, wb) == 0 && smmap_probe_at(c, we - 1) == 0,
-              "probe_at of a clean window");
+        ASSERT_EQ(smmap_probe(c), 0, "probe of a clean span");
+        ASSERT(smmap_probe_at(c, wb) == 0 && smmap_probe_at(c, we - 1) == 0,
+               "probe_at of a clean window");
     } else {
         int p = smmap_probe(c), q = smmap_probe_at(c, we - 1);
-        CHECK(p == 0 || p == SMMAP_ETRUNC, "probe: %d", p);
-        CHECK(q == 0 || q == SMMAP_ETRUNC, "probe_at: %d", q);
+        ASSERT(p == 0 || p == SMMAP_ETRUNC, "probe: %d", p);
+        ASSERT(q == 0 || q == SMMAP_ETRUNC, "probe_at: %d", q);
     }
-    CHECK(smmap_probe_at(c, we) == SMMAP_EINVAL, "probe_at past the window");
+    ASSERT(smmap_probe_at(c, we) == SMMAP_EINVAL, "probe_at past the window");
 }
 
 /* Every live object and counter. */
@@ -341,23 +312,23 @@ static void check_all(bool read_raw)
             continue;
         smmap_stats st;
         stats_of(mi, &st);
-        CHECK(st.failures == 0 && st.retries == 0, "manager %d: %llu failures", mi,
-              (unsigned long long)st.failures);
-        CHECK(st.mmap_calls - st.munmap_calls == st.windows,
-              "manager %d: mmap %llu - munmap %llu != windows %llu", mi,
-              (unsigned long long)st.mmap_calls, (unsigned long long)st.munmap_calls,
-              (unsigned long long)st.windows);
-        CHECK(st.windows <= st.windows_peak && st.mapped <= st.mapped_peak &&
-              st.files <= st.files_peak && st.files_mapped <= st.files &&
-              st.files <= NFILES, "manager %d: peaks or files inconsistent", mi);
-        CHECK((st.windows == 0) == (st.mapped == 0), "manager %d: %llu windows, %llu bytes",
-              mi, (unsigned long long)st.windows, (unsigned long long)st.mapped);
+        ASSERT(st.failures == 0 && st.retries == 0, "manager %d: %llu failures", mi,
+               (unsigned long long)st.failures);
+        ASSERT(st.mmap_calls - st.munmap_calls == st.windows,
+               "manager %d: mmap %llu - munmap %llu != windows %llu", mi,
+               (unsigned long long)st.mmap_calls, (unsigned long long)st.munmap_calls,
+               (unsigned long long)st.windows);
+        ASSERT(st.windows <= st.windows_peak && st.mapped <= st.mapped_peak &&
+               st.files <= st.files_peak && st.files_mapped <= st.files &&
+               st.files <= NFILES, "manager %d: peaks or files inconsistent", mi);
+        ASSERT((st.windows == 0) == (st.mapped == 0), "manager %d: %llu windows, %llu bytes",
+               mi, (unsigned long long)st.windows, (unsigned long long)st.mapped);
         if (mgrs[mi].strict)
-            CHECK(!over_limits(mi, &st) && st.limit_exceeded == 0,
-                  "strict manager %d over its limits: %llu bytes, %llu windows", mi,
-                  (unsigned long long)st.mapped, (unsigned long long)st.windows);
+            ASSERT(!over_limits(mi, &st) && st.limit_exceeded == 0,
+                   "strict manager %d over its limits: %llu bytes, %llu windows", mi,
+                   (unsigned long long)st.mapped, (unsigned long long)st.windows);
         else if (over_limits(mi, &st))
-            CHECK(st.limit_exceeded > 0, "manager %d over its limits, none counted", mi);
+            ASSERT(st.limit_exceeded > 0, "manager %d over its limits, none counted", mi);
 
         /* What the cursors visibly use: distinct windows, their bytes,
          * and how many cursors share each. */
@@ -366,7 +337,7 @@ static void check_all(bool read_raw)
         int users[NCUR + NBUF], nwin = 0;
         bool has_file[NFILES] = {false};
         for (int i = 0; i < NCUR + NBUF; i++) {
-            const smmap_cursor *c;
+            smmap_cursor *c;
             int f;
             if (i < NCUR) {
                 if (!curs[i].c || curs[i].mi != mi)
@@ -393,21 +364,20 @@ static void check_all(bool read_raw)
                 nwin++;
             }
             users[j]++;
-            CHECK(smmap_window_users(c) >= users[j], "window with %d users, %d cursors seen",
-                  smmap_window_users(c), users[j]);
+            ASSERT_GE(smmap_window_users(c), users[j], "users of a window vs cursors seen on it");
         }
         uint64_t bytes = 0;
         for (int j = 0; j < nwin; j++)
             bytes += len[j];
-        CHECK(st.windows >= (uint64_t)nwin && st.mapped >= bytes,
-              "manager %d: %llu windows of %llu bytes, cursors use %d of %llu", mi,
-              (unsigned long long)st.windows, (unsigned long long)st.mapped, nwin,
-              (unsigned long long)bytes);
+        ASSERT(st.windows >= (uint64_t)nwin && st.mapped >= bytes,
+               "manager %d: %llu windows of %llu bytes, cursors use %d of %llu", mi,
+               (unsigned long long)st.windows, (unsigned long long)st.mapped, nwin,
+               (unsigned long long)bytes);
         int nf = 0;
         for (int f = 0; f < NFILES; f++)
             nf += has_file[f];
-        CHECK(st.files >= (uint64_t)nf, "manager %d: %llu files open, cursors on %d", mi,
-              (unsigned long long)st.files, nf);
+        ASSERT(st.files >= (uint64_t)nf, "manager %d: %llu files open, cursors on %d", mi,
+               (unsigned long long)st.files, nf);
     }
 }
 
@@ -500,13 +470,13 @@ static void op_manager_new(struct in *in, int mi)
     smmap_manager *m = (smmap_manager *)1;
     int rc = smmap_manager_new(&m, &o);
     if (bad) {
-        CHECK(rc == SMMAP_EINVAL && m == NULL, "manager_new with bad options: %d", rc);
+        ASSERT(rc == SMMAP_EINVAL && m == NULL, "manager_new with bad options: %d", rc);
         /* Fall back to a valid tiny manager so that the run goes on. */
         o.window_size = 2 * page;
         o.max_memory = 8 * page;
         rc = smmap_manager_new(&m, &o);
     }
-    CHECK(rc == 0 && m, "manager_new: %d", rc);
+    ASSERT(rc == 0 && m, "manager_new: %d", rc);
     struct mgr *mg = &mgrs[mi];
     mg->m = m;
     mg->live = true;
@@ -514,26 +484,26 @@ static void op_manager_new(struct in *in, int mi)
     mg->strict = o.flags & SMMAP_STRICT_LIMITS;
     smmap_manager_options(m, &mg->eff);
     const smmap_options *e = &mg->eff;
-    CHECK(e->kind == o.kind && e->flags == o.flags, "options: kind or flags changed");
-    CHECK(!o.max_memory || e->max_memory == o.max_memory, "max_memory changed");
-    CHECK(!o.max_handles || e->max_handles == o.max_handles, "max_handles changed");
-    CHECK(e->max_handles >= 1, "no handles");
+    ASSERT(e->kind == o.kind && e->flags == o.flags, "options: kind or flags changed");
+    ASSERT(!o.max_memory || e->max_memory == o.max_memory, "max_memory changed");
+    ASSERT(!o.max_handles || e->max_handles == o.max_handles, "max_handles changed");
+    ASSERT(e->max_handles >= 1, "no handles");
     if (o.kind == SMMAP_STATIC) {
-        CHECK(e->window_size == 0, "static manager with a window size");
+        ASSERT(e->window_size == 0, "static manager with a window size");
     } else {
         size_t ws = e->window_size;
-        CHECK(ws % page == 0 && ws >= 2 * page && ws <= e->max_memory,
-              "window size %zu (asked %zu, cap %llu)", ws, o.window_size,
-              (unsigned long long)e->max_memory);
+        ASSERT(ws % page == 0 && ws >= 2 * page && ws <= e->max_memory,
+               "window size %zu (asked %zu, cap %llu)", ws, o.window_size,
+               (unsigned long long)e->max_memory);
         if (o.window_size)
-            CHECK(ws >= o.window_size || ws == e->max_memory / page * page,
-                  "window size %zu below the %zu asked", ws, o.window_size);
+            ASSERT(ws >= o.window_size || ws == e->max_memory / page * page,
+                   "window size %zu below the %zu asked", ws, o.window_size);
         if (o.window_size > 2 * page)
-            CHECK(ws < o.window_size + page, "window size %zu rounded past %zu", ws,
-                  o.window_size);
+            ASSERT(ws < o.window_size + page, "window size %zu rounded past %zu", ws,
+                   o.window_size);
         else if (!o.window_size)
-            CHECK(ws < e->max_memory / 8 + page || ws == 2 * page,
-                  "default window %zu above max_memory/8", ws);
+            ASSERT(ws < e->max_memory / 8 + page || ws == 2 * page,
+                   "default window %zu above max_memory/8", ws);
     }
 }
 
@@ -548,18 +518,17 @@ static void op_cursor_new(struct in *in)
     int rc;
     if (how == 3) {
         int fd = open(path[f][0], O_RDONLY | O_CLOEXEC);
-        CHECK(fd >= 0, "open: %s", strerror(errno));
+        ASSERT(fd >= 0, "open: %s", strerror(errno));
         rc = smmap_cursor_new_fd(mgrs[mi].m, fd, &c);
         close(fd);
-        CHECK(rc != 0 || (smmap_cursor_fd(c) == fd && !smmap_cursor_path(c)), "fd cursor");
+        ASSERT(rc != 0 || (smmap_cursor_fd(c) == fd && !smmap_cursor_path(c)), "fd cursor");
     } else {
         rc = smmap_cursor_new(mgrs[mi].m, path[f][how], &c);
-        CHECK(rc != 0 || !strcmp(smmap_cursor_path(c), path[f][how]), "path cursor");
+        ASSERT(rc != 0 || !strcmp(smmap_cursor_path(c), path[f][how]), "path cursor");
     }
-    CHECK(rc == 0 && c, "cursor_new: %d", rc);
-    CHECK(!smmap_valid(c), "new cursor valid");
-    CHECK(smmap_file_size(c) == (int64_t)files[f].size, "new cursor: file size %lld, want %llu",
-          (long long)smmap_file_size(c), (unsigned long long)files[f].size);
+    ASSERT(rc == 0 && c, "cursor_new: %d", rc);
+    ASSERT(!smmap_valid(c), "new cursor valid");
+    ASSERT_EQ(smmap_file_size(c), files[f].size, "file size of a new cursor");
     seen[mi][f] = files[f].size;
     curs[i] = (struct cur){c, mi, f};
 }
@@ -581,11 +550,11 @@ static void op_cursor_dup(struct in *in)
     const smmap_cursor *c = curs[s].c;
     smmap_cursor *n = NULL;
     int rc = smmap_cursor_dup(c, &n);
-    CHECK(rc == 0 && n, "dup: %d", rc);
-    CHECK(smmap_valid(n) == smmap_valid(c), "dup: validity differs");
+    ASSERT(rc == 0 && n, "dup: %d", rc);
+    ASSERT(smmap_valid(n) == smmap_valid(c), "dup: validity differs");
     if (smmap_valid(c))
-        CHECK(smmap_begin(n) == smmap_begin(c) && smmap_size(n) == smmap_size(c) &&
-              window_base(n) == window_base(c), "dup: another span or window");
+        ASSERT(smmap_begin(n) == smmap_begin(c) && smmap_size(n) == smmap_size(c) &&
+               window_base(n) == window_base(c), "dup: another span or window");
     curs[d] = (struct cur){n, curs[s].mi, curs[s].f};
 }
 
@@ -607,13 +576,13 @@ static void op_use(struct in *in)
     int rc = smmap_use(cu->c, off, size);
     bool overflow = size > UINT64_MAX - off;
     if (overflow) {
-        CHECK(rc == SMMAP_EINVAL && !smmap_valid(cu->c), "use(%llu, %zu) overflows: %d",
-              (unsigned long long)off, size, rc);
+        ASSERT(rc == SMMAP_EINVAL && !smmap_valid(cu->c), "use(%llu, %zu) overflows: %d",
+               (unsigned long long)off, size, rc);
         return;
     }
     if (rc == SMMAP_ELIMIT) {
-        CHECK(mg->strict, "ELIMIT from a soft manager");
-        CHECK(!smmap_valid(cu->c), "ELIMIT left the cursor valid");
+        ASSERT(mg->strict, "ELIMIT from a soft manager");
+        ASSERT(!smmap_valid(cu->c), "ELIMIT left the cursor valid");
         return;
     }
     if (stats) {
@@ -622,37 +591,37 @@ static void op_use(struct in *in)
             seen[mi][f] = fl->size;
     }
     if (off >= fl->size && !fl->dirty) {
-        CHECK(rc == SMMAP_EOF && !smmap_valid(cu->c), "use(%llu) at/past end %llu: %d",
-              (unsigned long long)off, (unsigned long long)fl->size, rc);
+        ASSERT(rc == SMMAP_EOF && !smmap_valid(cu->c), "use(%llu) at/past end %llu: %d",
+               (unsigned long long)off, (unsigned long long)fl->size, rc);
         return;
     }
     if (rc == SMMAP_EOF) {
-        CHECK(fl->dirty || off >= fl->size, "EOF inside the file");
-        CHECK(!smmap_valid(cu->c), "EOF left the cursor valid");
+        ASSERT(fl->dirty || off >= fl->size, "EOF inside the file");
+        ASSERT(!smmap_valid(cu->c), "EOF left the cursor valid");
         return;
     }
-    CHECK(rc == 0, "use(%llu, %zu) of file %d (size %llu): %d %s", (unsigned long long)off,
-          size, f, (unsigned long long)fl->size, rc, smmap_strerror(rc));
-    CHECK(smmap_valid(cu->c) && smmap_begin(cu->c) == off, "use: span begins at %llu, not %llu",
-          (unsigned long long)smmap_begin(cu->c), (unsigned long long)off);
+    ASSERT(rc == 0, "use(%llu, %zu) of file %d (size %llu): %d %s", (unsigned long long)off,
+           size, f, (unsigned long long)fl->size, rc, smmap_strerror(rc));
+    ASSERT(smmap_valid(cu->c) && smmap_begin(cu->c) == off, "use: span begins at %llu, not %llu",
+           (unsigned long long)smmap_begin(cu->c), (unsigned long long)off);
     size_t got = smmap_size(cu->c);
     if (size == 0)
-        CHECK(got == smmap_window_end(cu->c) - off, "use(size 0): %zu bytes, window to %llu",
-              got, (unsigned long long)smmap_window_end(cu->c));
+        ASSERT(got == smmap_window_end(cu->c) - off, "use(size 0): %zu bytes, window to %llu",
+               got, (unsigned long long)smmap_window_end(cu->c));
     else
-        CHECK(got <= size, "use: %zu bytes for %zu asked", got, size);
+        ASSERT(got <= size, "use: %zu bytes for %zu asked", got, size);
     if (!fl->dirty && size && off + size <= seen[mi][f] &&
         (mg->kind == SMMAP_STATIC || size <= mg->eff.window_size / 2))
-        CHECK(got == size, "use(%llu, %zu) of file %d (size %llu, seen %llu): only %zu bytes",
-              (unsigned long long)off, size, f, (unsigned long long)fl->size,
-              (unsigned long long)seen[mi][f], got);
+        ASSERT(got == size, "use(%llu, %zu) of file %d (size %llu, seen %llu): only %zu bytes",
+               (unsigned long long)off, size, f, (unsigned long long)fl->size,
+               (unsigned long long)seen[mi][f], got);
     /* A soft manager goes over its limits only when every other window
      * is in use: none idle to evict when this one was mapped. */
     if (stats && after.mmap_calls > before.mmap_calls && !mg->strict &&
         over_limits(mi, &after)) {
-        CHECK(after.limit_exceeded > before.limit_exceeded, "over the limits, not counted");
+        ASSERT(after.limit_exceeded > before.limit_exceeded, "over the limits, not counted");
         int n = smmap_make_room(mg->m, 0);
-        CHECK(n == 0, "over the limits with %d idle windows", n);
+        ASSERT(n == 0, "over the limits with %d idle windows", n);
     }
 }
 
@@ -662,7 +631,7 @@ static void op_unuse(struct in *in)
     if (i < 0)
         return;
     smmap_unuse(curs[i].c);
-    CHECK(!smmap_valid(curs[i].c), "unuse left the cursor valid");
+    ASSERT(!smmap_valid(curs[i].c), "unuse left the cursor valid");
 }
 
 /* A copying read's result: n bytes of file f at off, or an error. */
@@ -670,21 +639,21 @@ static void check_read(int64_t n, int mi, int f, uint64_t off, size_t len, const
 {
     const struct file *fl = &files[f];
     if (n == SMMAP_ELIMIT) {
-        CHECK(mgrs[mi].strict, "%s: ELIMIT from a soft manager", what);
+        ASSERT(mgrs[mi].strict, "%s: ELIMIT from a soft manager", what);
         return;
     }
     if (n == SMMAP_ETRUNC) {
-        CHECK(fl->dirty, "%s: ETRUNC on clean file %d", what, f);
+        ASSERT(fl->dirty, "%s: ETRUNC on clean file %d", what, f);
         return;
     }
-    CHECK(n >= 0, "%s(%llu, %zu) of file %d: %lld %s", what, (unsigned long long)off, len, f,
-          (long long)n, smmap_strerror((int)n));
-    CHECK((uint64_t)n <= len, "%s: %lld bytes for %zu", what, (long long)n, len);
+    ASSERT(n >= 0, "%s(%llu, %zu) of file %d: %lld %s", what, (unsigned long long)off, len, f,
+           (long long)n, smmap_strerror((int)n));
+    ASSERT((uint64_t)n <= len, "%s: %lld bytes for %zu", what, (long long)n, len);
     uint64_t want = off < fl->size ? (fl->size - off < len ? fl->size - off : len) : 0;
     if (!fl->dirty)
-        CHECK((uint64_t)n == want, "%s(%llu, %zu) of file %d (size %llu): %lld bytes, want %llu",
-              what, (unsigned long long)off, len, f, (unsigned long long)fl->size,
-              (long long)n, (unsigned long long)want);
+        ASSERT((uint64_t)n == want, "%s(%llu, %zu) of file %d (size %llu): %lld bytes, want %llu",
+               what, (unsigned long long)off, len, f, (unsigned long long)fl->size,
+               (long long)n, (unsigned long long)want);
     check_bytes(scratch, f, off, (size_t)n, what);
 }
 
@@ -704,8 +673,8 @@ static void op_read(struct in *in)
         stats_of(cu->mi, &before);
     int64_t n = smmap_read(cu->c, scratch, len, off);
     if ((uint64_t)len > (uint64_t)INT64_MAX || len > UINT64_MAX - off) {
-        CHECK(n == SMMAP_EINVAL, "read(%llu, %zu): %lld, want EINVAL",
-              (unsigned long long)off, len, (long long)n);
+        ASSERT(n == SMMAP_EINVAL, "read(%llu, %zu): %lld, want EINVAL",
+               (unsigned long long)off, len, (long long)n);
         return;
     }
     check_read(n, cu->mi, cu->f, off, len, "read");
@@ -729,16 +698,15 @@ static void op_buffer_new(struct in *in)
     int rc = smmap_buffer_new(cu->c, off, size, &b);
     seen[cu->mi][cu->f] = fl->size;
     if (off > fl->size) {
-        CHECK(rc == SMMAP_EOF && b == NULL, "buffer at %llu past the end %llu: %d",
-              (unsigned long long)off, (unsigned long long)fl->size, rc);
+        ASSERT(rc == SMMAP_EOF && b == NULL, "buffer at %llu past the end %llu: %d",
+               (unsigned long long)off, (unsigned long long)fl->size, rc);
         return;
     }
-    CHECK(rc == 0 && b, "buffer_new(%llu, %llu): %d", (unsigned long long)off,
-          (unsigned long long)size, rc);
+    ASSERT(rc == 0 && b, "buffer_new(%llu, %llu): %d", (unsigned long long)off,
+           (unsigned long long)size, rc);
     uint64_t avail = fl->size - off;
     uint64_t want = size == 0 || size > avail ? avail : size;
-    CHECK(smmap_buffer_size(b) == want, "buffer size %llu, want %llu",
-          (unsigned long long)smmap_buffer_size(b), (unsigned long long)want);
+    ASSERT_EQ(smmap_buffer_size(b), want, "buffer size");
     bufs[bi] = (struct buf){b, cu->mi, cu->f, off, want};
 }
 
@@ -762,37 +730,27 @@ static void op_buffer_byte(struct in *in)
     int64_t idx = (int64_t)(u16(in) % (2 * size + 5)) - size - 2;
     int v = smmap_buffer_byte(bf->b, idx);
     if (idx < -size || idx >= size) {
-        CHECK(v == SMMAP_EINVAL, "buffer byte %lld of %lld: %d", (long long)idx,
-              (long long)size, v);
+        ASSERT(v == SMMAP_EINVAL, "buffer byte %lld of %lld: %d", (long long)idx,
+               (long long)size, v);
         return;
     }
     uint64_t pos = bf->off + (uint64_t)(idx < 0 ? size + idx : idx);
     if (v == SMMAP_ELIMIT) {
-        CHECK(mgrs[bf->mi].strict, "buffer byte: ELIMIT from a soft manager");
+        ASSERT(mgrs[bf->mi].strict, "buffer byte: ELIMIT from a soft manager");
         return;
     }
     if (pos >= fl->size) {
-        CHECK(v == SMMAP_ETRUNC || (fl->dirty && v == 0),
-              "buffer byte at %llu past the end %llu: %d", (unsigned long long)pos,
-              (unsigned long long)fl->size, v);
+        ASSERT(v == SMMAP_ETRUNC || (fl->dirty && v == 0),
+               "buffer byte at %llu past the end %llu: %d", (unsigned long long)pos,
+               (unsigned long long)fl->size, v);
         return;
     }
     if (v == SMMAP_ETRUNC) {
-        CHECK(fl->dirty, "buffer byte: ETRUNC on a clean file");
+        ASSERT(fl->dirty, "buffer byte: ETRUNC on a clean file");
         return;
     }
-    CHECK(v == fl->data[pos], "buffer byte at %llu of file %d: %d, want %u",
-          (unsigned long long)pos, bf->f, v, fl->data[pos]);
-}
-
-/* Python's clipping of a slice bound to [0, size]. */
-static uint64_t clip(int64_t v, uint64_t size)
-{
-    if (v < 0) {
-        uint64_t back = (uint64_t)-(v + 1) + 1;
-        return back >= size ? 0 : size - back;
-    }
-    return (uint64_t)v > size ? size : (uint64_t)v;
+    ASSERT(v == fl->data[pos], "buffer byte at %llu of file %d: %d, want %u",
+           (unsigned long long)pos, bf->f, v, fl->data[pos]);
 }
 
 static void op_buffer_read(struct in *in)
@@ -809,23 +767,23 @@ static void op_buffer_read(struct in *in)
         stop = u8(in) & 1 ? INT64_MAX : INT64_MIN;
     size_t cap = u8(in) % 4 == 0 ? u16(in) % 64 : scratch_len;
     int64_t n = smmap_buffer_read(bf->b, start, stop, scratch, cap);
-    uint64_t lo = clip(start, bf->size), hi = clip(stop, bf->size);
+    uint64_t lo = util_clip(start, bf->size), hi = util_clip(stop, bf->size);
     uint64_t want = hi > lo ? (hi - lo < cap ? hi - lo : cap) : 0;
     if (n == SMMAP_ELIMIT) {
-        CHECK(mgrs[bf->mi].strict, "buffer read: ELIMIT from a soft manager");
+        ASSERT(mgrs[bf->mi].strict, "buffer read: ELIMIT from a soft manager");
         return;
     }
     if (n == SMMAP_ETRUNC) {
-        CHECK(fl->dirty || bf->off + lo + want > fl->size,
-              "buffer read [%llu, +%llu): ETRUNC inside clean file %d (size %llu)",
-              (unsigned long long)(bf->off + lo), (unsigned long long)want, bf->f,
-              (unsigned long long)fl->size);
+        ASSERT(fl->dirty || bf->off + lo + want > fl->size,
+               "buffer read [%llu, +%llu): ETRUNC inside clean file %d (size %llu)",
+               (unsigned long long)(bf->off + lo), (unsigned long long)want, bf->f,
+               (unsigned long long)fl->size);
         return;
     }
-    CHECK(n >= 0 && (uint64_t)n == want, "buffer read [%lld:%lld] cap %zu: %lld, want %llu",
-          (long long)start, (long long)stop, cap, (long long)n, (unsigned long long)want);
-    CHECK(want == 0 || bf->off + lo + want <= fl->size || fl->dirty,
-          "buffer read past the end of clean file %d", bf->f);
+    ASSERT(n >= 0 && (uint64_t)n == want, "buffer read [%lld:%lld] cap %zu: %lld, want %llu",
+           (long long)start, (long long)stop, cap, (long long)n, (unsigned long long)want);
+    ASSERT(want == 0 || bf->off + lo + want <= fl->size || fl->dirty,
+           "buffer read past the end of clean file %d", bf->f);
     check_bytes(scratch, bf->f, bf->off + lo, (size_t)n, "buffer read");
 }
 
@@ -838,10 +796,10 @@ static void op_collect(struct in *in)
     stats_of(mi, &before);
     int n = smmap_collect(mgrs[mi].m);
     stats_of(mi, &after);
-    CHECK(n >= 0 && (uint64_t)n == before.windows - after.windows,
-          "collect: %d, windows %llu -> %llu", n, (unsigned long long)before.windows,
-          (unsigned long long)after.windows);
-    CHECK(smmap_collect(mgrs[mi].m) == 0, "a second collect found idle windows");
+    ASSERT(n >= 0 && (uint64_t)n == before.windows - after.windows,
+           "collect: %d, windows %llu -> %llu", n, (unsigned long long)before.windows,
+           (unsigned long long)after.windows);
+    ASSERT(smmap_collect(mgrs[mi].m) == 0, "a second collect found idle windows");
 }
 
 static void op_make_room(struct in *in)
@@ -854,11 +812,11 @@ static void op_make_room(struct in *in)
     stats_of(mi, &before);
     int n = smmap_make_room(mgrs[mi].m, bytes);
     stats_of(mi, &after);
-    CHECK(n >= 0 && (uint64_t)n == before.windows - after.windows &&
-          after.evictions == before.evictions + (uint64_t)n, "make_room: %d", n);
+    ASSERT(n >= 0 && (uint64_t)n == before.windows - after.windows &&
+           after.evictions == before.evictions + (uint64_t)n, "make_room: %d", n);
     /* Now it fits, or no idle window is left: a second call evicts none. */
     n = smmap_make_room(mgrs[mi].m, bytes);
-    CHECK(n == 0, "make_room right after make_room evicted %d", n);
+    ASSERT(n == 0, "make_room right after make_room evicted %d", n);
 }
 
 static void op_truncate(struct in *in)
@@ -925,8 +883,8 @@ static void op_hint(struct in *in)
     if (i < 0)
         return;
     int rc = smmap_cursor_hint(curs[i].c, h);
-    CHECK(rc == (h >= SMMAP_HINT_NORMAL && h <= SMMAP_HINT_POPULATE ? 0 : SMMAP_EINVAL),
-          "hint %d: %d", h, rc);
+    ASSERT(rc == (h >= SMMAP_HINT_NORMAL && h <= SMMAP_HINT_POPULATE ? 0 : SMMAP_EINVAL),
+           "hint %d: %d", h, rc);
 }
 
 static void op_stat(struct in *in)
@@ -935,9 +893,9 @@ static void op_stat(struct in *in)
     if (i < 0)
         return;
     int64_t s = smmap_file_stat(curs[i].c);
-    CHECK(s == (int64_t)files[curs[i].f].size, "file_stat: %lld, want %llu", (long long)s,
-          (unsigned long long)files[curs[i].f].size);
-    CHECK(smmap_file_size(curs[i].c) == s, "file_size after file_stat");
+    ASSERT(s == (int64_t)files[curs[i].f].size, "file_stat: %lld, want %llu", (long long)s,
+           (unsigned long long)files[curs[i].f].size);
+    ASSERT(smmap_file_size(curs[i].c) == s, "file_size after file_stat");
     seen[curs[i].mi][curs[i].f] = files[curs[i].f].size;
 }
 
@@ -970,19 +928,19 @@ static void finish(void)
             smmap_collect(mg->m);
             smmap_stats st;
             stats_of(mi, &st);
-            CHECK(st.windows == 0 && st.mapped == 0 && st.files == 0 && st.files_mapped == 0 &&
-                  st.mmap_calls == st.munmap_calls,
-                  "manager %d after all freed: %llu windows, %llu bytes, %llu files, "
-                  "mmap %llu munmap %llu", mi, (unsigned long long)st.windows,
-                  (unsigned long long)st.mapped, (unsigned long long)st.files,
-                  (unsigned long long)st.mmap_calls, (unsigned long long)st.munmap_calls);
+            ASSERT(st.windows == 0 && st.mapped == 0 && st.files == 0 && st.files_mapped == 0 &&
+                   st.mmap_calls == st.munmap_calls,
+                   "manager %d after all freed: %llu windows, %llu bytes, %llu files, "
+                   "mmap %llu munmap %llu", mi, (unsigned long long)st.windows,
+                   (unsigned long long)st.mapped, (unsigned long long)st.files,
+                   (unsigned long long)st.mmap_calls, (unsigned long long)st.munmap_calls);
             smmap_manager_free(mg->m);
         }
         *mg = (struct mgr){0};
     }
     int fd = dup(2);
     close(fd);
-    CHECK(fd == fd_mark, "a descriptor outlived the run (next free fd %d, was %d)", fd, fd_mark);
+    ASSERT(fd == fd_mark, "a descriptor outlived the run (next free fd %d, was %d)", fd, fd_mark);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
