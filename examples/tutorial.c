@@ -117,6 +117,7 @@ int main(void)
     CHECK(tmp[0] == pattern(4096) && tmp[15] == pattern(4111));
     CHECK(smmap_read(c, tmp, sizeof tmp, FILE_SIZE - 4) == 4); /* short */
     CHECK(smmap_read(c, tmp, sizeof tmp, FILE_SIZE) == 0);     /* at EOF */
+    uint64_t our_window = smmap_window_begin(c); /* the last one read */
 
     /* --- Buffers: the whole file as one array; windows slide beneath. */
     smmap_buffer *buf;
@@ -137,7 +138,7 @@ int main(void)
     CHECK(smmap_buffer_read(buf, 10, 5, tmp, sizeof tmp) == 0);
     /* The buffer uses its own cursor; ours is untouched. */
     CHECK(smmap_buffer_cursor(buf) != c);
-    CHECK(!smmap_valid(c));
+    CHECK(smmap_valid(c) && smmap_window_begin(c) == our_window);
     smmap_buffer_free(buf);
 
     /* A buffer over a part of the file: indexes start at its offset. */
@@ -158,7 +159,8 @@ int main(void)
            "%" PRIu64 " hits, %" PRIu64 " misses\n",
            st.windows, st.mapped, st.hits, st.misses);
 
-    /* --- collect(): unmap every idle window now. */
+    /* --- collect(): unmap every idle window now (ours, once released). */
+    smmap_unuse(c);
     CHECK(smmap_collect(mman) >= 1);
     smmap_manager_stats(mman, &st);
     CHECK(st.windows == 0 && st.mapped == 0);

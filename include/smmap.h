@@ -209,8 +209,35 @@ SMMAP_API void smmap_manager_stats(const smmap_manager *m, smmap_stats *out);
  * SIGBUS handler later must chain to the previous one (as the sigaction(2)
  * old action), or truncation during a guarded call reaches its handler.
  *
+ * Sizes. The library keeps each file's size as last seen: when the cursor
+ * was made, at every request its windows do not hold (a miss re-reads it),
+ * at smmap_file_stat(), and after any SMMAP_ETRUNC. A request that runs
+ * past the end of the current window re-reads the size, so a grown file
+ * is read to its new end. Copying calls (smmap_read(), the buffer calls)
+ * stop at the size: one that reaches past the size last seen asks it again
+ * first (without moving the cursor's window). A span the current window
+ * holds is served from it as it is, without a size check.
+ *
+ * Truncation. A file cut shorter while mapped loses the pages wholly past
+ * its new end: a guarded call that touches them returns SMMAP_ETRUNC (and
+ * the size is read again). The page that holds the new end stays mapped and
+ * the kernel fills it with zeros past the end, without a fault. Until the
+ * library has seen the new size, a copying call inside that page can
+ * therefore show those zeros as bytes of the file; from then on copies stop
+ * at the new end, as pread(2) does. Spans of a window mapped before the cut
+ * keep showing the zeros (and faulting on lost pages, which the probes
+ * below report); windows mapped afterwards end at the new end. A caller that must know whether
+ * bytes it read still belong to the file calls smmap_file_stat() after
+ * reading them: asking the size on every read would cost a system call per
+ * read.
+ *
  * A cursor holds its file open (one descriptor per file, shared by all
  * cursors and windows of that file) until it is freed.
+ *
+ * fork(): a manager stays usable in a child forked at any moment, even while
+ * other threads work on it (the library takes its locks around fork). In the
+ * child, windows in use by the parent's other threads stay mapped and
+ * counted, and cursors of those threads must not be used.
  */
 typedef struct smmap_cursor smmap_cursor;
 
@@ -220,7 +247,10 @@ typedef struct smmap_cursor smmap_cursor;
  *   SMMAP_EINVAL   m, path or out NULL, or path empty
  *   -ENOENT, -EACCES, ... from open(2)
  *   -EISDIR        path is a directory
- *   SMMAP_ENOTREG  a FIFO, socket or device
+ *   SMMAP_ENOTREG  a FIFO, socket or device, or a pseudo-file whose size
+ *                  the kernel reports as 0 while it reads bytes
+ *                  (/proc/self/status): its content exists only as read(2)
+ *                  makes it and cannot be mapped
  *   -ENOMEM
  */
 SMMAP_API int smmap_cursor_new(smmap_manager *m, const char *path,
@@ -248,8 +278,9 @@ SMMAP_API void smmap_cursor_free(smmap_cursor *c);
  * tells what is usable. A request of up to window_size/2 bytes inside the
  * file is always whole. If the file grew, its new end is found.
  * A request that the current window holds is served from it without a
- * lock or a system call (even if the file has shrunk meanwhile: see
- * smmap_file_stat()); any other request re-reads the file's size first.
+ * lock or a system call; any other request (one past the window's end
+ * included) re-reads the file's size first. See "Sizes" and "Truncation"
+ * above.
  * Returns 0, or:
  *   SMMAP_EOF     offset at or past the end of file (the file is re-read)
  *   SMMAP_EINVAL  c NULL, or offset + size overflows
@@ -286,10 +317,13 @@ SMMAP_API int smmap_window_users_at(const smmap_cursor *c, uint64_t begin);
 
 /* Touch the last byte of the current span under the SIGBUS guard, so that
  * a caller about to hand the span out (as a Python memoryview, say) knows
- * the file was not truncated below it at this moment; truncation cuts a
- * file's tail, so one probe covers the whole span. Returns 0, SMMAP_ETRUNC,
- * SMMAP_ECURSOR (no window in use) or SMMAP_EINVAL (NULL). */
-SMMAP_API int smmap_probe(const smmap_cursor *c);
+ * that every page of it is still backed by the file at this moment:
+ * truncation cuts a file's tail, so one probe covers the whole span. It
+ * answers for pages, not bytes: the page holding a new end passes, with
+ * zeros past that end (see "Truncation"). Returns 0, SMMAP_ETRUNC (the size
+ * is then read again), SMMAP_ECURSOR (no window in use) or SMMAP_EINVAL
+ * (NULL). */
+SMMAP_API int smmap_probe(smmap_cursor *c);
 
 /* Like smmap_probe(), for the byte at file offset `offset`, which may lie
  * anywhere in c's current window [smmap_window_begin, smmap_window_end), not
@@ -297,15 +331,15 @@ SMMAP_API int smmap_probe(const smmap_cursor *c);
  * probes each piece's last byte without moving the span. Returns 0,
  * SMMAP_ETRUNC, SMMAP_ECURSOR (no window in use) or SMMAP_EINVAL (NULL, or
  * offset outside the window). */
-SMMAP_API int smmap_probe_at(const smmap_cursor *c, uint64_t offset);
+SMMAP_API int smmap_probe_at(smmap_cursor *c, uint64_t offset);
 
 /* 1 if the cursor has a window in use, else 0. */
 SMMAP_API int smmap_valid(const smmap_cursor *c);
 /* 1 if the cursor is bound to a file (every cursor made by this API). */
 SMMAP_API int smmap_associated(const smmap_cursor *c);
 
-/* The file's size as last seen (at creation or the latest miss); -1 if c is
- * NULL. smmap_file_stat() re-reads it now: the size, or a negative error. */
+/* The file's size as last seen (see "Sizes"); -1 if c is NULL.
+ * smmap_file_stat() re-reads it now: the size, or a negative error. */
 SMMAP_API int64_t smmap_file_size(const smmap_cursor *c);
 SMMAP_API int64_t smmap_file_stat(smmap_cursor *c);
 
@@ -347,8 +381,9 @@ SMMAP_API int smmap_cursor_hint(smmap_cursor *c, int hint);
  * read before in use as spares, so random reads over a few windows take no
  * lock; smmap_unuse(), and smmap_use() when it changes window, release
  * them, and so does a read once the manager fills up. The cursor's window
- * afterwards is the last one read, or none. Returns the number of bytes copied (fewer than len only at end of file, 0 at or
- * past it), or:
+ * afterwards is the last one read, or none. A read that runs past the
+ * size last seen re-reads it (see "Sizes"). Returns the number of bytes
+ * copied (fewer than len only at end of file, 0 at or past it), or:
  *   SMMAP_EINVAL  c NULL, dst NULL with len > 0, or len > INT64_MAX
  *   SMMAP_ETRUNC  the file shrank under a mapping
  *   errors of smmap_use()

@@ -198,9 +198,9 @@ static inline int use(smmap_cursor *c, uint64_t offset, size_t size,
         uint64_t len = w->end - w->begin;
         if (rel < len) {
             uint64_t avail = len - rel;
-            if (size <= avail ||
-                (w->reaches_eof && size <= UINT64_MAX - offset &&
-                 w->end >= atomic_load_explicit(&c->file->size, memory_order_relaxed))) {
+            /* A request past the window's end is a miss even when the
+             * window ends where the file did: the file may have grown. */
+            if (size <= avail) {
                 c->begin = offset;
                 c->data = w->data + rel;
                 c->size = size && size < avail ? size : (size_t)avail;
@@ -266,17 +266,27 @@ int smmap_window_users_at(const smmap_cursor *c, uint64_t begin)
     return c ? mgr_users_at(c->m, c->file, begin) : SMMAP_EINVAL;
 }
 
-int smmap_probe(const smmap_cursor *c)
+/* A guarded copy from the file's window; on a fault the size is read
+ * again, so that the calls after this one stop at the new end. */
+static int copy(smmap_cursor *c, void *dst, const unsigned char *src, size_t len)
+{
+    int rc = guard_copy(dst, src, len);
+    if (rc == SMMAP_ETRUNC)
+        smmap_file_stat(c);
+    return rc;
+}
+
+int smmap_probe(smmap_cursor *c)
 {
     if (!c)
         return SMMAP_EINVAL;
     if (!c->w || !c->size)
         return SMMAP_ECURSOR;
     unsigned char last;
-    return guard_copy(&last, smmap_data(c) + c->size - 1, 1);
+    return copy(c, &last, smmap_data(c) + c->size - 1, 1);
 }
 
-int smmap_probe_at(const smmap_cursor *c, uint64_t offset)
+int smmap_probe_at(smmap_cursor *c, uint64_t offset)
 {
     if (!c)
         return SMMAP_EINVAL;
@@ -285,7 +295,7 @@ int smmap_probe_at(const smmap_cursor *c, uint64_t offset)
     if (offset < c->w->begin || offset >= c->w->end)
         return SMMAP_EINVAL;
     unsigned char byte;
-    return guard_copy(&byte, c->w->data + (offset - c->w->begin), 1);
+    return copy(c, &byte, c->w->data + (offset - c->w->begin), 1);
 }
 
 int smmap_valid(const smmap_cursor *c)
@@ -345,7 +355,7 @@ read_windows(smmap_cursor *c, unsigned char *out, size_t len, uint64_t offset)
         if (rc == SMMAP_EOF)
             break;
         if (rc == 0)
-            rc = guard_copy(out + done, smmap_data(c), c->size);
+            rc = copy(c, out + done, smmap_data(c), c->size);
         if (rc != 0)
             return rc;
         done += c->size;
@@ -370,6 +380,20 @@ int64_t smmap_read(smmap_cursor *c, void *dst, size_t len, uint64_t offset)
         return SMMAP_EINVAL;
     if (len == 0)
         return 0; /* an empty span would leave a window in use showing none */
+    /* A read past the size last seen asks the size again (the file may
+     * have grown, or been cut inside a window) and stops at it, as pread(2)
+     * does; it moves no window, so a request inside the current one stays
+     * on it. */
+    uint64_t end = atomic_load_explicit(&c->file->size, memory_order_relaxed);
+    if (len > end || offset > end - len) {
+        int64_t now = smmap_file_stat(c);
+        if (now < 0)
+            return now;
+        if (offset >= (uint64_t)now)
+            return 0;
+        if (len > (uint64_t)now - offset)
+            len = (size_t)((uint64_t)now - offset);
+    }
     /* The hit path, kept short: a random read is mostly waiting for
      * memory, and fewer instructions let the CPU overlap more of those. */
     struct window *w = c->w;
@@ -394,6 +418,6 @@ int64_t smmap_read(smmap_cursor *c, void *dst, size_t len, uint64_t offset)
     c->size = len;
     c->hits++;
     c->next_read = offset + len;
-    int rc = guard_copy(dst, c->data, len);
+    int rc = copy(c, dst, c->data, len);
     return rc ? rc : (int64_t)len;
 }

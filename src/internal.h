@@ -130,6 +130,7 @@ struct smmap_manager {
     _Atomic uint64_t hits;        /* cursors add theirs without the lock */
     _Atomic bool roomy;           /* far from the limits: cursors may keep spares */
     _Atomic uint64_t preads;
+    smmap_manager *all_prev, *all_next; /* every manager, for fork */
 };
 
 /* manager.c */

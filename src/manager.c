@@ -37,6 +37,80 @@ bool mgr_roomy(smmap_manager *m)
     return m->window && atomic_load_explicit(&m->roomy, memory_order_relaxed);
 }
 
+/* ---------------------------------------------------------------- fork */
+
+/* A child forked while another thread holds a manager's lock would wait
+ * for it forever, and a window another thread was mapping would stay
+ * pending for good. So fork takes every manager's lock first (all managers
+ * are on one list for this), and the child, whose only thread is the one
+ * that forked, drops the pending windows no thread of its own will finish. */
+static pthread_mutex_t all_mu = PTHREAD_MUTEX_INITIALIZER;
+static smmap_manager *all;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void before_fork(void)
+{
+    pthread_mutex_lock(&all_mu);
+    for (smmap_manager *m = all; m; m = m->all_next)
+        pthread_mutex_lock(&m->mu);
+}
+
+static void after_fork_in_parent(void)
+{
+    for (smmap_manager *m = all; m; m = m->all_next)
+        pthread_mutex_unlock(&m->mu);
+    pthread_mutex_unlock(&all_mu);
+}
+
+static void after_fork_in_child(void)
+{
+    for (smmap_manager *m = all; m; m = m->all_next) {
+        for (size_t i = 0; i < m->index_cap; i++) {
+            struct window *w = m->index[i], *next;
+            for (; w; w = next) {
+                next = w->hnext;
+                /* Stays in use (by a thread the child lacks), unfindable. */
+                if (w->state == W_PENDING)
+                    win_index_del(m, w);
+            }
+        }
+        /* Waiters of the parent's other threads are gone with them. */
+        pthread_cond_init(&m->mapped_cv, NULL);
+        pthread_mutex_unlock(&m->mu);
+    }
+    pthread_mutex_unlock(&all_mu);
+}
+
+static void register_atfork(void)
+{
+    pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child);
+}
+
+static void list_add(smmap_manager *m)
+{
+    pthread_once(&atfork_once, register_atfork);
+    pthread_mutex_lock(&all_mu);
+    m->all_next = all;
+    if (all)
+        all->all_prev = m;
+    all = m;
+    pthread_mutex_unlock(&all_mu);
+}
+
+static void list_del(smmap_manager *m)
+{
+    pthread_mutex_lock(&all_mu);
+    if (m->all_prev)
+        m->all_prev->all_next = m->all_next;
+    else
+        all = m->all_next;
+    if (m->all_next)
+        m->all_next->all_prev = m->all_prev;
+    pthread_mutex_unlock(&all_mu);
+}
+
+/* ------------------------------------------------------------- managers */
+
 int smmap_manager_new(smmap_manager **out, const smmap_options *opt)
 {
     if (!out)
@@ -93,6 +167,7 @@ int smmap_manager_new(smmap_manager **out, const smmap_options *opt)
     m->max_memory = max_memory;
     m->max_handles = o.max_handles ? o.max_handles : os_default_handles();
     update_room_locked(m);
+    list_add(m);
     *out = m;
     return 0;
 }
@@ -286,6 +361,7 @@ void mgr_unref(smmap_manager *m)
 {
     if (atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) != 1)
         return;
+    list_del(m);
     struct reap r = {0};
     collect_locked(m, &r);
     reap(m, &r);
@@ -303,6 +379,16 @@ void smmap_manager_free(smmap_manager *m)
 
 /* ----------------------------------------------------------------- files */
 
+/* A file that says it is empty yet reads bytes (/proc/self/status and its
+ * kind) cannot be mapped: its content exists only as read(2) makes it. A
+ * second fstat tells it from an empty file that grew meanwhile. */
+static bool unsized(int fd)
+{
+    unsigned char byte;
+    struct os_stat st;
+    return os_pread(fd, &byte, 1, 0) == 1 && os_fstat(fd, &st) == 0 && st.size == 0;
+}
+
 int mgr_attach(smmap_manager *m, int fd, struct file **out)
 {
     struct os_stat st;
@@ -311,6 +397,8 @@ int mgr_attach(smmap_manager *m, int fd, struct file **out)
         mgr_failed(m, rc);
     else if (st.type != OS_REG)
         rc = st.type == OS_DIR ? -EISDIR : SMMAP_ENOTREG;
+    else if (st.size == 0 && unsized(fd))
+        rc = SMMAP_ENOTREG;
     if (rc != 0) {
         os_close(fd);
         return rc;
@@ -532,10 +620,12 @@ int mgr_acquire(smmap_manager *m, struct file *f, uint64_t offset,
     pthread_mutex_lock(&m->mu);
     if (old)
         release_locked(m, old, &r);
-    uint64_t fsize = atomic_load_explicit(&f->size, memory_order_relaxed), need = 0;
+    uint64_t fsize = atomic_load_explicit(&f->size, memory_order_relaxed), need;
     for (;;) {
-        if (offset < fsize) {
-            need = size < fsize - offset ? size : fsize - offset;
+        /* A request past the size last seen asks for the size first: a
+         * window at the old end would serve it cut short. */
+        need = offset >= fsize ? 0 : size < fsize - offset ? size : fsize - offset;
+        if (offset < fsize && (!restat || size <= fsize - offset)) {
             w = win_find(m, f, offset, need, fsize);
             if (w && w->state == W_PENDING) {
                 pthread_cond_wait(&m->mapped_cv, &m->mu);

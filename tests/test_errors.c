@@ -196,6 +196,21 @@ TEST(errors, cursor_device)
     smmap_manager_free(m);
 }
 
+/* A pseudo-file whose size the kernel reports as 0 although read(2) gives
+ * its content: refused when the cursor is made, never silently empty. An
+ * empty regular file is still fine. */
+TEST(errors, cursor_pseudo_file)
+{
+    smmap_manager *m = manager(0, 0, 0, 0);
+    expect_new_fails(m, "/proc/self/status", SMMAP_ENOTREG, "not a regular file");
+    expect_new_fails(m, "/proc/version", SMMAP_ENOTREG, "not a regular file");
+    smmap_cursor *c;
+    ASSERT_EQ(smmap_cursor_new(m, util_make_file("empty", 0, 1), &c), 0);
+    ASSERT_EQ(smmap_use(c, 0, 1), SMMAP_EOF);
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+}
+
 /* open(2) of a Unix socket's path fails before smmap sees what it is. */
 TEST(errors, cursor_socket_path)
 {

@@ -167,6 +167,65 @@ TEST(files, grows_after_cursor_creation)
     smmap_manager_free(m);
 }
 
+/* A request that runs past the window holding the old end of the file
+ * re-reads the size: after the file grew it is whole (up to window/2 bytes,
+ * as the header promises), whether the window at the old end is the
+ * cursor's own (idle = 0) or waits idle in the cache (idle = 1). */
+static void check_growth_across_old_end(int kind, int idle)
+{
+    const char *p = util_make_file("f", 10000, 66);
+    smmap_manager *m = make(kind, kind == SMMAP_SLIDING ? 64 * KiB : 0);
+    smmap_cursor *c = util_cursor(m, p);
+    ASSERT_EQ(smmap_use(c, 0, 100), 0);
+    ASSERT_EQ(smmap_window_end(c), 10000u, "the window ends at the old end");
+    if (idle)
+        smmap_unuse(c);
+    util_append(p, 10000, 10000, 66);
+    int rc = smmap_use(c, 9990, 100);
+    ASSERT_EQ(rc, 0, "use across the old end: %s", smmap_strerror(rc));
+    ASSERT_EQ(smmap_size(c), 100u, "a request across the old end was cut there");
+    ASSERT_EQ(util_mismatch(66, 9990, smmap_data(c), 100), -1);
+    ASSERT_EQ(smmap_file_size(c), 20000);
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+}
+
+TEST(files, growth_across_old_end_own_window)
+{
+    check_growth_across_old_end(SMMAP_SLIDING, 0);
+}
+
+TEST(files, growth_across_old_end_idle_window)
+{
+    check_growth_across_old_end(SMMAP_SLIDING, 1);
+}
+
+TEST(files, growth_across_old_end_static)
+{
+    check_growth_across_old_end(SMMAP_STATIC, 0);
+    check_growth_across_old_end(SMMAP_STATIC, 1);
+}
+
+/* A request that reaches past the end of a file that did not grow is cut
+ * at the end, and asks the size again each time (the window does not hold
+ * it), so a growth between two such calls is seen by the second. */
+TEST(files, request_past_end_rereads_size)
+{
+    const char *p = util_make_file("f", 5000, 67);
+    smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB);
+    smmap_cursor *c = util_cursor(m, p);
+    for (int i = 0; i < 3; i++) {
+        ASSERT_EQ(smmap_use(c, 4000, 2000), 0);
+        ASSERT_EQ(smmap_size(c), 1000u);
+    }
+    util_append(p, 5000, 3000, 67);
+    ASSERT_EQ(smmap_use(c, 4000, 2000), 0);
+    ASSERT_EQ(smmap_size(c), 2000u);
+    ASSERT_EQ(util_mismatch(67, 4000, smmap_data(c), 2000), -1);
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+}
+
 TEST(files, empty_file)
 {
     const char *p = util_make_file("empty", 0, 66);
@@ -365,6 +424,62 @@ static void own_handler(int sig, siginfo_t *si, void *ctx)
  * knows the new size: a new cursor gets a window that ends at the new end
  * (SPEC: windows never reach past the end of the file), while a cursor
  * still on the old window keeps it. */
+/* A file cut inside the page that then holds its end: the kernel shows
+ * zeros past the new end in that page and raises no SIGBUS there. Once the
+ * library knows the new size - from smmap_file_stat(), any miss, or a
+ * SMMAP_ETRUNC from a lost page - its copying calls stop at the new end,
+ * as pread(2) does. */
+TEST(files, truncated_inside_last_page)
+{
+    util_require_exact_sigbus();
+    const char *p = util_make_file("f", 64 * KiB, 71);
+    smmap_manager *m = make(SMMAP_SLIDING, 256 * KiB);
+    smmap_cursor *c = util_cursor(m, p);
+    smmap_buffer *b;
+    ASSERT_EQ(smmap_buffer_new(c, 0, 0, &b), 0);
+    unsigned char buf[256];
+    ASSERT_EQ(smmap_read(c, buf, 100, 0), 100);
+    ASSERT_EQ(smmap_window_end(c), 64 * KiB, "one window holds the file");
+    ASSERT_EQ(truncate(p, 1000), 0);
+
+    /* The library learns the size from a fault on a lost page... */
+    ASSERT_EQ(smmap_read(c, buf, 100, 3 * util_page()), SMMAP_ETRUNC);
+    ASSERT_EQ(smmap_file_size(c), 1000);
+    /* ...and then reads, buffers and spans stop at the new end. */
+    ASSERT_EQ(smmap_read(c, buf, 100, 2000), 0);
+    ASSERT_EQ(smmap_read(c, buf, 100, 950), 50);
+    ASSERT_EQ(util_mismatch(71, 950, buf, 50), -1);
+    ASSERT_LT(smmap_buffer_byte(b, 2000), 0);
+    ASSERT_EQ(smmap_buffer_read(b, 900, 1100, buf, sizeof buf), SMMAP_ETRUNC);
+    /* A span the current window holds is served from it as it is; a new
+     * window is cut at the new end. */
+    smmap_unuse(c);
+    ASSERT_EQ(smmap_use(c, 900, 200), 0);
+    ASSERT_EQ(smmap_size(c), 100u);
+    ASSERT_EQ(smmap_window_end(c), 1000u, "the cut window is not used again");
+    ASSERT_EQ(smmap_use(c, 2000, 1), SMMAP_EOF);
+    smmap_buffer_free(b);
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+}
+
+/* The same when the size is asked for (no fault has told the library). */
+TEST(files, truncated_inside_last_page_after_stat)
+{
+    const char *p = util_make_file("f", 64 * KiB, 72);
+    smmap_manager *m = make(SMMAP_SLIDING, 256 * KiB);
+    smmap_cursor *c = util_cursor(m, p);
+    unsigned char buf[256];
+    ASSERT_EQ(smmap_read(c, buf, 100, 0), 100);
+    ASSERT_EQ(truncate(p, 1000), 0);
+    ASSERT_EQ(smmap_file_stat(c), 1000);
+    ASSERT_EQ(smmap_read(c, buf, 100, 2000), 0);
+    ASSERT_EQ(smmap_read(c, buf, 100, 950), 50);
+    ASSERT_EQ(smmap_window_end(c), 64 * KiB, "the read moved no window");
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+}
+
 TEST(files, truncated_window_not_reused)
 {
     const char *p = util_make_file("f", 1 * MiB, 77);

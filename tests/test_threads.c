@@ -8,9 +8,13 @@
 #include <smmap.h>
 
 #include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 TEST_SUITE(threads, .timeout = 180)
 
@@ -220,3 +224,86 @@ TEST(threads, dup_cursors_share_window)
     smmap_manager_free(m);
 }
 
+/* fork() while other threads work on the manager: the child, which has
+ * only the thread that forked, uses the inherited manager at once. Before
+ * the library took its locks around fork, a child forked while another
+ * thread held the manager's lock (or was mapping a window) waited forever
+ * at its first miss. */
+struct churn {
+    smmap_manager *m;
+    const char *path;
+    uint64_t size;
+    atomic_int stop;
+};
+
+static void *churn_run(void *arg)
+{
+    struct churn *ch = arg;
+    smmap_cursor *c = util_cursor(ch->m, ch->path);
+    unsigned char buf[256];
+    uint64_t rs = (uint64_t)(uintptr_t)&buf;
+    while (!atomic_load(&ch->stop)) {
+        uint64_t off = util_below(&rs, ch->size);
+        smmap_read(c, buf, sizeof buf, off);
+        smmap_use(c, util_below(&rs, ch->size), 1 + util_below(&rs, 32 * KiB));
+    }
+    smmap_cursor_free(c);
+    return NULL;
+}
+
+/* The child: reads through a new cursor on the inherited manager and
+ * checks the bytes; exits 0 when all were right. */
+static int fork_child(struct churn *ch)
+{
+    smmap_cursor *c = NULL;
+    if (smmap_cursor_new(ch->m, ch->path, &c) != 0)
+        return 2;
+    unsigned char buf[4096];
+    uint64_t rs = 99;
+    for (int i = 0; i < 200; i++) {
+        uint64_t off = util_below(&rs, ch->size - sizeof buf);
+        if (smmap_read(c, buf, sizeof buf, off) != (int64_t)sizeof buf ||
+            util_mismatch(81, off, buf, sizeof buf) != -1)
+            return 3;
+        if (smmap_use(c, off, 1000) != 0 || util_mismatch(81, off, smmap_data(c), 1000) != -1)
+            return 4;
+    }
+    smmap_cursor_free(c);
+    smmap_manager_free(ch->m);
+    return 0;
+}
+
+TEST(threads, fork_while_others_work, .timeout = 120)
+{
+    if (util_asan())
+        SKIP("AddressSanitizer (gcc 12) does not take its allocator's lock around "
+             "fork: a child forked while another thread allocates hangs in ASan's malloc");
+    struct churn ch = {.size = 2 * MiB + 17};
+    ch.path = util_make_file("f", ch.size, 81);
+    smmap_options o = {.window_size = 64 * KiB, .max_memory = 192 * KiB, .max_handles = 3};
+    ch.m = util_manager(&o);
+    pthread_t t[3];
+    for (int i = 0; i < 3; i++)
+        ASSERT_EQ(pthread_create(&t[i], NULL, churn_run, &ch), 0);
+    long forks = util_ops(40);
+    for (long i = 0; i < forks; i++) {
+        usleep(500);
+        fflush(NULL);
+        pid_t pid = fork();
+        ASSERT_GE(pid, 0);
+        if (pid == 0) {
+            alarm(10); /* a child that hangs dies of SIGALRM */
+            _exit(fork_child(&ch));
+        }
+        int status;
+        ASSERT_EQ(waitpid(pid, &status, 0), pid);
+        ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+               "child %ld of %ld: %s %d", i, forks,
+               WIFEXITED(status) ? "exit status" : "killed by signal",
+               WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+    }
+    atomic_store(&ch.stop, 1);
+    for (int i = 0; i < 3; i++)
+        pthread_join(t[i], NULL);
+    smmap_manager_free(ch.m);
+}

@@ -66,6 +66,16 @@ def test_device(m):
     assert "not a regular file" in str(e.value)
 
 
+def test_pseudo_file(m):
+    """A file the kernel reports as empty but that reads bytes (/proc):
+    refused at make_cursor(), never silently empty."""
+    for path in ("/proc/self/status", "/proc/version"):
+        with pytest.raises(OSError) as e:
+            m.make_cursor(path)
+        assert e.value.filename == path
+        assert e.value.strerror == "not a regular file"
+
+
 def test_socket_path(m, tmp_path):
     path = str(tmp_path / "sock")
     with socket.socket(socket.AF_UNIX) as s:

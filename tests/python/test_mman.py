@@ -429,3 +429,22 @@ def test_cursor_outlives_manager(make_file):
     del m
     assert c.use_region(2 * W, 10).buffer() == data[2 * W:2 * W + 10]
     assert c.use_region(0, 10).buffer() == data[:10]
+
+
+def test_growth_across_the_old_end(tmp_path):
+    """A request across the end a file had when its window was mapped sees
+    the file grown, whole (up to window_size/2 bytes), whether that window
+    is the cursor's own or idle in the manager's cache."""
+    for idle in (False, True):
+        path = tmp_path / ("grow%d" % idle)
+        data = os.urandom(20000)
+        path.write_bytes(data[:10000])
+        m = SlidingWindowMapManager(window_size=64 * 1024)
+        c = m.make_cursor(str(path))
+        assert c.use_region(0, 100).ofs_end() == 100
+        if idle:
+            c.unuse_region()
+        with open(path, "ab") as f:
+            f.write(data[10000:])
+        assert c.use_region(9990, 100).buffer() == data[9990:10090]
+        assert c.file_size() == 20000

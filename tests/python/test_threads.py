@@ -1,6 +1,8 @@
 """One manager with tiny limits shared by 4 threads, one cursor and one
 buffer per thread, every read checked."""
+import os
 import random
+import signal
 import threading
 
 from smmap import SlidingWindowMapBuffer, SlidingWindowMapManager
@@ -321,3 +323,45 @@ def test_two_threads_initializing_one_manager():
             assert len(won) == 1
     finally:
         sys.setswitchinterval(interval)
+
+
+def test_fork_while_other_threads_work(make_file):
+    """A child forked (os.fork, as multiprocessing's fork start method does)
+    while other threads use the manager can use it at once: it used to
+    block forever when another thread held the manager's lock."""
+    path, data = make_file(64 * W + 17)
+    m = SlidingWindowMapManager(window_size=W, max_memory_size=3 * W, max_open_handles=3)
+    stop = threading.Event()
+
+    def churn(seed):
+        rnd = random.Random(seed)
+        c = m.make_cursor(path)
+        while not stop.is_set():
+            ofs = rnd.randrange(len(data))
+            c.use_region(ofs, rnd.randrange(1, W // 2))
+
+    threads = [threading.Thread(target=churn, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        for i in range(20):
+            pid = os.fork()
+            if pid == 0:
+                status = 1
+                try:
+                    signal.alarm(10)  # a child that hangs dies of SIGALRM
+                    rnd = random.Random(i)
+                    c = m.make_cursor(path)
+                    for _ in range(50):
+                        ofs = rnd.randrange(len(data) - W)
+                        assert c.use_region(ofs, W // 2).buffer() == data[ofs:ofs + W // 2]
+                    status = 0
+                finally:
+                    os._exit(status)
+            _, st = os.waitpid(pid, 0)
+            assert os.WIFEXITED(st) and os.WEXITSTATUS(st) == 0, \
+                "child %d: status %#x" % (i, st)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
