@@ -218,15 +218,17 @@ int util_valgrind(void)
     return RUNNING_ON_VALGRIND;
 }
 
-/* Runs probe in a child; 1 if it exited 0. */
-static int in_child(int (*probe)(void))
+/* Skips the test unless probe, run in a child (it may crash or leave a
+ * signal handler behind), exits 0. */
+static void require(int (*probe)(void), const char *reason)
 {
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0)
         _exit(probe());
     int st;
-    return pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    if (!(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0))
+        SKIP("%s", reason);
 }
 
 static int probe_high_offset(void)
@@ -273,22 +275,14 @@ static int probe_sigbus(void)
 
 void util_require_mmap_above_4gib(void)
 {
-    static int ok = -1;
-    if (ok < 0)
-        ok = in_child(probe_high_offset);
-    if (!ok)
-        SKIP("this platform's mmap does not map file offsets above 4 GiB right "
-             "(qemu-i386 7.2 drops the high bits)");
+    require(probe_high_offset, "this platform's mmap does not map file offsets above 4 GiB "
+                               "right (qemu-i386 7.2 drops the high bits)");
 }
 
 void util_require_exact_sigbus(void)
 {
-    static int ok = -1;
-    if (ok < 0)
-        ok = in_child(probe_sigbus);
-    if (!ok)
-        SKIP("this platform's SIGBUS does not name the faulting address "
-             "(qemu-i386 7.2 reports it a page off)");
+    require(probe_sigbus, "this platform's SIGBUS does not name the faulting address "
+                          "(qemu-i386 7.2 reports it a page off)");
 }
 
 long util_ops(long n)

@@ -79,7 +79,7 @@ long util_ops(long n);
  * mapping at a file offset above 4 GiB must show the file's bytes, and
  * the SIGBUS from a truncated mapping must name the faulting address.
  * Both fail under qemu-i386 7.2 (it drops the high bits of the offset and
- * reports the fault a page off); each probe runs once, in a child. */
+ * reports the fault a page off); the probe runs in a child. */
 void util_require_mmap_above_4gib(void);
 void util_require_exact_sigbus(void);
 
