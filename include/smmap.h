@@ -65,8 +65,16 @@ extern "C" {
 #define SMMAP_VERSION_MINOR 1
 #define SMMAP_VERSION_PATCH 0
 
-/* Version of the library the program runs with, "MAJOR.MINOR.PATCH". */
+/* The same as one number to compare: MAJOR * 10000 + MINOR * 100 + PATCH
+ * (0.1.0 is 100), as zstd's ZSTD_VERSION_NUMBER. */
+#define SMMAP_VERSION_NUMBER \
+    (SMMAP_VERSION_MAJOR * 10000 + SMMAP_VERSION_MINOR * 100 + SMMAP_VERSION_PATCH)
+
+/* Version of the library the program runs with, "MAJOR.MINOR.PATCH", and as
+ * SMMAP_VERSION_NUMBER counts it: a program can check at run time that the
+ * library is at least the one it was compiled against. */
 SMMAP_API const char *smmap_version_string(void);
+SMMAP_API unsigned smmap_version_number(void);
 
 /* ----------------------------------------------------------------- errors */
 

@@ -10,6 +10,11 @@ const char *smmap_version_string(void)
     return SMMAP_VERSION_STRING;
 }
 
+unsigned smmap_version_number(void)
+{
+    return SMMAP_VERSION_NUMBER;
+}
+
 const char *smmap_strerror(int err)
 {
     switch (err) {

@@ -27,6 +27,15 @@ TEST(manager, version_string)
     ASSERT_STR_EQ(smmap_version_string(), want);
 }
 
+TEST(manager, version_number)
+{
+    unsigned major, minor, patch;
+    ASSERT_EQ(sscanf(smmap_version_string(), "%u.%u.%u", &major, &minor, &patch), 3);
+    ASSERT_EQ(smmap_version_number(), major * 10000 + minor * 100 + patch);
+    ASSERT_EQ(smmap_version_number(), SMMAP_VERSION_NUMBER);
+    ASSERT(SMMAP_VERSION_NUMBER >= 100, "0.1.0 or later");
+}
+
 TEST(manager, defaults_null_options)
 {
     smmap_manager *m = NULL;
