@@ -8,6 +8,9 @@
  * failure messages and skip reason as it goes: what a crashed or killed
  * test said before it died still reaches the log. The runner removes BASE
  * after the test, whatever became of it.
+ *
+ * The few calls that differ by OS (directories, starting and waiting for
+ * the test's process) sit together below, POSIX and Windows side by side.
  */
 #include "harness.h"
 
@@ -21,13 +24,16 @@
 #include <string.h>
 #include <time.h>
 
-#include <dirent.h>
-#include <fcntl.h>
+#ifdef _WIN32
+#include <direct.h>
+#include <windows.h>
+#else
 #include <ftw.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#endif
 
 enum { EXIT_PASS = 0, EXIT_FAIL = 1, EXIT_SKIP = 77 };
 
@@ -226,6 +232,56 @@ void t_skip(const char *fmt, ...)
 
 /* ------------------------------------------------------ directories */
 
+#ifdef _WIN32
+int t_remove_tree(const char *path)
+{
+    char pattern[MAX_PATH + 4];
+    snprintf(pattern, sizeof pattern, "%s\\*", path);
+    WIN32_FIND_DATAA e;
+    HANDLE h = FindFirstFileA(pattern, &e);
+    if (h != INVALID_HANDLE_VALUE) {
+        do {
+            if (strcmp(e.cFileName, ".") == 0 || strcmp(e.cFileName, "..") == 0)
+                continue;
+            char sub[MAX_PATH + 4];
+            snprintf(sub, sizeof sub, "%s\\%s", path, e.cFileName);
+            if (e.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)
+                t_remove_tree(sub);
+            else
+                DeleteFileA(sub);
+        } while (FindNextFileA(h, &e));
+        FindClose(h);
+    }
+    return RemoveDirectoryA(path) ? 0 : -1;
+}
+
+int t_make_temp_dir(char *out, size_t n, const char *tag)
+{
+    char tmp[MAX_PATH + 1];
+    DWORD len = GetTempPathA(sizeof tmp, tmp);
+    if (len == 0 || len > sizeof tmp)
+        return -1;
+    for (unsigned i = 0; i < 1000; i++) {
+        snprintf(out, n, "%ssmmap-%s-%lu-%u", tmp, tag, GetCurrentProcessId(),
+                 (unsigned)(GetTickCount() + i));
+        if (CreateDirectoryA(out, NULL))
+            return 0;
+        if (GetLastError() != ERROR_ALREADY_EXISTS)
+            return -1;
+    }
+    return -1;
+}
+
+static int make_dir(const char *path)
+{
+    return _mkdir(path);
+}
+
+static int enter_dir(const char *path)
+{
+    return _chdir(path);
+}
+#else
 static int remove_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
 {
     (void)sb;
@@ -253,14 +309,31 @@ int t_make_temp_dir(char *out, size_t n, const char *tag)
     return 0;
 }
 
+static int make_dir(const char *path)
+{
+    return mkdir(path, 0700);
+}
+
+static int enter_dir(const char *path)
+{
+    return chdir(path);
+}
+#endif
+
+/* test_dir and report_path inside BASE. */
+static void set_paths(const char *base)
+{
+    snprintf(test_dir, sizeof test_dir, "%s/d", base);
+    snprintf(report_path, sizeof report_path, "%s/report", base);
+}
+
 /* BASE, BASE/d and the report path; 0 or -1. */
 static int make_dirs(char *base, size_t n)
 {
     if (t_make_temp_dir(base, n, "test") != 0)
         return -1;
-    snprintf(test_dir, sizeof test_dir, "%s/d", base);
-    snprintf(report_path, sizeof report_path, "%s/report", base);
-    return mkdir(test_dir, 0700);
+    set_paths(base);
+    return make_dir(test_dir);
 }
 
 /* ---------------------------------------------------- running tests */
@@ -291,7 +364,7 @@ static int run_here(const struct t_case *c)
     const struct t_suite *volatile s = suite_of(c);
     current = c;
     atomic_store(&failures, 0);
-    if (chdir(test_dir) != 0) {
+    if (enter_dir(test_dir) != 0) {
         say("# ", "chdir %s: %s", test_dir, strerror(errno));
         return EXIT_FAIL;
     }
@@ -314,10 +387,57 @@ static int run_here(const struct t_case *c)
     return rc || rc2 || atomic_load(&failures) ? EXIT_FAIL : EXIT_PASS;
 }
 
+#ifdef _WIN32
+/* Runs one test in a child process; its exit status, or a description of
+ * how it died in why. Windows has no fork: the program starts again with
+ * "--child INDEX BASE" and runs that one test; the runner kills it when its
+ * time is up. */
+static char self_path[MAX_PATH + 1];
+
+static int run_child(const struct t_case *c, size_t index, const char *base, char *why,
+                     size_t n)
+{
+    fflush(NULL);
+    char cmd[3 * MAX_PATH];
+    snprintf(cmd, sizeof cmd, "\"%s\" --child %lu \"%s\"", self_path, (unsigned long)index,
+             base);
+    STARTUPINFOA si;
+    memset(&si, 0, sizeof si);
+    si.cb = sizeof si;
+    /* stdout carries the TAP stream: what the test prints goes to stderr. */
+    si.dwFlags = STARTF_USESTDHANDLES;
+    si.hStdInput = GetStdHandle(STD_INPUT_HANDLE);
+    si.hStdOutput = si.hStdError = GetStdHandle(STD_ERROR_HANDLE);
+    PROCESS_INFORMATION pi;
+    if (!CreateProcessA(self_path, cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi)) {
+        snprintf(why, n, "CreateProcess: error %lu", GetLastError());
+        return -1;
+    }
+    CloseHandle(pi.hThread);
+    DWORD ms = (DWORD)(timeout_of(c) * 1000), code = 1;
+    int rc;
+    if (WaitForSingleObject(pi.hProcess, ms) == WAIT_TIMEOUT) {
+        TerminateProcess(pi.hProcess, 1);
+        WaitForSingleObject(pi.hProcess, INFINITE);
+        snprintf(why, n, "timed out after %.0f s", timeout_of(c));
+        rc = -1;
+    } else {
+        GetExitCodeProcess(pi.hProcess, &code);
+        rc = code < 256 ? (int)code : -1;
+        if (rc < 0)
+            snprintf(why, n, "crashed: exception %#lx", code);
+    }
+    CloseHandle(pi.hProcess);
+    return rc;
+}
+#else
 /* Runs one test in a child process; its exit status, or a description of
  * how it died in why. */
-static int run_child(const struct t_case *c, char *why, size_t n)
+static int run_child(const struct t_case *c, size_t index, const char *base, char *why,
+                     size_t n)
 {
+    (void)index; /* the forked child has it */
+    (void)base;
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
@@ -346,12 +466,18 @@ static int run_child(const struct t_case *c, char *why, size_t n)
         snprintf(why, n, "killed by signal %d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
     return -1;
 }
+#endif
 
+/* Seconds on a monotonic clock, for the time a test took. */
 static double now(void)
 {
+#ifdef _WIN32
+    return (double)GetTickCount64() / 1000;
+#else
     struct timespec ts;
-    timespec_get(&ts, TIME_UTC);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+#endif
 }
 
 static bool glob_match(const char *p, const char *s)
@@ -403,10 +529,14 @@ static void read_report(char *skip, size_t n, bool print)
 
 int t_main(int argc, char **argv)
 {
-    const char *filter = NULL;
+    const char *filter = NULL, *child_base = NULL;
     bool list = false, fork_each = true;
+    long child = -1;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--list") == 0) {
+        if (strcmp(argv[i], "--child") == 0 && i + 2 < argc) {
+            child = atol(argv[++i]); /* the runner's own call (Windows) */
+            child_base = argv[++i];
+        } else if (strcmp(argv[i], "--list") == 0) {
             list = true;
         } else if (strcmp(argv[i], "--no-fork") == 0) {
             fork_each = false;
@@ -419,6 +549,15 @@ int t_main(int argc, char **argv)
         }
     }
     qsort(cases, ncases, sizeof *cases, by_line);
+    if (child >= 0) {
+        if ((size_t)child >= ncases)
+            return 2;
+        set_paths(child_base);
+        return run_here(cases[child]);
+    }
+#ifdef _WIN32
+    GetModuleFileNameA(NULL, self_path, sizeof self_path);
+#endif
     size_t n = 0;
     for (size_t i = 0; i < ncases; i++)
         n += selected(cases[i], filter);
@@ -428,8 +567,10 @@ int t_main(int argc, char **argv)
                 printf("%s/%s\n", cases[i]->suite, cases[i]->name);
         return 0;
     }
-    const char *prog = strrchr(argv[0], '/');
-    prog = prog ? prog + 1 : argv[0];
+    const char *prog = argv[0];
+    for (const char *p = argv[0]; *p; p++)
+        if (*p == '/' || *p == '\\')
+            prog = p + 1;
     printf("1..%zu\n", n);
     int passed = 0, failed_n = 0, skipped = 0;
     size_t k = 0;
@@ -445,7 +586,7 @@ int t_main(int argc, char **argv)
             snprintf(why, sizeof why, "temporary directory: %s", strerror(errno));
             rc = -1;
         } else {
-            rc = fork_each ? run_child(c, why, sizeof why) : run_here(c);
+            rc = fork_each ? run_child(c, i, base, why, sizeof why) : run_here(c);
         }
         fflush(stderr);
         read_report(skip, sizeof skip, false);

@@ -32,6 +32,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* printf-style checking; mingw's printf (with __USE_MINGW_ANSI_STDIO) is
+ * GNU's, not msvcrt's. */
+#ifdef __MINGW32__
+#define T_PRINTF(f, a) __attribute__((format(gnu_printf, f, a)))
+#else
+#define T_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#endif
+
 /* Options of a test: TEST(s, n, .timeout = 30). */
 struct t_opts {
     int unused_; /* lets the initializer list be empty */
@@ -112,13 +120,13 @@ enum t_op { T_EQ, T_NE, T_LT, T_LE, T_GT, T_GE };
  * the expression, the values and the optional printf-style message, then
  * ends the test when fatal. */
 bool t_check(bool ok, bool fatal, const char *file, int line, const char *expr,
-             const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+             const char *fmt, ...) T_PRINTF(6, 7);
 bool t_check_cmp(struct t_val a, enum t_op op, struct t_val b, bool fatal, const char *file,
                  int line, const char *expr, const char *fmt, ...)
-    __attribute__((format(printf, 8, 9)));
+    T_PRINTF(8, 9);
 bool t_check_str(const char *a, const char *b, bool equal, bool fatal, const char *file,
                  int line, const char *expr, const char *fmt, ...)
-    __attribute__((format(printf, 8, 9)));
+    T_PRINTF(8, 9);
 
 /* The message argument is optional: " " __VA_ARGS__ turns no argument into
  * the format " " (not "", which -Wformat-zero-length warns of) and a format
@@ -163,7 +171,7 @@ bool t_check_str(const char *a, const char *b, bool equal, bool fatal, const cha
 
 /* End the test as skipped, with a reason ("valgrind handles SIGBUS ..."). */
 #define SKIP(...) t_skip(" " __VA_ARGS__)
-_Noreturn void t_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+_Noreturn void t_skip(const char *fmt, ...) T_PRINTF(1, 2);
 
 /* The running test's temporary directory (absolute, symlinks resolved). */
 const char *t_dir(void);
