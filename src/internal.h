@@ -105,7 +105,6 @@ struct window {
     uint32_t users;              /* cursors using it; 0 = idle, on the LRU */
     uint8_t state;
     bool indexed;                /* findable; false once superseded */
-    bool reaches_eof;            /* end was the file's end when mapped */
 };
 
 /* ---------------------------------------------------------------- manager */

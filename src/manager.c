@@ -554,7 +554,7 @@ static int map_new_locked(smmap_manager *m, struct file *f, uint64_t offset,
         return -ENOMEM;
     *w = (struct window){
         .file = f, .begin = begin, .end = end, .slot = slot,
-        .users = 1, .state = W_PENDING, .reaches_eof = end == file_size,
+        .users = 1, .state = W_PENDING,
     };
     if (win_index_add(m, w) != 0) {
         free(w);

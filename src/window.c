@@ -54,9 +54,9 @@ bool win_covers(const struct window *w, uint64_t offset, uint64_t need,
      * must not be handed out again (only its current users keep it). */
     if (offset < w->begin || offset >= w->end || w->end > file_size)
         return false;
-    /* A window that reaches the end of the file covers any request clipped
-     * at that end. */
-    return need <= w->end - offset || (w->reaches_eof && w->end >= file_size);
+    /* need is clipped at the end of the file, so a window ending there
+     * covers any request that reaches it. */
+    return need <= w->end - offset;
 }
 
 static size_t hash(const smmap_manager *m, const struct file *f, uint64_t slot)
