@@ -17,8 +17,7 @@
 #define CACHE_LINE 64
 static smmap_cursor *cursor_alloc(void)
 {
-    size_t size = (sizeof(smmap_cursor) + CACHE_LINE - 1) / CACHE_LINE * CACHE_LINE;
-    smmap_cursor *c = aligned_alloc(CACHE_LINE, size);
+    smmap_cursor *c = os_alloc_aligned(CACHE_LINE, sizeof *c);
     if (c)
         memset(c, 0, sizeof *c);
     return c;
@@ -55,16 +54,16 @@ static int cursor_make(smmap_manager *m, const char *path, int fd,
     smmap_cursor *c = cursor_alloc();
     char *p = path ? strdup(path) : NULL;
     if (!c || (path && !p)) {
-        free(c);
+        os_free_aligned(c);
         free(p);
         return -ENOMEM;
     }
-    int own;
+    os_file own;
     int rc = mgr_open(m, path, fd, &own);
     if (rc == 0)
         rc = mgr_attach(m, own, &c->file); /* takes own, even on error */
     if (rc != 0) {
-        free(c);
+        os_free_aligned(c);
         free(p);
         return rc;
     }
@@ -103,7 +102,7 @@ int smmap_cursor_dup(const smmap_cursor *c, smmap_cursor **out)
     smmap_cursor *d = cursor_alloc();
     char *p = c->path ? strdup(c->path) : NULL;
     if (!d || (c->path && !p)) {
-        free(d);
+        os_free_aligned(d);
         free(p);
         return -ENOMEM;
     }
@@ -140,7 +139,7 @@ void smmap_cursor_free(smmap_cursor *c)
     mgr_detach(c->m, c->file);
     mgr_unref(c->m);
     free(c->path);
-    free(c);
+    os_free_aligned(c);
 }
 
 static inline int use(smmap_cursor *c, uint64_t offset, size_t size,
@@ -318,7 +317,7 @@ int64_t smmap_file_stat(smmap_cursor *c)
     if (!c)
         return SMMAP_EINVAL;
     struct os_stat st;
-    int rc = os_fstat(c->file->fd, &st);
+    int rc = os_fstat(c->file->handle, &st);
     if (rc != 0)
         return mgr_failed(c->m, rc);
     atomic_store_explicit(&c->file->size, st.size, memory_order_relaxed);

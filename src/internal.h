@@ -12,26 +12,12 @@
 #define SMMAP_INTERNAL_H
 
 #include "smmap.h"
+#include "os.h"
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-#define HIDDEN __attribute__((visibility("hidden")))
-
-/* The static library cannot hide symbols, so internal names carry the
- * library's prefix too and never clash with a program's own. */
-#define os_page_size smmap__os_page_size
-#define os_default_handles smmap__os_default_handles
-#define os_open smmap__os_open
-#define os_dup smmap__os_dup
-#define os_fstat smmap__os_fstat
-#define os_close smmap__os_close
-#define os_map smmap__os_map
-#define os_advise smmap__os_advise
-#define os_unmap smmap__os_unmap
-#define os_pread smmap__os_pread
 #define mgr_ref smmap__mgr_ref
 #define mgr_unref smmap__mgr_unref
 #define mgr_open smmap__mgr_open
@@ -56,35 +42,15 @@
 #define win_index_del smmap__win_index_del
 #define lru_push smmap__lru_push
 #define lru_del smmap__lru_del
-#define guard_copy smmap__guard_copy
-
-/* ------------------------------------------------------- platform layer */
-
-struct os_stat {
-    uint64_t dev, ino, size;
-    int type; /* OS_REG, OS_DIR, OS_OTHER */
-};
-enum { OS_REG, OS_DIR, OS_OTHER };
-
-HIDDEN size_t os_page_size(void);
-HIDDEN uint32_t os_default_handles(void);
-HIDDEN int os_open(const char *path, int *fd);
-HIDDEN int os_dup(int fd, int *out);
-HIDDEN int os_fstat(int fd, struct os_stat *st);
-HIDDEN int os_close(int fd);
-HIDDEN int os_map(int fd, uint64_t offset, size_t len, int hint, void **out);
-HIDDEN void os_advise(const void *p, size_t len, int hint);
-HIDDEN int os_unmap(void *p, size_t len);
-HIDDEN int64_t os_pread(int fd, void *dst, size_t len, uint64_t offset);
 
 /* ----------------------------------------------------------------- files */
 
 /* One open file, shared by every cursor and window on the same device and
- * inode. Lives while a cursor or a window refers to it; holds one fd. */
+ * inode. Lives while a cursor or a window refers to it; holds one handle. */
 struct file {
     struct file *next;           /* manager's file list */
     uint64_t dev, ino;
-    int fd;
+    os_file handle;
     uint32_t cursors;            /* cursors bound to this file */
     uint32_t windows;            /* windows of this file, pending included */
     _Atomic uint64_t size;       /* size as last seen by fstat */
@@ -110,8 +76,8 @@ struct window {
 /* ---------------------------------------------------------------- manager */
 
 struct smmap_manager {
-    pthread_mutex_t mu;
-    pthread_cond_t mapped_cv;     /* a pending window became ready or failed */
+    os_mutex mu;
+    os_cond mapped_cv;     /* a pending window became ready or failed */
     _Atomic uint32_t refs;        /* the owner's reference + one per cursor */
     int kind;
     unsigned flags;
@@ -135,8 +101,8 @@ struct smmap_manager {
 /* manager.c */
 HIDDEN void mgr_ref(smmap_manager *m);
 HIDDEN void mgr_unref(smmap_manager *m);
-HIDDEN int mgr_open(smmap_manager *m, const char *path, int fd, int *out);
-HIDDEN int mgr_attach(smmap_manager *m, int fd, struct file **out);
+HIDDEN int mgr_open(smmap_manager *m, const char *path, int fd, os_file *out);
+HIDDEN int mgr_attach(smmap_manager *m, os_file h, struct file **out);
 HIDDEN void mgr_detach(smmap_manager *m, struct file *f);
 /* mgr_acquire() flags: rather than evict to make room, return ACQ_FULL;
  * the cursor's access hint sits above ACQ_HINT_SHIFT. */
@@ -195,8 +161,5 @@ struct smmap_cursor {
     int user_fd;                 /* as given, or -1 */
     int hint;                    /* SMMAP_HINT_* */
 };
-
-/* guard.c: run a copy that may fault on a truncated file. */
-HIDDEN int guard_copy(void *dst, const void *src, size_t len);
 
 #endif

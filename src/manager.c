@@ -44,22 +44,20 @@ bool mgr_roomy(smmap_manager *m)
  * pending for good. So fork takes every manager's lock first (all managers
  * are on one list for this), and the child, whose only thread is the one
  * that forked, drops the pending windows no thread of its own will finish. */
-static pthread_mutex_t all_mu = PTHREAD_MUTEX_INITIALIZER;
-static smmap_manager *all;
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static smmap_manager *all; /* guarded by the platform's global lock */
 
 static void before_fork(void)
 {
-    pthread_mutex_lock(&all_mu);
+    os_global_lock();
     for (smmap_manager *m = all; m; m = m->all_next)
-        pthread_mutex_lock(&m->mu);
+        os_mutex_lock(&m->mu);
 }
 
 static void after_fork_in_parent(void)
 {
     for (smmap_manager *m = all; m; m = m->all_next)
-        pthread_mutex_unlock(&m->mu);
-    pthread_mutex_unlock(&all_mu);
+        os_mutex_unlock(&m->mu);
+    os_global_unlock();
 }
 
 static void after_fork_in_child(void)
@@ -75,38 +73,37 @@ static void after_fork_in_child(void)
             }
         }
         /* Waiters of the parent's other threads are gone with them. */
-        pthread_cond_init(&m->mapped_cv, NULL);
-        pthread_mutex_unlock(&m->mu);
+        os_cond_init(&m->mapped_cv);
+        os_mutex_unlock(&m->mu);
     }
-    pthread_mutex_unlock(&all_mu);
-}
-
-static void register_atfork(void)
-{
-    pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child);
+    os_global_unlock();
 }
 
 static void list_add(smmap_manager *m)
 {
-    pthread_once(&atfork_once, register_atfork);
-    pthread_mutex_lock(&all_mu);
+    static bool fork_handlers;
+    os_global_lock();
+    if (!fork_handlers) {
+        os_on_fork(before_fork, after_fork_in_parent, after_fork_in_child);
+        fork_handlers = true;
+    }
     m->all_next = all;
     if (all)
         all->all_prev = m;
     all = m;
-    pthread_mutex_unlock(&all_mu);
+    os_global_unlock();
 }
 
 static void list_del(smmap_manager *m)
 {
-    pthread_mutex_lock(&all_mu);
+    os_global_lock();
     if (m->all_prev)
         m->all_prev->all_next = m->all_next;
     else
         all = m->all_next;
     if (m->all_next)
         m->all_next->all_prev = m->all_prev;
-    pthread_mutex_unlock(&all_mu);
+    os_global_unlock();
 }
 
 /* ------------------------------------------------------------- managers */
@@ -122,7 +119,7 @@ int smmap_manager_new(smmap_manager **out, const smmap_options *opt)
         return SMMAP_EINVAL;
 
     const bool wide = sizeof(void *) >= 8;
-    const uint64_t page = os_page_size();
+    const uint64_t page = os_granularity();
     uint64_t max_memory = o.max_memory ? o.max_memory : wide ? 8 * GiB : 1 * GiB;
     if (max_memory < 2 * page)
         return SMMAP_EINVAL;
@@ -148,12 +145,12 @@ int smmap_manager_new(smmap_manager **out, const smmap_options *opt)
     smmap_manager *m = calloc(1, sizeof *m);
     if (!m)
         return -ENOMEM;
-    if (pthread_mutex_init(&m->mu, NULL) != 0) {
+    if (os_mutex_init(&m->mu) != 0) {
         free(m);
         return -ENOMEM;
     }
-    if (pthread_cond_init(&m->mapped_cv, NULL) != 0) {
-        pthread_mutex_destroy(&m->mu);
+    if (os_cond_init(&m->mapped_cv) != 0) {
+        os_mutex_destroy(&m->mu);
         free(m);
         return -ENOMEM;
     }
@@ -198,9 +195,9 @@ void smmap_manager_stats(const smmap_manager *m, smmap_stats *out)
         return;
     }
     smmap_manager *mm = (smmap_manager *)m; /* the lock is not state */
-    pthread_mutex_lock(&mm->mu);
+    os_mutex_lock(&mm->mu);
     *out = m->st;
-    pthread_mutex_unlock(&mm->mu);
+    os_mutex_unlock(&mm->mu);
     out->hits += atomic_load_explicit(&mm->hits, memory_order_relaxed);
     out->preads = atomic_load_explicit(&mm->preads, memory_order_relaxed);
 }
@@ -208,9 +205,9 @@ void smmap_manager_stats(const smmap_manager *m, smmap_stats *out)
 /* A failed system call, for the statistics; returns err. */
 int mgr_failed(smmap_manager *m, int err)
 {
-    pthread_mutex_lock(&m->mu);
+    os_mutex_lock(&m->mu);
     m->st.failures++;
-    pthread_mutex_unlock(&m->mu);
+    os_mutex_unlock(&m->mu);
     return err;
 }
 
@@ -218,7 +215,7 @@ int64_t mgr_pread(smmap_manager *m, struct file *f, void *dst, size_t len,
                   uint64_t offset)
 {
     atomic_fetch_add_explicit(&m->preads, 1, memory_order_relaxed);
-    int64_t n = os_pread(f->fd, dst, len, offset);
+    int64_t n = os_pread(f->handle, dst, len, offset);
     return n < 0 ? mgr_failed(m, (int)n) : n;
 }
 
@@ -273,15 +270,15 @@ static void reap(smmap_manager *m, struct reap *r)
     }
     for (struct file *f = r->files, *next; f; f = next) {
         next = f->next;
-        os_close(f->fd);
+        os_close(f->handle);
         free(f);
     }
     r->windows = NULL;
     r->files = NULL;
     if (failed) {
-        pthread_mutex_lock(&m->mu);
+        os_mutex_lock(&m->mu);
         m->st.failures += failed;
-        pthread_mutex_unlock(&m->mu);
+        os_mutex_unlock(&m->mu);
     }
 }
 
@@ -320,19 +317,19 @@ int smmap_make_room(smmap_manager *m, uint64_t bytes)
     if (!m)
         return SMMAP_EINVAL;
     struct reap r = {0};
-    pthread_mutex_lock(&m->mu);
+    os_mutex_lock(&m->mu);
     int n = evict_for_locked(m, bytes, &r);
-    pthread_mutex_unlock(&m->mu);
+    os_mutex_unlock(&m->mu);
     reap(m, &r);
     return n;
 }
 
 int mgr_users_at(smmap_manager *m, const struct file *f, uint64_t begin)
 {
-    pthread_mutex_lock(&m->mu);
+    os_mutex_lock(&m->mu);
     const struct window *w = win_at(m, f, win_slot(m, begin));
     int n = w && w->begin == begin && w->state == W_READY ? (int)w->users : SMMAP_EOF;
-    pthread_mutex_unlock(&m->mu);
+    os_mutex_unlock(&m->mu);
     return n;
 }
 
@@ -341,9 +338,9 @@ int smmap_collect(smmap_manager *m)
     if (!m)
         return SMMAP_EINVAL;
     struct reap r = {0};
-    pthread_mutex_lock(&m->mu);
+    os_mutex_lock(&m->mu);
     int n = collect_locked(m, &r);
-    pthread_mutex_unlock(&m->mu);
+    os_mutex_unlock(&m->mu);
     reap(m, &r);
     return n;
 }
@@ -366,8 +363,8 @@ void mgr_unref(smmap_manager *m)
     collect_locked(m, &r);
     reap(m, &r);
     free(m->index);
-    pthread_cond_destroy(&m->mapped_cv);
-    pthread_mutex_destroy(&m->mu);
+    os_cond_destroy(&m->mapped_cv);
+    os_mutex_destroy(&m->mu);
     free(m);
 }
 
@@ -382,55 +379,55 @@ void smmap_manager_free(smmap_manager *m)
 /* A file that says it is empty yet reads bytes (/proc/self/status and its
  * kind) cannot be mapped: its content exists only as read(2) makes it. A
  * second fstat tells it from an empty file that grew meanwhile. */
-static bool unsized(int fd)
+static bool unsized(os_file h)
 {
     unsigned char byte;
     struct os_stat st;
-    return os_pread(fd, &byte, 1, 0) == 1 && os_fstat(fd, &st) == 0 && st.size == 0;
+    return os_pread(h, &byte, 1, 0) == 1 && os_fstat(h, &st) == 0 && st.size == 0;
 }
 
-int mgr_attach(smmap_manager *m, int fd, struct file **out)
+int mgr_attach(smmap_manager *m, os_file h, struct file **out)
 {
     struct os_stat st;
-    int rc = os_fstat(fd, &st);
+    int rc = os_fstat(h, &st);
     if (rc != 0)
         mgr_failed(m, rc);
     else if (st.type != OS_REG)
         rc = st.type == OS_DIR ? -EISDIR : SMMAP_ENOTREG;
-    else if (st.size == 0 && unsized(fd))
+    else if (st.size == 0 && unsized(h))
         rc = SMMAP_ENOTREG;
     if (rc != 0) {
-        os_close(fd);
+        os_close(h);
         return rc;
     }
-    pthread_mutex_lock(&m->mu);
+    os_mutex_lock(&m->mu);
     struct file *f = m->files;
     while (f && !(f->dev == st.dev && f->ino == st.ino))
         f = f->next;
     if (f) {
         f->cursors++;
         atomic_store_explicit(&f->size, st.size, memory_order_relaxed);
-        pthread_mutex_unlock(&m->mu);
-        os_close(fd); /* the file is open already; share that descriptor */
+        os_mutex_unlock(&m->mu);
+        os_close(h); /* the file is open already; share that descriptor */
         *out = f;
         return 0;
     }
     f = calloc(1, sizeof *f);
     if (!f) {
-        pthread_mutex_unlock(&m->mu);
-        os_close(fd);
+        os_mutex_unlock(&m->mu);
+        os_close(h);
         return -ENOMEM;
     }
     f->dev = st.dev;
     f->ino = st.ino;
-    f->fd = fd;
+    f->handle = h;
     f->cursors = 1;
     atomic_init(&f->size, st.size);
     f->next = m->files;
     m->files = f;
     if (++m->st.files > m->st.files_peak)
         m->st.files_peak = m->st.files;
-    pthread_mutex_unlock(&m->mu);
+    os_mutex_unlock(&m->mu);
     *out = f;
     return 0;
 }
@@ -438,7 +435,7 @@ int mgr_attach(smmap_manager *m, int fd, struct file **out)
 void mgr_detach(smmap_manager *m, struct file *f)
 {
     struct reap r = {0};
-    pthread_mutex_lock(&m->mu);
+    os_mutex_lock(&m->mu);
     if (--f->cursors == 0 && f->windows == 0) {
         struct file **p = &m->files;
         while (*p != f)
@@ -448,21 +445,21 @@ void mgr_detach(smmap_manager *m, struct file *f)
         r.files = f;
         f->next = NULL;
     }
-    pthread_mutex_unlock(&m->mu);
+    os_mutex_unlock(&m->mu);
     reap(m, &r);
 }
 
 /* Open or dup with one retry after closing idle files, for EMFILE/ENFILE. */
-int mgr_open(smmap_manager *m, const char *path, int fd, int *out)
+int mgr_open(smmap_manager *m, const char *path, int fd, os_file *out)
 {
     int rc = path ? os_open(path, out) : os_dup(fd, out);
     if (rc != -EMFILE && rc != -ENFILE)
         return rc ? mgr_failed(m, rc) : 0;
     struct reap r = {0};
-    pthread_mutex_lock(&m->mu);
+    os_mutex_lock(&m->mu);
     m->st.retries++;
     collect_locked(m, &r);
-    pthread_mutex_unlock(&m->mu);
+    os_mutex_unlock(&m->mu);
     reap(m, &r);
     rc = path ? os_open(path, out) : os_dup(fd, out);
     return rc ? mgr_failed(m, rc) : 0;
@@ -489,27 +486,27 @@ static void release_locked(smmap_manager *m, struct window *w, struct reap *r)
 void mgr_release(smmap_manager *m, struct window *w)
 {
     struct reap r = {0};
-    pthread_mutex_lock(&m->mu);
+    os_mutex_lock(&m->mu);
     release_locked(m, w, &r);
-    pthread_mutex_unlock(&m->mu);
+    os_mutex_unlock(&m->mu);
     reap(m, &r);
 }
 
 /* A duplicate cursor: one more user of the file and of its window. */
 void mgr_share(smmap_manager *m, struct file *f, struct window *w)
 {
-    pthread_mutex_lock(&m->mu);
+    os_mutex_lock(&m->mu);
     f->cursors++;
     if (w)
         w->users++; /* in use already, so not on the LRU */
-    pthread_mutex_unlock(&m->mu);
+    os_mutex_unlock(&m->mu);
 }
 
 int mgr_users(smmap_manager *m, const struct window *w)
 {
-    pthread_mutex_lock(&m->mu);
+    os_mutex_lock(&m->mu);
     int n = (int)w->users;
-    pthread_mutex_unlock(&m->mu);
+    os_mutex_unlock(&m->mu);
     return n;
 }
 
@@ -579,20 +576,20 @@ static int map_pending(smmap_manager *m, struct window *w, int hint)
 {
     void *p = NULL;
     size_t len = (size_t)(w->end - w->begin);
-    int rc = os_map(w->file->fd, w->begin, len, hint, &p);
+    int rc = os_map(w->file->handle, w->begin, len, hint, &p);
     unsigned calls = 1, retried = 0;
     if (rc == -ENOMEM) {
         struct reap r = {0};
-        pthread_mutex_lock(&m->mu);
+        os_mutex_lock(&m->mu);
         collect_locked(m, &r);
-        pthread_mutex_unlock(&m->mu);
+        os_mutex_unlock(&m->mu);
         reap(m, &r);
-        rc = os_map(w->file->fd, w->begin, len, hint, &p);
+        rc = os_map(w->file->handle, w->begin, len, hint, &p);
         calls++;
         retried = 1;
     }
     struct reap r = {0};
-    pthread_mutex_lock(&m->mu);
+    os_mutex_lock(&m->mu);
     m->st.mmap_calls += calls;
     m->st.retries += retried;
     if (rc == 0) {
@@ -602,8 +599,8 @@ static int map_pending(smmap_manager *m, struct window *w, int hint)
         m->st.failures++;
         detach_locked(m, w, &r);
     }
-    pthread_cond_broadcast(&m->mapped_cv);
-    pthread_mutex_unlock(&m->mu);
+    os_cond_broadcast(&m->mapped_cv);
+    os_mutex_unlock(&m->mu);
     reap(m, &r);
     return rc;
 }
@@ -617,7 +614,7 @@ int mgr_acquire(smmap_manager *m, struct file *f, uint64_t offset,
     bool restat = true, created = false;
     int rc = 0;
 
-    pthread_mutex_lock(&m->mu);
+    os_mutex_lock(&m->mu);
     if (old)
         release_locked(m, old, &r);
     uint64_t fsize = atomic_load_explicit(&f->size, memory_order_relaxed), need;
@@ -628,7 +625,7 @@ int mgr_acquire(smmap_manager *m, struct file *f, uint64_t offset,
         if (offset < fsize && (!restat || size <= fsize - offset)) {
             w = win_find(m, f, offset, need, fsize);
             if (w && w->state == W_PENDING) {
-                pthread_cond_wait(&m->mapped_cv, &m->mu);
+                os_cond_wait(&m->mapped_cv, &m->mu);
                 continue;
             }
             if (w) {
@@ -653,10 +650,10 @@ int mgr_acquire(smmap_manager *m, struct file *f, uint64_t offset,
         }
         /* A miss: the file may have grown or shrunk since it was last seen. */
         restat = false;
-        pthread_mutex_unlock(&m->mu);
+        os_mutex_unlock(&m->mu);
         struct os_stat st;
-        rc = os_fstat(f->fd, &st);
-        pthread_mutex_lock(&m->mu);
+        rc = os_fstat(f->handle, &st);
+        os_mutex_lock(&m->mu);
         if (rc != 0) {
             m->st.failures++;
             break;
@@ -664,7 +661,7 @@ int mgr_acquire(smmap_manager *m, struct file *f, uint64_t offset,
         fsize = st.size;
         atomic_store_explicit(&f->size, fsize, memory_order_relaxed);
     }
-    pthread_mutex_unlock(&m->mu);
+    os_mutex_unlock(&m->mu);
     reap(m, &r);
     if (created)
         rc = map_pending(m, w, (int)(flags >> ACQ_HINT_SHIFT));

@@ -1,23 +1,25 @@
 /*
- * os_posix.c - the platform layer: open, fstat, mmap, munmap, close.
+ * os_posix.c - the platform layer on POSIX systems (os.h): files, mappings,
+ * threads, memory. guard_posix.c holds the rest (the SIGBUS guard).
  *
- * Everything the library asks of the operating system goes through here,
- * so a Windows port (CreateFile, MapViewOfFile) replaces this file only.
- * Results are 0 or -errno. With -Dfault_injection=true the Nth call of a
- * kind can be made to fail, for the tests that walk every failure path.
+ * With -Dfault_injection=true the Nth call of a kind can be made to fail,
+ * for the tests that walk every failure path.
  */
-#include "internal.h"
+#include "os.h"
+#include "smmap.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #ifdef SMMAP_FAULT_INJECTION
-#include <stdlib.h>
 #include <string.h>
 
 /* SMMAP_FAULT="mmap:3:-12" fails the 3rd mmap with ENOMEM. Read once; the
@@ -58,7 +60,7 @@ static int fault(int kind)
 #define FAULT(kind) do { } while (0)
 #endif
 
-size_t os_page_size(void)
+size_t os_granularity(void)
 {
     long p = sysconf(_SC_PAGESIZE);
     return p > 0 ? (size_t)p : 4096;
@@ -85,7 +87,7 @@ uint32_t os_default_handles(void)
     return h > UINT32_MAX ? UINT32_MAX : (uint32_t)h;
 }
 
-int os_open(const char *path, int *fd)
+int os_open(const char *path, os_file *out)
 {
     FAULT(F_OPEN);
     /* O_NONBLOCK: opening a FIFO with no writer must not hang; the caller
@@ -96,11 +98,11 @@ int os_open(const char *path, int *fd)
     while (r < 0 && errno == EINTR);
     if (r < 0)
         return -errno;
-    *fd = r;
+    *out = r;
     return 0;
 }
 
-int os_dup(int fd, int *out)
+int os_dup(int fd, os_file *out)
 {
     FAULT(F_OPEN);
     /* A descriptor that cannot read would be shared with every later
@@ -122,11 +124,11 @@ int os_dup(int fd, int *out)
     return 0;
 }
 
-int os_fstat(int fd, struct os_stat *st)
+int os_fstat(os_file fd, struct os_stat *st)
 {
     FAULT(F_FSTAT);
     struct stat s;
-    if (fstat(fd, &s) != 0)
+    if (fstat((int)fd, &s) != 0)
         return -errno;
     st->dev = (uint64_t)s.st_dev;
     st->ino = (uint64_t)s.st_ino;
@@ -135,14 +137,14 @@ int os_fstat(int fd, struct os_stat *st)
     return 0;
 }
 
-int os_close(int fd)
+int os_close(os_file fd)
 {
     /* Linux releases the descriptor even when close reports EINTR, so
      * retrying could close a descriptor another thread just got. */
-    return close(fd) == 0 ? 0 : -errno;
+    return close((int)fd) == 0 ? 0 : -errno;
 }
 
-int os_map(int fd, uint64_t offset, size_t len, int hint, void **out)
+int os_map(os_file fd, uint64_t offset, size_t len, int hint, void **out)
 {
     FAULT(F_MMAP);
     if (offset > (uint64_t)INT64_MAX)
@@ -150,7 +152,7 @@ int os_map(int fd, uint64_t offset, size_t len, int hint, void **out)
     int flags = MAP_SHARED;
     if (hint == SMMAP_HINT_POPULATE || hint == SMMAP_HINT_SEQUENTIAL)
         flags |= MAP_POPULATE;
-    void *p = mmap(NULL, len, PROT_READ, flags, fd, (off_t)offset);
+    void *p = mmap(NULL, len, PROT_READ, flags, (int)fd, (off_t)offset);
     if (p == MAP_FAILED)
         return -errno;
     if (hint == SMMAP_HINT_SEQUENTIAL || hint == SMMAP_HINT_RANDOM)
@@ -170,16 +172,16 @@ void os_advise(const void *p, size_t len, int hint)
         [SMMAP_HINT_POPULATE] = MADV_WILLNEED,
     };
     /* madvise wants a page-aligned start. */
-    uintptr_t page = os_page_size(), a = (uintptr_t)p & ~(page - 1);
+    uintptr_t page = os_granularity(), a = (uintptr_t)p & ~(page - 1);
     (void)madvise((void *)a, len + ((uintptr_t)p - a), advice[hint]);
 }
 
-int64_t os_pread(int fd, void *dst, size_t len, uint64_t offset)
+int64_t os_pread(os_file fd, void *dst, size_t len, uint64_t offset)
 {
     FAULT(F_FSTAT);
     size_t done = 0;
     while (done < len) {
-        ssize_t n = pread(fd, (char *)dst + done, len - done, (off_t)(offset + done));
+        ssize_t n = pread((int)fd, (char *)dst + done, len - done, (off_t)(offset + done));
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
@@ -195,4 +197,82 @@ int os_unmap(void *p, size_t len)
 {
     FAULT(F_MUNMAP);
     return munmap(p, len) == 0 ? 0 : -errno;
+}
+
+/* ---------------------------------------------------------------- threads */
+
+_Static_assert(sizeof(pthread_mutex_t) <= sizeof(os_mutex) &&
+               _Alignof(pthread_mutex_t) <= _Alignof(os_mutex), "os_mutex");
+_Static_assert(sizeof(pthread_cond_t) <= sizeof(os_cond) &&
+               _Alignof(pthread_cond_t) <= _Alignof(os_cond), "os_cond");
+#define MU(p) ((pthread_mutex_t *)(void *)(p))
+#define CV(p) ((pthread_cond_t *)(void *)(p))
+
+int os_mutex_init(os_mutex *mu)
+{
+    return -pthread_mutex_init(MU(mu), NULL);
+}
+
+void os_mutex_destroy(os_mutex *mu)
+{
+    pthread_mutex_destroy(MU(mu));
+}
+
+void os_mutex_lock(os_mutex *mu)
+{
+    pthread_mutex_lock(MU(mu));
+}
+
+void os_mutex_unlock(os_mutex *mu)
+{
+    pthread_mutex_unlock(MU(mu));
+}
+
+int os_cond_init(os_cond *cv)
+{
+    return -pthread_cond_init(CV(cv), NULL);
+}
+
+void os_cond_destroy(os_cond *cv)
+{
+    pthread_cond_destroy(CV(cv));
+}
+
+void os_cond_wait(os_cond *cv, os_mutex *mu)
+{
+    pthread_cond_wait(CV(cv), MU(mu));
+}
+
+void os_cond_broadcast(os_cond *cv)
+{
+    pthread_cond_broadcast(CV(cv));
+}
+
+static pthread_mutex_t global_mu = PTHREAD_MUTEX_INITIALIZER;
+
+void os_global_lock(void)
+{
+    pthread_mutex_lock(&global_mu);
+}
+
+void os_global_unlock(void)
+{
+    pthread_mutex_unlock(&global_mu);
+}
+
+void os_on_fork(void (*before)(void), void (*parent)(void), void (*child)(void))
+{
+    pthread_atfork(before, parent, child);
+}
+
+/* ----------------------------------------------------------------- memory */
+
+void *os_alloc_aligned(size_t align, size_t size)
+{
+    return aligned_alloc(align, (size + align - 1) / align * align);
+}
+
+void os_free_aligned(void *p)
+{
+    free(p);
 }
