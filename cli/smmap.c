@@ -8,8 +8,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <setjmp.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -326,52 +324,22 @@ static void progress_advance(struct progress *p, uint64_t bytes)
  * paces the progress bar within one big window. */
 #define CRC_SLICE ((size_t)8 << 20)
 
-/*
- * sum reads the windows directly: copying out first (smmap_read) would cost
- * some 10% of a crc32-bound loop. A file truncated under it raises SIGBUS
- * in crc32(); this handler turns that into SMMAP_ETRUNC for the file. It is
- * installed before the library's guard, which passes on every fault that
- * is not its own.
- */
-static sigjmp_buf *volatile crc_jump;
-static const unsigned char *volatile crc_lo, *volatile crc_hi;
+struct crc_scan {
+    uLong crc;
+    struct progress *p;
+};
 
-static void on_sigbus(int sig, siginfo_t *si, void *ctx)
+/* sum reads the windows in place (smmap_scan): copying out first would
+ * cost some 10% of a crc32-bound loop. */
+static int crc_span(void *arg, const unsigned char *d, size_t n, uint64_t at)
 {
-    (void)ctx;
-    const unsigned char *a = si->si_addr;
-    if (si->si_code > 0 && crc_jump && a >= crc_lo && a < crc_hi)
-        siglongjmp(*crc_jump, 1);
-    /* Not ours: as without the handler (returning re-runs a fault). */
-    signal(sig, SIG_DFL);
-    if (si->si_code <= 0)
-        raise(sig);
-}
-
-static void catch_sigbus(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_sigbus;
-    sa.sa_flags = SA_SIGINFO | SA_NODEFER; /* left by longjmp: never blocked */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGBUS, &sa, NULL);
-}
-
-/* crc32 over [d, d+n) of a window: 0, or SMMAP_ETRUNC if the file lost
- * those pages (then *crc is unchanged). */
-static int crc_window(uLong *crc, const unsigned char *d, size_t n)
-{
-    sigjmp_buf jb;
-    if (sigsetjmp(jb, 0)) {
-        crc_jump = NULL;
-        return SMMAP_ETRUNC;
+    struct crc_scan *s = arg;
+    (void)at;
+    for (size_t i = 0; i < n; i += CRC_SLICE) {
+        size_t k = n - i < CRC_SLICE ? n - i : CRC_SLICE;
+        s->crc = crc32(s->crc, d + i, (uInt)k);
+        progress_advance(s->p, k);
     }
-    crc_lo = d;
-    crc_hi = d + n;
-    crc_jump = &jb;
-    *crc = crc32(*crc, d, (uInt)n);
-    crc_jump = NULL;
     return 0;
 }
 
@@ -382,34 +350,14 @@ static int sum_file(smmap_manager *m, const char *path, struct progress *p,
 {
     smmap_cursor *c;
     int rc = smmap_cursor_new(m, path, &c);
-    uint64_t off = 0;
-
     if (rc < 0)
         return rc;
-    *crc = crc32(0, Z_NULL, 0);
-    for (;;) {
-        rc = smmap_use(c, off, 0);
-        if (rc < 0)
-            break;
-        const unsigned char *d = smmap_data(c);
-        size_t n = smmap_size(c);
-        if (n == 0)  /* nothing usable: guards against a spin */
-            break;
-        for (size_t i = 0; i < n && rc == 0; i += CRC_SLICE) {
-            size_t k = n - i < CRC_SLICE ? n - i : CRC_SLICE;
-            rc = crc_window(crc, d + i, k);
-            progress_advance(p, k);
-        }
-        if (rc < 0)
-            break;
-        off += n;
-    }
-    /* An end found before what was already read: cut between windows. */
-    if (rc == SMMAP_EOF && off > (uint64_t)smmap_file_size(c))
-        rc = SMMAP_ETRUNC;
+    struct crc_scan s = {crc32(0, Z_NULL, 0), p};
+    int64_t n = smmap_scan(c, 0, UINT64_MAX, crc_span, &s);
     smmap_cursor_free(c);
-    *size = off;
-    return rc == SMMAP_EOF ? 0 : rc;
+    *crc = s.crc;
+    *size = n < 0 ? 0 : (uint64_t)n;
+    return n < 0 ? (int)n : 0;
 }
 
 static int cmd_sum(struct cli *cli)
@@ -421,7 +369,6 @@ static int cmd_sum(struct cli *cli)
     struct progress p;
     int status = EXIT_SUCCESS;
 
-    catch_sigbus();
     progress_start(&p, cli->args, cli->nargs);
     for (int i = 0; i < cli->nargs; i++) {
         const char *path = cli->args[i];

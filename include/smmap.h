@@ -210,12 +210,16 @@ SMMAP_API void smmap_manager_stats(const smmap_manager *m, smmap_stats *out);
  * lost pages raises SIGBUS. smmap_read() and the buffer calls are guarded
  * and return SMMAP_ETRUNC instead.
  *
- * The guard: the first guarded call installs one process-wide SIGBUS
- * handler (SA_SIGINFO|SA_NODEFER). It handles only faults inside a guarded
- * copy and passes every other SIGBUS to the handler that was installed
- * before it (or to the default action). A program that installs its own
- * SIGBUS handler later must chain to the previous one (as the sigaction(2)
- * old action), or truncation during a guarded call reaches its handler.
+ * The guard: the first guarded call installs one process-wide handler. On
+ * POSIX systems it is a SIGBUS handler (SA_SIGINFO|SA_NODEFER); it handles
+ * only faults inside a guarded copy or on the span smmap_scan() gives its
+ * callback, and passes every other SIGBUS to the handler that was
+ * installed before it (or to the default action). A program that installs
+ * its own SIGBUS handler later must chain to the previous one (as the
+ * sigaction(2) old action), or truncation during a guarded call reaches its
+ * handler. On Windows it is a vectored exception handler, first in line,
+ * that handles the same faults (an in-page error or access violation on
+ * the guarded range) and lets every other exception go on its way.
  *
  * Sizes. The library keeps each file's size as last seen: when the cursor
  * was made, at every request its windows do not hold (a miss re-reads it),
@@ -398,6 +402,36 @@ SMMAP_API int smmap_cursor_hint(smmap_cursor *c, int hint);
  */
 SMMAP_API int64_t smmap_read(smmap_cursor *c, void *dst, size_t len,
                              uint64_t offset);
+
+/* ------------------------------------------------ processing in place */
+
+/* Called by smmap_scan() for each span: data holds len bytes of the file
+ * from `offset`. Return 0 to go on, or a negative value of your own to stop
+ * the scan (smmap_scan() then returns it). */
+typedef int (*smmap_scan_fn)(void *arg, const unsigned char *data, size_t len,
+                             uint64_t offset);
+
+/*
+ * Run fn over [offset, offset + len) of c's file straight from the mapped
+ * windows, span after span in file order, each span as much as one window
+ * holds: no copy, and a file truncated meanwhile is caught as in the
+ * copying calls. Reading data inside fn is guarded: if the file loses the
+ * pages under the span, fn is abandoned where it was (a non-local jump,
+ * like longjmp(3): fn must hold no lock or allocation across its reads of
+ * data that it would need to release) and smmap_scan() returns
+ * SMMAP_ETRUNC. Faults anywhere else are not the guard's. fn may call the
+ * library, including smmap_scan() on other cursors, but not use or read
+ * through c itself.
+ *
+ * len is clipped at the end of the file (UINT64_MAX: to the end). Returns
+ * the number of bytes passed to fn (less than len only at the end of the
+ * file; 0 for an offset at or past it), or fn's negative value,
+ * SMMAP_ETRUNC (also when the file turns out shorter than what was
+ * scanned), an error of smmap_use(), or SMMAP_EINVAL (c or fn NULL).
+ * Afterwards c uses the window of the last span.
+ */
+SMMAP_API int64_t smmap_scan(smmap_cursor *c, uint64_t offset, uint64_t len,
+                             smmap_scan_fn fn, void *arg);
 
 /* --------------------------------------------------------------- buffers */
 

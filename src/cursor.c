@@ -297,6 +297,37 @@ int smmap_probe_at(smmap_cursor *c, uint64_t offset)
     return copy(c, &byte, c->w->data + (offset - c->w->begin), 1);
 }
 
+int64_t smmap_scan(smmap_cursor *c, uint64_t offset, uint64_t len,
+                   smmap_scan_fn fn, void *arg)
+{
+    if (!c || !fn)
+        return SMMAP_EINVAL;
+    if (len > UINT64_MAX - offset)
+        len = UINT64_MAX - offset;
+    uint64_t done = 0;
+    while (done < len) {
+        uint64_t at = offset + done;
+        int rc = use(c, at, 0, 0);
+        if (rc == SMMAP_EOF) {
+            /* The miss read the size again: an end before what fn has
+             * seen means the file was cut between two spans. */
+            if (done && at > (uint64_t)smmap_file_size(c))
+                return SMMAP_ETRUNC;
+            break;
+        }
+        if (rc != 0)
+            return rc;
+        size_t n = len - done < c->size ? (size_t)(len - done) : c->size;
+        rc = guard_call(fn, arg, c->data, n, at);
+        if (rc == SMMAP_ETRUNC)
+            smmap_file_stat(c);
+        if (rc != 0)
+            return rc;
+        done += n;
+    }
+    return (int64_t)done;
+}
+
 int smmap_valid(const smmap_cursor *c)
 {
     return c && c->w;

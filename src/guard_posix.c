@@ -68,10 +68,12 @@ static bool recover_fixup(siginfo_t *si, void *ctx)
 }
 #endif
 
-static _Thread_local struct {
+/* The guarded range of this thread's innermost portable copy or call. */
+struct guarded {
     sigjmp_buf *jump;
     const char *lo, *hi;
-} guard;
+};
+static _Thread_local struct guarded guard;
 
 static bool recover(siginfo_t *si, void *ctx)
 {
@@ -142,27 +144,49 @@ static void install(void)
     atomic_store_explicit(&installed, true, memory_order_release);
 }
 
-int guard_copy(void *dst, const void *src, size_t len)
+static inline void ensure_installed(void)
 {
     if (!atomic_load_explicit(&installed, memory_order_acquire))
         pthread_once(&install_once, install);
+}
+
+int guard_copy(void *dst, const void *src, size_t len)
+{
+    ensure_installed();
 #ifdef FIXUP_COPY
     if (fixup)
         return smmap__fixup_copy(dst, src, len) ? SMMAP_ETRUNC : 0;
 #endif
+    const struct guarded outer = guard;
     sigjmp_buf jump;
     if (sigsetjmp(jump, 0)) {
-        guard.jump = NULL;
+        guard = outer;
         return SMMAP_ETRUNC;
     }
-    guard.lo = src;
-    guard.hi = (const char *)src + len;
-    guard.jump = &jump;
+    guard = (struct guarded){&jump, src, (const char *)src + len};
     /* The fences keep the compiler from moving the copy outside the
      * guarded stretch; the handler runs on this thread. */
     atomic_signal_fence(memory_order_seq_cst);
     memcpy(dst, src, len);
     atomic_signal_fence(memory_order_seq_cst);
-    guard.jump = NULL;
+    guard = outer;
     return 0;
+}
+
+int guard_call(smmap_scan_fn fn, void *arg, const unsigned char *data,
+               size_t len, uint64_t offset)
+{
+    ensure_installed();
+    const struct guarded outer = guard;
+    sigjmp_buf jump;
+    if (sigsetjmp(jump, 0)) {
+        guard = outer;
+        return SMMAP_ETRUNC;
+    }
+    guard = (struct guarded){&jump, (const char *)data, (const char *)data + len};
+    atomic_signal_fence(memory_order_seq_cst);
+    int rc = fn(arg, data, len, offset);
+    atomic_signal_fence(memory_order_seq_cst);
+    guard = outer;
+    return rc;
 }

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "smmap.h"
+
 /* Internal symbols stay out of the shared library's exports; PE objects
  * export only what is marked dllexport, so they need nothing. */
 #if defined(__ELF__) || defined(__APPLE__)
@@ -48,6 +50,7 @@
 #define os_alloc_aligned smmap__os_alloc_aligned
 #define os_free_aligned smmap__os_free_aligned
 #define guard_copy smmap__guard_copy
+#define guard_call smmap__guard_call
 
 /* ----------------------------------------------------------------- files */
 
@@ -119,5 +122,10 @@ HIDDEN void os_free_aligned(void *p);
  * in-page error or access violation on Windows). Any other fault, or one on
  * dst, is not ours and goes on as if we were not there. */
 HIDDEN int guard_copy(void *dst, const void *src, size_t len);
+/* Return fn(arg, data, len, offset), or SMMAP_ETRUNC when reading
+ * [data, data + len) faulted because the file was cut short beneath it:
+ * then fn is left where it was, by a non-local jump. Calls nest. */
+HIDDEN int guard_call(smmap_scan_fn fn, void *arg, const unsigned char *data,
+                      size_t len, uint64_t offset);
 
 #endif

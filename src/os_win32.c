@@ -1,0 +1,291 @@
+/*
+ * os_win32.c - the platform layer on Windows (os.h): files, mappings,
+ * threads, memory. guard_win32.c holds the rest (the fault guard).
+ *
+ * Files are opened sharing read, write and delete, as POSIX files are: a
+ * file we read can still be written, renamed and deleted by others (except
+ * that Windows refuses to shrink, delete or replace a file while a view of
+ * it exists). Views are made on the 64 KiB allocation granularity.
+ */
+#include "os.h"
+#include "smmap.h"
+
+#include <errno.h>
+#include <io.h>
+#include <stdlib.h>
+
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+
+static int from_win(DWORD e)
+{
+    switch (e) {
+    case ERROR_FILE_NOT_FOUND:
+    case ERROR_PATH_NOT_FOUND:
+    case ERROR_INVALID_NAME:
+    case ERROR_INVALID_DRIVE:
+    case ERROR_BAD_NETPATH:
+    case ERROR_BAD_NET_NAME:
+        return -ENOENT;
+    case ERROR_ACCESS_DENIED:
+    case ERROR_SHARING_VIOLATION:
+    case ERROR_LOCK_VIOLATION:
+    case ERROR_DELETE_PENDING:
+        return -EACCES;
+    case ERROR_TOO_MANY_OPEN_FILES:
+        return -EMFILE;
+    case ERROR_NOT_ENOUGH_MEMORY:
+    case ERROR_OUTOFMEMORY:
+    case ERROR_COMMITMENT_LIMIT:
+        return -ENOMEM;
+    case ERROR_INVALID_HANDLE:
+        return -EBADF;
+    case ERROR_FILENAME_EXCED_RANGE:
+        return -ENAMETOOLONG;
+    case ERROR_DIRECTORY:
+        return -ENOTDIR;
+    case ERROR_INVALID_PARAMETER:
+        return -EINVAL;
+    case ERROR_USER_MAPPED_FILE:
+        return -EBUSY;
+    case ERROR_NO_UNICODE_TRANSLATION:
+        return -EILSEQ;
+    default:
+        return -EIO;
+    }
+}
+
+size_t os_granularity(void)
+{
+    SYSTEM_INFO si;
+    GetSystemInfo(&si);
+    return si.dwAllocationGranularity;
+}
+
+/* Windows has no descriptor table limit or map count to stay under; a
+ * view costs address space, which max_memory bounds already. This is
+ * POSIX's default on a stock Linux (vm.max_map_count / 4). */
+uint32_t os_default_handles(void)
+{
+    return 16384;
+}
+
+int os_open(const char *path, os_file *out)
+{
+    int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, NULL, 0);
+    if (n <= 0)
+        return from_win(GetLastError());
+    wchar_t *w = malloc((size_t)n * sizeof *w);
+    if (!w)
+        return -ENOMEM;
+    MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, w, n);
+    /* BACKUP_SEMANTICS opens a directory too, so that it is told apart
+     * (-EISDIR) instead of failing as access denied. A NULL security
+     * descriptor: the handle is not inherited by child processes. */
+    HANDLE h = CreateFileW(w, GENERIC_READ,
+                           FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                           NULL, OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, NULL);
+    DWORD e = GetLastError();
+    free(w);
+    if (h == INVALID_HANDLE_VALUE)
+        return from_win(e);
+    *out = (os_file)h;
+    return 0;
+}
+
+int os_dup(int fd, os_file *out)
+{
+    HANDLE h = (HANDLE)_get_osfhandle(fd);
+    if (h == INVALID_HANDLE_VALUE)
+        return -EBADF;
+    /* Asking for read access fails on a handle that lacks it (write-only),
+     * as read(2) would. */
+    HANDLE self = GetCurrentProcess(), d;
+    if (!DuplicateHandle(self, h, self, &d, FILE_GENERIC_READ, FALSE, 0)) {
+        DWORD e = GetLastError();
+        return e == ERROR_ACCESS_DENIED ? -EBADF : from_win(e);
+    }
+    if (GetFileType(d) != FILE_TYPE_DISK) {
+        *out = (os_file)d; /* os_fstat tells the caller what it is */
+        return 0;
+    }
+    /* A duplicate shares the file position, which ReadFile at an offset
+     * moves; a handle reopened on the same file has a position of its own,
+     * so the user's stays where the user left it. */
+    HANDLE r = ReOpenFile(d, GENERIC_READ,
+                          FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                          FILE_FLAG_BACKUP_SEMANTICS);
+    DWORD e = GetLastError();
+    CloseHandle(d);
+    if (r == INVALID_HANDLE_VALUE)
+        return from_win(e);
+    *out = (os_file)r;
+    return 0;
+}
+
+/* msvcrt's fstat gives every file st_dev = st_ino = 0: the identity is the
+ * volume serial number and the file index. */
+int os_fstat(os_file f, struct os_stat *st)
+{
+    HANDLE h = (HANDLE)f;
+    if (GetFileType(h) != FILE_TYPE_DISK) {
+        *st = (struct os_stat){.type = OS_OTHER};
+        return 0;
+    }
+    BY_HANDLE_FILE_INFORMATION info;
+    if (!GetFileInformationByHandle(h, &info))
+        return from_win(GetLastError());
+    st->dev = info.dwVolumeSerialNumber;
+    st->ino = (uint64_t)info.nFileIndexHigh << 32 | info.nFileIndexLow;
+    st->size = (uint64_t)info.nFileSizeHigh << 32 | info.nFileSizeLow;
+    st->type = info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY ? OS_DIR : OS_REG;
+    return 0;
+}
+
+int os_close(os_file f)
+{
+    return CloseHandle((HANDLE)f) ? 0 : from_win(GetLastError());
+}
+
+/* A view may not reach past the file's end, as a POSIX mapping may: the
+ * part of [offset, offset + len) past the end the file has now is left
+ * out, and touching it faults like a truncated POSIX mapping. */
+int os_map(os_file f, uint64_t offset, size_t len, int hint, void **out)
+{
+    HANDLE h = (HANDLE)f;
+    LARGE_INTEGER size;
+    if (!GetFileSizeEx(h, &size))
+        return from_win(GetLastError());
+    if ((uint64_t)size.QuadPart <= offset)
+        return -ENXIO;
+    if ((uint64_t)size.QuadPart - offset < len)
+        len = (size_t)((uint64_t)size.QuadPart - offset);
+    /* The view keeps the section alive; its handle is not needed after. */
+    HANDLE s = CreateFileMappingW(h, NULL, PAGE_READONLY, 0, 0, NULL);
+    if (!s)
+        return from_win(GetLastError());
+    void *p = MapViewOfFile(s, FILE_MAP_READ, (DWORD)(offset >> 32), (DWORD)offset, len);
+    DWORD e = GetLastError();
+    CloseHandle(s);
+    if (!p)
+        return from_win(e);
+    if (hint == SMMAP_HINT_POPULATE || hint == SMMAP_HINT_SEQUENTIAL)
+        os_advise(p, len, SMMAP_HINT_WILLNEED);
+    *out = p;
+    return 0;
+}
+
+/* Windows takes one piece of advice: read these pages in now. */
+void os_advise(const void *p, size_t len, int hint)
+{
+    if (hint != SMMAP_HINT_WILLNEED && hint != SMMAP_HINT_POPULATE)
+        return;
+    WIN32_MEMORY_RANGE_ENTRY r = {(void *)p, len};
+    (void)PrefetchVirtualMemory(GetCurrentProcess(), 1, &r, 0);
+}
+
+int os_unmap(void *p, size_t len)
+{
+    (void)len; /* a view goes whole */
+    return UnmapViewOfFile(p) ? 0 : from_win(GetLastError());
+}
+
+/* ReadFile at an offset on a handle opened for synchronous access moves
+ * that handle's position, which nobody else uses (os_dup reopens). */
+int64_t os_pread(os_file f, void *dst, size_t len, uint64_t offset)
+{
+    size_t done = 0;
+    while (done < len) {
+        uint64_t at = offset + done;
+        OVERLAPPED o = {.Offset = (DWORD)at, .OffsetHigh = (DWORD)(at >> 32)};
+        DWORD want = len - done > 0x40000000 ? 0x40000000 : (DWORD)(len - done), got;
+        if (!ReadFile((HANDLE)f, (char *)dst + done, want, &got, &o)) {
+            DWORD e = GetLastError();
+            if (e == ERROR_HANDLE_EOF)
+                break;
+            return from_win(e);
+        }
+        if (got == 0)
+            break;
+        done += got;
+    }
+    return (int64_t)done;
+}
+
+/* ---------------------------------------------------------------- threads */
+
+_Static_assert(sizeof(SRWLOCK) <= sizeof(os_mutex), "os_mutex");
+_Static_assert(sizeof(CONDITION_VARIABLE) <= sizeof(os_cond), "os_cond");
+#define MU(p) ((SRWLOCK *)(void *)(p))
+#define CV(p) ((CONDITION_VARIABLE *)(void *)(p))
+
+int os_mutex_init(os_mutex *mu)
+{
+    InitializeSRWLock(MU(mu));
+    return 0;
+}
+
+void os_mutex_destroy(os_mutex *mu)
+{
+    (void)mu; /* an SRW lock holds no resources */
+}
+
+void os_mutex_lock(os_mutex *mu)
+{
+    AcquireSRWLockExclusive(MU(mu));
+}
+
+void os_mutex_unlock(os_mutex *mu)
+{
+    ReleaseSRWLockExclusive(MU(mu));
+}
+
+int os_cond_init(os_cond *cv)
+{
+    InitializeConditionVariable(CV(cv));
+    return 0;
+}
+
+void os_cond_destroy(os_cond *cv)
+{
+    (void)cv;
+}
+
+void os_cond_wait(os_cond *cv, os_mutex *mu)
+{
+    SleepConditionVariableSRW(CV(cv), MU(mu), INFINITE, 0);
+}
+
+void os_cond_broadcast(os_cond *cv)
+{
+    WakeAllConditionVariable(CV(cv));
+}
+
+static SRWLOCK global_mu = SRWLOCK_INIT;
+
+void os_global_lock(void)
+{
+    AcquireSRWLockExclusive(&global_mu);
+}
+
+void os_global_unlock(void)
+{
+    ReleaseSRWLockExclusive(&global_mu);
+}
+
+void os_on_fork(void (*before)(void), void (*parent)(void), void (*child)(void))
+{
+    (void)before, (void)parent, (void)child; /* no fork on Windows */
+}
+
+/* ----------------------------------------------------------------- memory */
+
+void *os_alloc_aligned(size_t align, size_t size)
+{
+    return _aligned_malloc(size, align);
+}
+
+void os_free_aligned(void *p)
+{
+    _aligned_free(p);
+}
