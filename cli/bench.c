@@ -7,19 +7,14 @@
  */
 #include "bench.h"
 #include "smmap.h"
+#include "sys.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #define MiB (1024ull * 1024)
 #define GiB (1024ull * MiB)
@@ -36,9 +31,7 @@ struct bench {
 
 static double now(void)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+    return (double)sys_now_ns() * 1e-9;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -73,13 +66,12 @@ static uint64_t next_random(uint64_t *s)
 static void make_data(struct bench *b, const char *dir)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/smmap-bench-%ld.bin", dir, (long)getpid());
-    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    snprintf(path, sizeof path, "%s/smmap-bench-%ld.bin", dir, sys_pid());
+    /* Deleted by the system, so that no exit path (a full disk below)
+     * leaves it behind; everything reads it through fd. */
+    int fd = sys_create_temp(path);
     if (fd < 0)
-        die(path, -errno);
-    /* Gone from the directory at once, so that no exit path (a full disk
-     * below) leaves it behind; everything reads it through fd. */
-    unlink(path);
+        die(path, fd);
     size_t chunk = 4 * MiB;
     uint64_t *buf = malloc(chunk), seed = 0x9e3779b97f4a7c15ull;
     if (!buf)
@@ -88,11 +80,11 @@ static void make_data(struct bench *b, const char *dir)
         for (size_t i = 0; i < chunk / 8; i++)
             buf[i] = next_random(&seed);
         for (size_t put = 0; put < chunk;) {
-            ssize_t w = write(fd, (char *)buf + put, chunk - put);
-            if (w < 0 && errno == EINTR)
+            int64_t w = sys_write(fd, (char *)buf + put, chunk - put);
+            if (w == -EINTR)
                 continue;
             if (w <= 0) /* a short write that cannot go on: the disk is full */
-                die(path, w < 0 ? -errno : -ENOSPC);
+                die(path, w < 0 ? (int)w : -ENOSPC);
             put += (size_t)w;
         }
     }
@@ -144,11 +136,12 @@ static double scan_static(struct bench *b) { return scan_smmap(b, SMMAP_STATIC, 
 static double scan_raw_mmap(struct bench *b)
 {
     double t = now();
-    void *p = mmap(NULL, b->size, PROT_READ, MAP_SHARED | MAP_POPULATE, b->fd, 0);
-    if (p == MAP_FAILED)
-        die("mmap", -errno);
+    const void *p;
+    int rc = sys_map(b->fd, (size_t)b->size, &p);
+    if (rc < 0)
+        die("mmap", rc);
     b->sink += sum_words(p, b->size);
-    munmap(p, b->size);
+    sys_unmap(p, (size_t)b->size);
     return (double)b->size / (now() - t) / 1e9;
 }
 
@@ -159,8 +152,8 @@ static double scan_read(struct bench *b)
         die("memory", -ENOMEM);
     double t = now();
     uint64_t off = 0;
-    ssize_t n;
-    while ((n = pread(b->fd, buf, MiB, (off_t)off)) > 0) {
+    int64_t n;
+    while ((n = sys_pread(b->fd, buf, MiB, off)) > 0) {
         b->sink += sum_words(buf, (size_t)n);
         off += (uint64_t)n;
     }
@@ -214,15 +207,16 @@ static double random_smmap(struct bench *b, uint64_t cap, int threads)
     if (rc != 0)
         die("random-64b", rc);
     struct reader r[2];
-    pthread_t tid[2];
+    struct sys_thread *tid[2];
     for (int i = 0; i < threads; i++) {
         r[i] = (struct reader){b, m, b->n_offsets / 2 * (size_t)i, b->n_offsets, 0};
-        if (pthread_create(&tid[i], NULL, read_random, &r[i]) != 0)
-            die("pthread_create", -EAGAIN);
+        rc = sys_thread_start(&tid[i], read_random, &r[i]);
+        if (rc < 0)
+            die("thread", rc);
     }
     double slowest = 0;
     for (int i = 0; i < threads; i++) {
-        pthread_join(tid[i], NULL);
+        sys_thread_join(tid[i]);
         slowest = r[i].seconds > slowest ? r[i].seconds : slowest;
     }
     smmap_manager_free(m);
@@ -240,8 +234,9 @@ static double random_pread(struct bench *b)
     uint64_t s = 0;
     double t = now();
     for (size_t i = 0; i < b->n_offsets; i++) {
-        if (pread(b->fd, buf, sizeof buf, (off_t)b->offsets[i]) != (ssize_t)sizeof buf)
-            die("pread", -errno);
+        int64_t n = sys_pread(b->fd, buf, sizeof buf, b->offsets[i]);
+        if (n != (int64_t)sizeof buf)
+            die("pread", n < 0 ? (int)n : SMMAP_EOF);
         s += buf[0];
     }
     t = now() - t;
@@ -288,9 +283,10 @@ static double hit_cursor(struct bench *b)
 
 static double hit_raw(struct bench *b)
 {
-    void *p = mmap(NULL, MiB, PROT_READ, MAP_SHARED | MAP_POPULATE, b->fd, 0);
-    if (p == MAP_FAILED)
-        die("mmap", -errno);
+    const void *p;
+    int rc = sys_map(b->fd, MiB, &p);
+    if (rc < 0)
+        die("mmap", rc);
     const unsigned char *base = p;
     uint64_t seed = 42, s = 0, v;
     double t = now();
@@ -300,7 +296,7 @@ static double hit_raw(struct bench *b)
     }
     t = now() - t;
     b->sink += s;
-    munmap(p, MiB);
+    sys_unmap(p, MiB);
     return t / HIT_OPS * 1e9;
 }
 
@@ -371,7 +367,7 @@ static void bench_usage(void)
 int cmd_bench(int argc, char **argv)
 {
     struct bench b = {.reps = 5, .size = 2 * GiB};
-    const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    const char *dir = sys_temp_dir();
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick"))
             b.quick = true;
@@ -404,7 +400,7 @@ int cmd_bench(int argc, char **argv)
                smmap_version_string(), (unsigned long long)(b.size / MiB), b.reps);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         run_case(&b, &cases[i]);
-    close(b.fd);
+    sys_close(b.fd);
     free(b.offsets);
     return 0;
 }

@@ -5,6 +5,7 @@
  */
 #include "bench.h"
 #include "smmap.h"
+#include "sys.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -12,9 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #define EXIT_USAGE 2
@@ -254,28 +252,21 @@ struct progress {
     size_t width;        /* characters on screen, to clear them */
 };
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
-}
-
-/* Start a bar for the files' total size. stat() only serves the estimate:
- * files it cannot size are simply left out of the total. */
+/* Start a bar for the files' total size. The sizes only serve the
+ * estimate: files that cannot be sized are simply left out of the total. */
 static void progress_start(struct progress *p, char **paths, int n)
 {
     memset(p, 0, sizeof *p);
-    p->on = isatty(STDERR_FILENO);
+    p->on = sys_isatty(SYS_STDERR);
     if (!p->on)
         return;
-    p->tty_out = isatty(STDOUT_FILENO);
+    p->tty_out = sys_isatty(SYS_STDOUT);
     for (int i = 0; i < n; i++) {
-        struct stat st;
-        if (stat(paths[i], &st) == 0 && S_ISREG(st.st_mode))
-            p->total += (uint64_t)st.st_size;
+        int64_t size = sys_file_size(paths[i]);
+        if (size >= 0)
+            p->total += (uint64_t)size;
     }
-    p->start = now_ns();
+    p->start = sys_now_ns();
 }
 
 static void progress_clear(struct progress *p)
@@ -291,7 +282,7 @@ static void progress_advance(struct progress *p, uint64_t bytes)
     if (!p->on)
         return;
     p->done += bytes;
-    int64_t now = now_ns(), elapsed = now - p->start;
+    int64_t now = sys_now_ns(), elapsed = now - p->start;
     if (p->last && now - p->last < PROGRESS_EVERY_NS)
         return;
     if (p->total <= PROGRESS_MIN_BYTES && elapsed < PROGRESS_MIN_NS)
@@ -399,11 +390,11 @@ static int cmd_sum(struct cli *cli)
 static int write_all(const unsigned char *buf, size_t len)
 {
     while (len > 0) {
-        ssize_t w = write(STDOUT_FILENO, buf, len);
+        int64_t w = sys_write(SYS_STDOUT, buf, len);
         if (w < 0) {
-            if (errno == EINTR)
+            if (w == -EINTR)
                 continue;
-            return -errno;
+            return (int)w;
         }
         buf += w;
         len -= (size_t)w;
@@ -431,7 +422,8 @@ static int cat_range(smmap_cursor *c, const char *path, uint64_t off,
         if (n > len)
             n = (size_t)len;
         /* write() from a page lost to truncation fails with EFAULT rather
-         * than raising SIGBUS, so this raw read is safe. */
+         * than raising SIGBUS, so this raw read is safe (Windows refuses
+         * to shorten a file while a view of it exists). */
         rc = write_all(smmap_data(c), n);
         if (rc == -EFAULT) {
             fprintf(stderr, "smmap: %s: %s\n", path,
@@ -487,6 +479,7 @@ int main(int argc, char **argv)
 {
     struct cli cli;
 
+    argv = sys_init(argc, argv);
     if (argc < 2)
         usage_error(NULL, NULL);
     const char *cmd = argv[1];

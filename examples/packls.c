@@ -25,6 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+#ifdef _WIN32
+#include <fcntl.h>
+#include <io.h>
+#endif
 
 enum { OBJ_COMMIT = 1, OBJ_TREE, OBJ_BLOB, OBJ_TAG, OBJ_OFS_DELTA = 6,
        OBJ_REF_DELTA };
@@ -359,6 +363,10 @@ int main(int argc, char **argv)
         fputs("usage: packls PACKFILE\n", stderr);
         return 2;
     }
+#ifdef _WIN32
+    /* Lines end in "\n" alone, as git's do. */
+    _setmode(_fileno(stdout), _O_BINARY);
+#endif
     pack.path = argv[1];
     size_t len = strlen(pack.path);
     if (len < 5 || strcmp(pack.path + len - 5, ".pack") != 0)

@@ -2,9 +2,10 @@
  * tutorial.c - smmap's usage guide, step by step, in C.
  *
  * Walks through a manager, a cursor, a buffer, the limits, the statistics
- * and the errors on an 8 MiB file it writes to $TMPDIR (or /tmp), checking
- * every claim as it goes. Exits 1 at the first broken expectation, so the
- * build runs it as a test. docs/using-smmap.md tells the same story.
+ * and the errors on an 8 MiB file it writes to $TMPDIR (or /tmp; %TEMP% on
+ * Windows), checking every claim as it goes. Exits 1 at the first broken
+ * expectation, so the build runs it as a test. docs/using-smmap.md tells
+ * the same story.
  */
 #include "smmap.h"
 
@@ -13,7 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include <unistd.h> /* mingw-w64 has one too: mkstemp, write, unlink */
+#ifdef _WIN32
+#include <fcntl.h>
+#include <io.h>
+#endif
 
 /* Not assert(): a release build (NDEBUG) must still check. */
 #define CHECK(cond)                                                        \
@@ -33,13 +38,22 @@ static unsigned char pattern(uint64_t i)
     return (unsigned char)(i % 251);
 }
 
+/* Windows sets no TMPDIR and has no /tmp. */
+static const char *temp_dir(void)
+{
+    const char *dir = getenv("TMPDIR");
+#ifdef _WIN32
+    if (!dir || !*dir)
+        dir = getenv("TEMP");
+#endif
+    return dir && *dir ? dir : "/tmp";
+}
+
 /* Write the 8 MiB test file (smmap's FileCreator) and return its path. */
 static char *make_file(void)
 {
-    const char *dir = getenv("TMPDIR");
     static char path[4096];
-    snprintf(path, sizeof path, "%s/smmap-tutorial-XXXXXX",
-             dir && *dir ? dir : "/tmp");
+    snprintf(path, sizeof path, "%s/smmap-tutorial-XXXXXX", temp_dir());
     int fd = mkstemp(path);
     CHECK(fd >= 0);
     static unsigned char block[64 * 1024];
@@ -54,6 +68,10 @@ static char *make_file(void)
 
 int main(void)
 {
+#ifdef _WIN32
+    /* Lines end in "\n" alone, as on POSIX systems. */
+    _setmode(_fileno(stdout), _O_BINARY);
+#endif
     char *path = make_file();
 
     /* --- Managers. One per application; NULL options give a sliding

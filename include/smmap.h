@@ -233,7 +233,8 @@ SMMAP_API void smmap_manager_stats(const smmap_manager *m, smmap_stats *out);
  * Truncation. A file cut shorter while mapped loses the pages wholly past
  * its new end: a guarded call that touches them returns SMMAP_ETRUNC (and
  * the size is read again). The page that holds the new end stays mapped and
- * the kernel fills it with zeros past the end, without a fault. Until the
+ * shows zeros past the end (Linux; elsewhere its old bytes may remain),
+ * without a fault. Until the
  * library has seen the new size, a copying call inside that page can
  * therefore show those zeros as bytes of the file; from then on copies stop
  * at the new end, as pread(2) does. Spans of a window mapped before the cut

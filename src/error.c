@@ -3,6 +3,7 @@
  */
 #include "internal.h"
 
+#include <errno.h>
 #include <string.h>
 
 const char *smmap_version_string(void)
@@ -26,8 +27,35 @@ const char *smmap_strerror(int err)
     case SMMAP_ECURSOR:  return "cursor has no window in use";
     case SMMAP_ENOTREG:  return "not a regular file";
     }
-    /* glibc returns static text for every errno it knows; the range check
-     * keeps unknown values away from its thread-unsafe fallback buffer. */
+    /* C's strerror() may return a buffer that its next call overwrites
+     * (msvcrt does): the errors the platform layers return have their
+     * text here, glibc's words. */
+    switch (-err) {
+    case EPERM:        return "Operation not permitted";
+    case ENOENT:       return "No such file or directory";
+    case EINTR:        return "Interrupted system call";
+    case EIO:          return "Input/output error";
+    case ENXIO:        return "No such device or address";
+    case EBADF:        return "Bad file descriptor";
+    case EAGAIN:       return "Resource temporarily unavailable";
+    case ENOMEM:       return "Cannot allocate memory";
+    case EACCES:       return "Permission denied";
+    case EBUSY:        return "Device or resource busy";
+    case ENODEV:       return "No such device";
+    case ENOTDIR:      return "Not a directory";
+    case EISDIR:       return "Is a directory";
+    case EINVAL:       return "Invalid argument";
+    case ENFILE:       return "Too many open files in system";
+    case EMFILE:       return "Too many open files";
+    case EFBIG:        return "File too large";
+    case ENAMETOOLONG: return "File name too long";
+    case ELOOP:        return "Too many levels of symbolic links";
+    case EOVERFLOW:    return "Value too large for defined data type";
+    case EILSEQ:       return "Invalid or incomplete multibyte or wide character";
+    }
+    /* Anything else: the C library's text (glibc's is static for every
+     * errno it knows; the range check keeps unknown values away from its
+     * thread-unsafe fallback buffer). */
     if (err < 0 && err > -4096)
         return strerror(-err);
     return "unknown error";

@@ -119,7 +119,7 @@ int smmap_manager_new(smmap_manager **out, const smmap_options *opt)
         return SMMAP_EINVAL;
 
     const bool wide = sizeof(void *) >= 8;
-    const uint64_t page = os_granularity();
+    const uint64_t page = os_page_size();
     uint64_t max_memory = o.max_memory ? o.max_memory : wide ? 8 * GiB : 1 * GiB;
     if (max_memory < 2 * page)
         return SMMAP_EINVAL;

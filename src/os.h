@@ -26,7 +26,7 @@
 
 /* The static library cannot hide symbols, so internal names carry the
  * library's prefix too and never clash with a program's own. */
-#define os_granularity smmap__os_granularity
+#define os_page_size smmap__os_page_size
 #define os_default_handles smmap__os_default_handles
 #define os_open smmap__os_open
 #define os_dup smmap__os_dup
@@ -63,9 +63,9 @@ struct os_stat {
 };
 enum { OS_REG, OS_DIR, OS_OTHER };
 
-/* The unit of mapping: offsets and lengths of views are multiples of it
- * (the page size on POSIX, the 64 KiB allocation granularity on Windows). */
-HIDDEN size_t os_granularity(void);
+/* The page size: windows are whole pages at page offsets (Windows' views
+ * start on the coarser allocation granularity, which os_map hides). */
+HIDDEN size_t os_page_size(void);
 /* A default handle limit well inside the process's own limits. */
 HIDDEN uint32_t os_default_handles(void);
 /* Open path (UTF-8) for reading; the handle is not inherited by children. */
@@ -75,7 +75,7 @@ HIDDEN int os_open(const char *path, os_file *out);
 HIDDEN int os_dup(int fd, os_file *out);
 HIDDEN int os_fstat(os_file f, struct os_stat *st);
 HIDDEN int os_close(os_file f);
-/* Map [offset, offset + len) read-only; offset is a granularity multiple. */
+/* Map [offset, offset + len) read-only; offset is a page multiple. */
 HIDDEN int os_map(os_file f, uint64_t offset, size_t len, int hint, void **out);
 HIDDEN void os_advise(const void *p, size_t len, int hint);
 HIDDEN int os_unmap(void *p, size_t len);

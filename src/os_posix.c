@@ -60,7 +60,7 @@ static int fault(int kind)
 #define FAULT(kind) do { } while (0)
 #endif
 
-size_t os_granularity(void)
+size_t os_page_size(void)
 {
     long p = sysconf(_SC_PAGESIZE);
     return p > 0 ? (size_t)p : 4096;
@@ -172,7 +172,7 @@ void os_advise(const void *p, size_t len, int hint)
         [SMMAP_HINT_POPULATE] = MADV_WILLNEED,
     };
     /* madvise wants a page-aligned start. */
-    uintptr_t page = os_granularity(), a = (uintptr_t)p & ~(page - 1);
+    uintptr_t page = os_page_size(), a = (uintptr_t)p & ~(page - 1);
     (void)madvise((void *)a, len + ((uintptr_t)p - a), advice[hint]);
 }
 

@@ -5,7 +5,14 @@
  * Files are opened sharing read, write and delete, as POSIX files are: a
  * file we read can still be written, renamed and deleted by others (except
  * that Windows refuses to shrink, delete or replace a file while a view of
- * it exists). Views are made on the 64 KiB allocation granularity.
+ * it exists).
+ *
+ * A view must start on the allocation granularity (64 KiB), coarser than
+ * the page (4 KiB) on which the library places windows. os_map maps from the
+ * granularity boundary below the window and hands out the window's start,
+ * so windows have the same geometry on every system. The bytes before it
+ * cost address space only (under 64 KiB a window), never memory, and are
+ * made inaccessible, as they would be unmapped on POSIX.
  */
 #include "os.h"
 #include "smmap.h"
@@ -55,7 +62,14 @@ static int from_win(DWORD e)
     }
 }
 
-size_t os_granularity(void)
+size_t os_page_size(void)
+{
+    SYSTEM_INFO si;
+    GetSystemInfo(&si);
+    return si.dwPageSize;
+}
+
+static uint64_t granularity(void)
 {
     SYSTEM_INFO si;
     GetSystemInfo(&si);
@@ -98,27 +112,31 @@ int os_dup(int fd, os_file *out)
     HANDLE h = (HANDLE)_get_osfhandle(fd);
     if (h == INVALID_HANDLE_VALUE)
         return -EBADF;
-    /* Asking for read access fails on a handle that lacks it (write-only),
-     * as read(2) would. */
     HANDLE self = GetCurrentProcess(), d;
-    if (!DuplicateHandle(self, h, self, &d, FILE_GENERIC_READ, FALSE, 0)) {
+    if (GetFileType(h) != FILE_TYPE_DISK) {
+        /* os_fstat tells the caller what it is. */
+        if (!DuplicateHandle(self, h, self, &d, 0, FALSE, DUPLICATE_SAME_ACCESS))
+            return from_win(GetLastError());
+        *out = (os_file)d;
+        return 0;
+    }
+    /* A read of nothing at the current position checks the handle's
+     * access without moving it: a write-only handle is -EBADF, as read(2)
+     * would say. */
+    DWORD got;
+    char none;
+    if (!ReadFile(h, &none, 0, &got, NULL)) {
         DWORD e = GetLastError();
         return e == ERROR_ACCESS_DENIED ? -EBADF : from_win(e);
     }
-    if (GetFileType(d) != FILE_TYPE_DISK) {
-        *out = (os_file)d; /* os_fstat tells the caller what it is */
-        return 0;
-    }
-    /* A duplicate shares the file position, which ReadFile at an offset
-     * moves; a handle reopened on the same file has a position of its own,
-     * so the user's stays where the user left it. */
-    HANDLE r = ReOpenFile(d, GENERIC_READ,
+    /* A duplicate would share the file position, which ReadFile at an
+     * offset moves; a handle reopened on the same file has a position of
+     * its own, so the user's stays where the user left it. */
+    HANDLE r = ReOpenFile(h, GENERIC_READ,
                           FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
                           FILE_FLAG_BACKUP_SEMANTICS);
-    DWORD e = GetLastError();
-    CloseHandle(d);
     if (r == INVALID_HANDLE_VALUE)
-        return from_win(e);
+        return from_win(GetLastError());
     *out = (os_file)r;
     return 0;
 }
@@ -160,18 +178,23 @@ int os_map(os_file f, uint64_t offset, size_t len, int hint, void **out)
         return -ENXIO;
     if ((uint64_t)size.QuadPart - offset < len)
         len = (size_t)((uint64_t)size.QuadPart - offset);
+    uint64_t skew = offset % granularity(), base = offset - skew;
     /* The view keeps the section alive; its handle is not needed after. */
     HANDLE s = CreateFileMappingW(h, NULL, PAGE_READONLY, 0, 0, NULL);
     if (!s)
         return from_win(GetLastError());
-    void *p = MapViewOfFile(s, FILE_MAP_READ, (DWORD)(offset >> 32), (DWORD)offset, len);
+    char *p = MapViewOfFile(s, FILE_MAP_READ, (DWORD)(base >> 32), (DWORD)base,
+                            (SIZE_T)(skew + len));
     DWORD e = GetLastError();
     CloseHandle(s);
     if (!p)
         return from_win(e);
+    DWORD was;
+    if (skew)
+        (void)VirtualProtect(p, (SIZE_T)skew, PAGE_NOACCESS, &was);
     if (hint == SMMAP_HINT_POPULATE || hint == SMMAP_HINT_SEQUENTIAL)
-        os_advise(p, len, SMMAP_HINT_WILLNEED);
-    *out = p;
+        os_advise(p + skew, len, SMMAP_HINT_WILLNEED);
+    *out = p + skew;
     return 0;
 }
 
@@ -187,7 +210,10 @@ void os_advise(const void *p, size_t len, int hint)
 int os_unmap(void *p, size_t len)
 {
     (void)len; /* a view goes whole */
-    return UnmapViewOfFile(p) ? 0 : from_win(GetLastError());
+    /* Views start on the granularity, and a window lies less than one
+     * granule past its view's start. */
+    void *base = (void *)((uintptr_t)p & ~(uintptr_t)(granularity() - 1));
+    return UnmapViewOfFile(base) ? 0 : from_win(GetLastError());
 }
 
 /* ReadFile at an offset on a handle opened for synchronous access moves

@@ -15,8 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
+#ifdef _WIN32
+#define DEV_NULL "NUL"
+#else
+#include <sys/wait.h>
+#define DEV_NULL "/dev/null"
+#endif
 
 static smmap_manager *make(int kind, size_t window)
 {
@@ -34,12 +39,17 @@ static smmap_stats stats(const smmap_manager *m)
 TEST(files, one_file_many_names_share_windows)
 {
     const char *p = util_make_file("f", 1 * MiB, 61);
-    ASSERT_EQ(mkdir(util_path("sub"), 0755), 0);
+    util_mkdir(util_path("sub"));
     const char *dotdot = util_path("sub/../f");
     const char *link_p = util_path("hardlink");
+    util_link(p, link_p);
+#ifdef _WIN32
+    /* Symbolic links need a privilege; names differ in case instead. */
+    const char *sym_p = util_path("F");
+#else
     const char *sym_p = util_path("symlink");
-    ASSERT_EQ(link(p, link_p), 0);
     ASSERT_EQ(symlink(p, sym_p), 0);
+#endif
 
     smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB);
     smmap_cursor *c[5];
@@ -256,7 +266,11 @@ TEST(files, missing_file)
     const char *p = util_make_file("f", 10, 67);
     char sub[PATH_MAX];
     snprintf(sub, sizeof sub, "%s/x", p);
+#ifdef _WIN32
+    ASSERT_EQ(smmap_cursor_new(m, sub, &c), -ENOENT, "Windows: the path is not found");
+#else
     ASSERT_EQ(smmap_cursor_new(m, sub, &c), -ENOTDIR);
+#endif
     smmap_stats st = stats(m);
     ASSERT_EQ(st.files, 0u);
     smmap_manager_free(m);
@@ -267,13 +281,18 @@ TEST(files, directory)
     smmap_manager *m = make(SMMAP_SLIDING, 0);
     smmap_cursor *c;
     ASSERT_EQ(smmap_cursor_new(m, t_dir(), &c), -EISDIR);
+#ifndef _WIN32 /* msvcrt cannot open a directory as an fd */
     int fd = open(t_dir(), O_RDONLY | O_DIRECTORY);
     ASSERT_GE(fd, 0);
     ASSERT_EQ(smmap_cursor_new_fd(m, fd, &c), -EISDIR);
     close(fd);
+#endif
     smmap_manager_free(m);
 }
 
+#ifdef _WIN32
+NOT_ON_WINDOWS(files, fifo, "Windows has no FIFOs in the file system")
+#else
 /* Opening a FIFO with no writer must not block. */
 TEST(files, fifo, .timeout = 10)
 {
@@ -290,12 +309,13 @@ TEST(files, fifo, .timeout = 10)
     ASSERT_EQ(st.files, 0u);
     smmap_manager_free(m);
 }
+#endif
 
 TEST(files, device)
 {
     smmap_manager *m = make(SMMAP_SLIDING, 0);
     smmap_cursor *c;
-    ASSERT_EQ(smmap_cursor_new(m, "/dev/null", &c), SMMAP_ENOTREG);
+    ASSERT_EQ(smmap_cursor_new(m, DEV_NULL, &c), SMMAP_ENOTREG);
     smmap_manager_free(m);
 }
 
@@ -390,7 +410,7 @@ TEST(files, truncated_under_mapping, .timeout = 10)
     unsigned char buf[4096];
     ASSERT_EQ(smmap_read(c, buf, sizeof buf, 50 * KiB), (int64_t)sizeof buf);
 
-    ASSERT_EQ(truncate(p, 4096), 0);
+    ASSERT_EQ(util_truncate(p, 4096), 0);
     int64_t r = smmap_read(c, buf, sizeof buf, 60 * KiB);
     ASSERT_EQ(r, SMMAP_ETRUNC, "read of a lost page gave %lld (%s)", (long long)r,
                  smmap_strerror((int)r));
@@ -404,6 +424,7 @@ TEST(files, truncated_under_mapping, .timeout = 10)
     smmap_manager_free(m);
 }
 
+#ifndef _WIN32
 #include <setjmp.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -419,6 +440,7 @@ static void own_handler(int sig, siginfo_t *si, void *ctx)
     own_calls++;
     siglongjmp(own_jmp, 1);
 }
+#endif
 
 /* A window cut by a truncation is not handed out again once the library
  * knows the new size: a new cursor gets a window that ends at the new end
@@ -440,7 +462,7 @@ TEST(files, truncated_inside_last_page)
     unsigned char buf[256];
     ASSERT_EQ(smmap_read(c, buf, 100, 0), 100);
     ASSERT_EQ(smmap_window_end(c), 64 * KiB, "one window holds the file");
-    ASSERT_EQ(truncate(p, 1000), 0);
+    ASSERT_EQ(util_truncate(p, 1000), 0);
 
     /* The library learns the size from a fault on a lost page... */
     ASSERT_EQ(smmap_read(c, buf, 100, 3 * util_page()), SMMAP_ETRUNC);
@@ -471,7 +493,7 @@ TEST(files, truncated_inside_last_page_after_stat)
     smmap_cursor *c = util_cursor(m, p);
     unsigned char buf[256];
     ASSERT_EQ(smmap_read(c, buf, 100, 0), 100);
-    ASSERT_EQ(truncate(p, 1000), 0);
+    ASSERT_EQ(util_truncate(p, 1000), 0);
     ASSERT_EQ(smmap_file_stat(c), 1000);
     ASSERT_EQ(smmap_read(c, buf, 100, 2000), 0);
     ASSERT_EQ(smmap_read(c, buf, 100, 950), 50);
@@ -488,7 +510,7 @@ TEST(files, truncated_window_not_reused)
     ASSERT_EQ(smmap_use(old, 0, 100), 0);
     ASSERT_EQ(smmap_use(idle, 600 * KiB, 100), 0);
     smmap_unuse(idle);
-    ASSERT_EQ(truncate(p, 4096), 0);
+    ASSERT_EQ(util_truncate(p, 4096), 0);
     smmap_cursor *c = util_cursor(m, p);
     ASSERT_EQ(smmap_use(c, 0, 0), 0);
     ASSERT_EQ(smmap_window_end(c), 4096, "window [0,%llu) past the new end",
@@ -519,7 +541,7 @@ TEST(files, probe_sees_truncation)
     ASSERT_EQ(smmap_probe(c), SMMAP_ECURSOR, "no window yet");
     ASSERT_EQ(smmap_use(c, 100 * KiB, 20 * KiB), 0);
     ASSERT_EQ(smmap_probe(c), 0);
-    ASSERT_EQ(truncate(p, 110 * KiB), 0);
+    ASSERT_EQ(util_truncate(p, 110 * KiB), 0);
     ASSERT_EQ(smmap_probe(c), SMMAP_ETRUNC, "span [100K,120K) lost its tail");
     ASSERT_EQ(smmap_use(c, 100 * KiB, 8 * KiB), 0, "still in the same window");
     ASSERT_EQ(smmap_probe(c), 0, "[100K,108K) is still in the file");
@@ -545,7 +567,7 @@ TEST(files, probe_at_anywhere_in_window)
     ASSERT_EQ(smmap_probe_at(c, we), SMMAP_EINVAL, "past the window");
     if (wb > 0)
         ASSERT_EQ(smmap_probe_at(c, wb - 1), SMMAP_EINVAL, "before the window");
-    ASSERT_EQ(truncate(p, 100 * KiB), 0);
+    ASSERT_EQ(util_truncate(p, 100 * KiB), 0);
     ASSERT_EQ(smmap_probe_at(c, 110 * KiB), SMMAP_ETRUNC, "a page past the new end");
     ASSERT_EQ(smmap_probe_at(c, 90 * KiB), 0, "still in the file");
     ASSERT_EQ(smmap_probe(c), 0, "the span [70K,74K) is untouched");
@@ -555,8 +577,9 @@ TEST(files, probe_at_anywhere_in_window)
     smmap_manager_free(m);
 }
 
-/* A SIGBUS sent to the process (not a fault) is not the guard's to
- * handle: with the default action before it, the process still ends. */
+#ifdef _WIN32
+NOT_ON_WINDOWS(files, sent_sigbus_still_kills, "Windows has no signals; its guard is a vectored exception handler")
+#else
 static smmap_cursor *guarded_cursor(smmap_manager *m, const char *p)
 {
     smmap_cursor *c = util_cursor(m, p);
@@ -565,6 +588,8 @@ static smmap_cursor *guarded_cursor(smmap_manager *m, const char *p)
     return c;
 }
 
+/* A SIGBUS sent to the process (not a fault) is not the guard's to
+ * handle: with the default action before it, the process still ends. */
 TEST(files, sent_sigbus_still_kills, .timeout = 10)
 {
     if (util_valgrind() || util_asan())
@@ -583,7 +608,11 @@ TEST(files, sent_sigbus_still_kills, .timeout = 10)
     ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS,
               "the process survived a sent SIGBUS (status %#x)", status);
 }
+#endif
 
+#ifdef _WIN32
+NOT_ON_WINDOWS(files, sent_sigbus_ignored_keeps_guard, "Windows has no signals; its guard is a vectored exception handler")
+#else
 /* With SIGBUS ignored before the guard came, a sent SIGBUS stays ignored
  * and the guard stays in place for the next truncation. */
 TEST(files, sent_sigbus_ignored_keeps_guard, .timeout = 10)
@@ -598,14 +627,18 @@ TEST(files, sent_sigbus_ignored_keeps_guard, .timeout = 10)
     unsigned char buf[100];
     raise(SIGBUS);
     kill(getpid(), SIGBUS);
-    ASSERT_EQ(truncate(p, 4096), 0);
+    ASSERT_EQ(util_truncate(p, 4096), 0);
     ASSERT_EQ(smmap_read(c, buf, sizeof buf, 32 * KiB), SMMAP_ETRUNC);
     ASSERT_EQ(smmap_read(c, buf, sizeof buf, 1000), 100);
     ASSERT_EQ(util_mismatch(76, 1000, buf, sizeof buf), -1);
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }
+#endif
 
+#ifdef _WIN32
+NOT_ON_WINDOWS(files, sigbus_handler_chained, "Windows has no signals; its guard is a vectored exception handler")
+#else
 /* The library's SIGBUS guard chains to the handler installed before it: a
  * fault outside the library still reaches the program's handler. */
 TEST(files, sigbus_handler_chained, .timeout = 10)
@@ -627,7 +660,7 @@ TEST(files, sigbus_handler_chained, .timeout = 10)
     ASSERT_EQ(smmap_read(c, buf, sizeof buf, 1000), 100);
     /* make the library use its guard once: a truncated read */
     ASSERT_EQ(smmap_use(c, 0, 10), 0);
-    ASSERT_EQ(truncate(p, 4096), 0);
+    ASSERT_EQ(util_truncate(p, 4096), 0);
     ASSERT_EQ(smmap_read(c, buf, sizeof buf, 32 * KiB), SMMAP_ETRUNC);
     ASSERT_EQ(own_calls, 0, "a guarded fault reached the program's handler");
 
@@ -638,7 +671,7 @@ TEST(files, sigbus_handler_chained, .timeout = 10)
     ASSERT_NE((void *)map, MAP_FAILED);
     close(fd);
     ASSERT_EQ(map[0], util_byte(72, 0));
-    ASSERT_EQ(truncate(q, 4096), 0);
+    ASSERT_EQ(util_truncate(q, 4096), 0);
     if (sigsetjmp(own_jmp, 1) == 0) {
         unsigned char x = map[128 * KiB];
         (void)x;
@@ -649,3 +682,4 @@ TEST(files, sigbus_handler_chained, .timeout = 10)
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }
+#endif

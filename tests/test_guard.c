@@ -54,14 +54,21 @@ static void copy_after_cut(size_t len, uint64_t off)
     const char *p = util_make_file("f", 64 * KiB, 92);
     smmap_manager *m;
     smmap_cursor *c = open_window(p, &m);
-    ASSERT_EQ(truncate(p, (off_t)(page + 37)), 0);
+    ASSERT_EQ(util_truncate(p, page + 37), 0);
     unsigned char buf[300];
     int64_t got = smmap_read(c, buf, len, off);
     if (off + len <= 2 * page) {
         ASSERT_EQ(got, (int64_t)len, "len %zu off %llu: %s", len, (unsigned long long)off,
                   smmap_strerror((int)got));
+        /* Past the new end Linux shows zeros; a view under wine shows
+         * whatever it held, which the header leaves unspecified. */
         for (size_t i = 0; i < len; i++)
-            ASSERT_EQ(buf[i], off + i < page + 37 ? util_byte(92, off + i) : 0);
+            if (off + i < page + 37)
+                ASSERT_EQ(buf[i], util_byte(92, off + i));
+#ifndef _WIN32
+            else
+                ASSERT_EQ(buf[i], 0);
+#endif
     } else {
         ASSERT_EQ(got, SMMAP_ETRUNC, "len %zu off %llu", len, (unsigned long long)off);
     }
@@ -132,7 +139,7 @@ TEST(guard, truncation_during_a_copy_from_another_thread, .timeout = 30)
     ASSERT_EQ(pthread_create(&t, NULL, read_until_cut, &r), 0);
     while (__atomic_load_n(&r.reads, __ATOMIC_RELAXED) < 64)
         usleep(100);
-    ASSERT_EQ(truncate(p, (off_t)(1 * MiB)), 0);
+    ASSERT_EQ(util_truncate(p, 1 * MiB), 0);
     pthread_join(t, NULL);
     ASSERT_EQ(r.bad, 0, "a read returned wrong bytes or an unexpected error");
     ASSERT(r.truncated_seen, "no read saw the truncation");

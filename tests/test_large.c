@@ -11,11 +11,8 @@
 
 #include <smmap.h>
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define SALT 77u
 #define FOUR_G (4 * GiB)
@@ -35,10 +32,8 @@ static const struct run {
 static const char *make_big(void)
 {
     const char *p = util_path("big");
-    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    ASSERT(fd >= 0, "create %s: %s", p, strerror(errno));
-    ASSERT_EQ(ftruncate(fd, (off_t)SIZE), 0, "ftruncate: %s", strerror(errno));
-    close(fd);
+    util_write_pattern(p, 1, 0, 0, SALT);
+    ASSERT_EQ(util_truncate(p, SIZE), 0); /* sparse: runs[] alone hold data */
     for (size_t i = 0; i < NRUNS; i++)
         util_append(p, runs[i].off, runs[i].len, SALT);
     return p;

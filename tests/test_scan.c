@@ -43,7 +43,7 @@ static int check_span(void *arg, const unsigned char *data, size_t len, uint64_t
                   (int64_t)smmap_file_size(w->inner));
     }
     if (w->cut && w->spans == w->cut_at) {
-        ASSERT_EQ(truncate(w->cut, (off_t)w->cut_to), 0);
+        ASSERT_EQ(util_truncate(w->cut, w->cut_to), 0);
         volatile unsigned char b = data[w->touch];
         (void)b;
     }

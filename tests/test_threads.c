@@ -13,8 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
+#ifndef _WIN32
+#include <sys/wait.h>
+#endif
 
 TEST_SUITE(threads, .timeout = 180)
 
@@ -224,6 +226,9 @@ TEST(threads, dup_cursors_share_window)
     smmap_manager_free(m);
 }
 
+#ifdef _WIN32
+NOT_ON_WINDOWS(threads, fork_while_others_work, "Windows has no fork")
+#else
 /* fork() while other threads work on the manager: the child, which has
  * only the thread that forked, uses the inherited manager at once. Before
  * the library took its locks around fork, a child forked while another
@@ -307,3 +312,4 @@ TEST(threads, fork_while_others_work, .timeout = 120)
         pthread_join(t[i], NULL);
     smmap_manager_free(ch.m);
 }
+#endif

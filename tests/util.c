@@ -1,31 +1,14 @@
 /*
- * util.c - see util.h.
+ * util.c - see util.h. What needs the operating system is in util_posix.c
+ * and util_win32.c.
  */
 #include "util.h"
 
 #include "harness.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <signal.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <sys/sysmacros.h>
-#include <unistd.h>
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
 
 /* Strings handed out by util_path(); they live as long as the test's
  * process. */
@@ -74,35 +57,16 @@ unsigned char *util_image(uint32_t salt, uint64_t size)
     return p;
 }
 
-static void write_pattern(int fd, uint64_t from, uint64_t len, uint32_t salt)
-{
-    static unsigned char chunk[64 * 1024];
-    while (len > 0) {
-        size_t n = len < sizeof chunk ? (size_t)len : sizeof chunk;
-        util_fill(salt, from, chunk, n);
-        ssize_t w = pwrite(fd, chunk, n, (off_t)from);
-        ASSERT(w == (ssize_t)n, "pwrite: %s", strerror(errno));
-        from += n;
-        len -= n;
-    }
-}
-
 const char *util_make_file(const char *name, uint64_t size, uint32_t salt)
 {
     const char *p = util_path(name);
-    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    ASSERT(fd >= 0, "create %s: %s", p, strerror(errno));
-    write_pattern(fd, 0, size, salt);
-    close(fd);
+    util_write_pattern(p, 1, 0, size, salt);
     return p;
 }
 
 void util_append(const char *path, uint64_t from, uint64_t len, uint32_t salt)
 {
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    ASSERT(fd >= 0, "open %s: %s", path, strerror(errno));
-    write_pattern(fd, from, len, salt);
-    close(fd);
+    util_write_pattern(path, 0, from, len, salt);
 }
 
 #if defined(__has_feature)
@@ -139,150 +103,6 @@ smmap_cursor *util_cursor(smmap_manager *m, const char *path)
     ASSERT_EQ(rc, 0, "smmap_cursor_new(%s): %s", path, smmap_strerror(rc));
     ASSERT_NOT_NULL(c);
     return c;
-}
-
-int util_count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    ASSERT_NOT_NULL(d);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n - 1; /* the directory's own descriptor */
-}
-
-int util_fds_of(const char *path)
-{
-    struct stat want;
-    ASSERT(stat(path, &want) == 0, "stat %s: %s", path, strerror(errno));
-    DIR *d = opendir("/proc/self/fd");
-    ASSERT_NOT_NULL(d);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        struct stat st;
-        if (fstat(atoi(e->d_name), &st) == 0 && st.st_dev == want.st_dev &&
-            st.st_ino == want.st_ino)
-            n++;
-    }
-    closedir(d);
-    return n;
-}
-
-int util_maps_of(const char *path, struct util_map *out, int max)
-{
-    struct stat want;
-    ASSERT(stat(path, &want) == 0, "stat %s: %s", path, strerror(errno));
-    FILE *f = fopen("/proc/self/maps", "re");
-    ASSERT_NOT_NULL(f);
-    char line[PATH_MAX + 256];
-    int n = 0;
-    while (fgets(line, sizeof line, f)) {
-        unsigned long long lo, hi, off, ino;
-        unsigned maj, mnr;
-        char perms[8];
-        if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu", &lo, &hi, perms, &off,
-                   &maj, &mnr, &ino) != 7)
-            continue;
-        if (ino != (unsigned long long)want.st_ino || maj != major(want.st_dev) ||
-            mnr != minor(want.st_dev))
-            continue;
-        if (out && n < max) {
-            out[n].offset = off;
-            out[n].length = hi - lo;
-        }
-        n++;
-    }
-    fclose(f);
-    return n;
-}
-
-uint64_t util_mapped_bytes(const char *path)
-{
-    struct util_map m[1024];
-    int n = util_maps_of(path, m, 1024);
-    ASSERT_LE(n, 1024);
-    uint64_t sum = 0;
-    for (int i = 0; i < n; i++)
-        sum += m[i].length;
-    return sum;
-}
-
-int util_valgrind(void)
-{
-    return RUNNING_ON_VALGRIND;
-}
-
-/* Skips the test unless probe, run in a child (it may crash or leave a
- * signal handler behind), exits 0. */
-static void require(int (*probe)(void), const char *reason)
-{
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0)
-        _exit(probe());
-    int st;
-    if (!(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0))
-        SKIP("%s", reason);
-}
-
-static int probe_high_offset(void)
-{
-    const char *p = util_path("probe-4gib");
-    const uint64_t at = 5 * GiB;
-    int fd = open(p, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || ftruncate(fd, (off_t)(at + util_page())) != 0 ||
-        pwrite(fd, "smmap", 5, (off_t)at) != 5)
-        return 1;
-    char *m = mmap(NULL, util_page(), PROT_READ, MAP_SHARED, fd, (off_t)at);
-    int ok = m != MAP_FAILED && memcmp(m, "smmap", 5) == 0;
-    unlink(p);
-    return !ok;
-}
-
-static volatile char *sigbus_want;
-static void on_probe_sigbus(int sig, siginfo_t *si, void *ctx)
-{
-    (void)sig;
-    (void)ctx;
-    _exit(si->si_addr == (void *)sigbus_want ? 0 : 1);
-}
-
-static int probe_sigbus(void)
-{
-    const char *p = util_path("probe-sigbus");
-    size_t pg = util_page();
-    int fd = open(p, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || ftruncate(fd, (off_t)(4 * pg)) != 0)
-        return 1;
-    char *m = mmap(NULL, 4 * pg, PROT_READ, MAP_SHARED, fd, 0);
-    if (m == MAP_FAILED || ftruncate(fd, 1) != 0)
-        return 1;
-    unlink(p);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_probe_sigbus;
-    sa.sa_flags = SA_SIGINFO;
-    sigaction(SIGBUS, &sa, NULL);
-    sigbus_want = m + 2 * pg + 24;
-    return *sigbus_want == 0x7f ? 2 : 3;
-}
-
-void util_require_mmap_above_4gib(void)
-{
-    require(probe_high_offset, "this platform's mmap does not map file offsets above 4 GiB "
-                               "right (qemu-i386 7.2 drops the high bits)");
-}
-
-void util_require_exact_sigbus(void)
-{
-    require(probe_sigbus, "this platform's SIGBUS does not name the faulting address "
-                          "(qemu-i386 7.2 reports it a page off)");
 }
 
 long util_ops(long n)
@@ -326,8 +146,13 @@ uint64_t util_clip(int64_t v, uint64_t size)
     return (uint64_t)v > size ? size : (uint64_t)v;
 }
 
-size_t util_page(void)
+uint64_t util_mapped_bytes(const char *path)
 {
-    long p = sysconf(_SC_PAGESIZE);
-    return p > 0 ? (size_t)p : 4096;
+    struct util_map m[1024];
+    int n = util_maps_of(path, m, 1024);
+    ASSERT_LE(n, 1024);
+    uint64_t sum = 0;
+    for (int i = 0; i < n; i++)
+        sum += m[i].length;
+    return sum;
 }

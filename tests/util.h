@@ -1,7 +1,8 @@
 /*
  * util.h - helpers shared by the smmap test suites: temporary files whose
  * bytes depend on their offset, the expected byte at any offset, and probes
- * of what the process holds (/proc/self/fd, /proc/self/maps). Used by the
+ * of what the process holds (descriptors or handles, mappings or views:
+ * util_posix.c asks /proc/self, util_win32.c walks handles and views). Used by the
  * suites and the fuzz target; failures go through the harness's checks
  * (harness.h), so each suite test gets its own directory (t_dir()) and
  * process from the runner. Outside a test (the fuzz target) a failed check
@@ -55,6 +56,21 @@ const char *util_make_file(const char *name, uint64_t size, uint32_t salt);
 /* Append bytes [from, from+len) of the pattern to the file at path. */
 void util_append(const char *path, uint64_t from, uint64_t len, uint32_t salt);
 
+/* Write bytes [from, from+len) of the pattern at offset from of path,
+ * creating or emptying the file first if create. */
+void util_write_pattern(const char *path, int create, uint64_t from, uint64_t len,
+                        uint32_t salt);
+
+/* mkdir(path) and link(target, name) (a hard link) on every system. */
+void util_mkdir(const char *path);
+void util_link(const char *target, const char *name);
+
+/* Cut (or extend) the file at path to size bytes, as truncate(2): 0 or -1.
+ * Windows refuses to shrink a file while a view of it exists; under wine
+ * the cut is then made by the host (as another system sharing the file
+ * would), elsewhere on Windows the test is skipped. */
+int util_truncate(const char *path, uint64_t size);
+
 /* A manager made with options o (NULL for defaults); fails the test with
  * smmap_strerror's message if smmap_manager_new does not succeed. */
 smmap_manager *util_manager(const smmap_options *o);
@@ -62,7 +78,7 @@ smmap_manager *util_manager(const smmap_options *o);
 /* A cursor on path; fails the test if smmap_cursor_new does not succeed. */
 smmap_cursor *util_cursor(smmap_manager *m, const char *path);
 
-/* Number of open descriptors of this process. */
+/* Number of open descriptors (handles, on Windows) of this process. */
 int util_count_fds(void);
 
 /* 1 when running under valgrind, which is some 50 times slower, lays out
@@ -115,5 +131,18 @@ uint64_t util_below(uint64_t *state, uint64_t n);
 uint64_t util_clip(int64_t v, uint64_t size);
 
 size_t util_page(void);
+
+/* A test that has no meaning on Windows (fork, signals, FIFOs, /proc...):
+ * there it stays listed, skipped with the reason. Used as
+ *   #ifdef _WIN32
+ *   NOT_ON_WINDOWS(suite, name, "reason")
+ *   #else
+ *   TEST(suite, name) { ... }
+ *   #endif */
+#define NOT_ON_WINDOWS(suite, name, why)                                             \
+    TEST(suite, name)                                                                \
+    {                                                                                \
+        SKIP(why);                                                                   \
+    }
 
 #endif
