@@ -167,6 +167,15 @@ SMMAP_API void smmap_manager_options(const smmap_manager *m, smmap_options *out)
  * Returns the number of windows unmapped, or SMMAP_EINVAL for NULL. */
 SMMAP_API int smmap_collect(smmap_manager *m);
 
+/* Like smmap_collect(), for the files whose path starts with prefix (the
+ * path the first cursor made by path gave for the file, as given; files
+ * known only by fd never match). On Windows a file cannot be deleted,
+ * renamed over or shrunk while a view of it exists: free the cursors on it,
+ * then call this before such an operation (smmap's
+ * force_map_handle_removal_win). Returns the number of windows unmapped,
+ * or SMMAP_EINVAL for m or prefix NULL. */
+SMMAP_API int smmap_collect_path(smmap_manager *m, const char *prefix);
+
 /* Unmap idle windows, least recently used first, until bytes more bytes
  * and one more window fit the limits (or no idle window is left).
  * Returns the number of windows unmapped, or SMMAP_EINVAL for NULL. */

@@ -8,10 +8,12 @@ if [ "${1:-build}" = test ]; then
     # libc6-dev-i386, lib32z1-dev) rather than the gcc-multilib metapackage,
     # which Debian 12 declares in conflict with every cross compiler.
     # aarch64: the cross compiler and qemu-user to run its programs.
+    # Windows: mingw-w64 (win32 threads) with its zlib, and wine to run it.
     pkgs="$pkgs clang libclang-rt-14-dev valgrind python3 python3-dev
           python3-pip python3-pytest python3-mesonpy python3-smmap python3-gitdb git doxygen man-db
           binutils lib32gcc-12-dev libc6-dev-i386 lib32z1-dev
-          gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user"
+          gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+          gcc-mingw-w64-x86-64 libz-mingw-w64-dev wine wine64"
 fi
 export DEBIAN_FRONTEND=noninteractive
 

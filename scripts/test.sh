@@ -2,7 +2,7 @@
 # Every test suite. The C suites (tests/harness.c runs them, one process
 # per test, TAP) built with gcc, with clang, with ASan+UBSan, under
 # ThreadSanitizer, run again under valgrind, and cross-built for i386 and
-# aarch64 (qemu-user); the fault-injection walk (plain and under ASan);
+# aarch64 (qemu-user) and Windows (wine); the fault-injection walk (plain and under ASan);
 # the libFuzzer target for a minute; a build from nothing but the compiler
 # (no pkg-config file found) that installs; then the CLI, example and
 # Python suites (pytest). Prints each runner's closing lines, a count per
@@ -136,6 +136,17 @@ echo "== C suites (aarch64)"
 build aarch64 build-test-aarch64 --cross-file cross/aarch64.txt &&
     SMMAP_TEST_SLOW=10 SMMAP_TEST_TIMEOUT_SCALE=10 \
         run_tests aarch64 build-test-aarch64 --timeout-multiplier 10
+
+# Windows x86-64 (mingw-w64, cross/mingw64.txt) under wine, in a prefix of
+# its own made before the suites start in parallel; some 10 times slower.
+echo "== C suites (windows)"
+export WINEPREFIX="$log/wine" WINEDEBUG=-all
+if build windows build-test-windows --cross-file cross/mingw64.txt; then
+    wineboot --init >"$log/wineboot" 2>&1; wineserver -w
+    SMMAP_TEST_SLOW=10 SMMAP_TEST_TIMEOUT_SCALE=10 \
+        run_tests windows build-test-windows --timeout-multiplier 10
+    wineserver -k 2>/dev/null
+fi
 
 # The fault-injection walk (tests/test_faults.c); the other suites of these
 # builds ran above already.

@@ -61,7 +61,7 @@ static int cursor_make(smmap_manager *m, const char *path, int fd,
     os_file own;
     int rc = mgr_open(m, path, fd, &own);
     if (rc == 0)
-        rc = mgr_attach(m, own, &c->file); /* takes own, even on error */
+        rc = mgr_attach(m, own, path, &c->file);
     if (rc != 0) {
         os_free_aligned(c);
         free(p);

@@ -51,6 +51,7 @@ struct file {
     struct file *next;           /* manager's file list */
     uint64_t dev, ino;
     os_file handle;
+    char *path;                  /* the first path a cursor gave, or NULL */
     uint32_t cursors;            /* cursors bound to this file */
     uint32_t windows;            /* windows of this file, pending included */
     _Atomic uint64_t size;       /* size as last seen by fstat */
@@ -102,7 +103,9 @@ struct smmap_manager {
 HIDDEN void mgr_ref(smmap_manager *m);
 HIDDEN void mgr_unref(smmap_manager *m);
 HIDDEN int mgr_open(smmap_manager *m, const char *path, int fd, os_file *out);
-HIDDEN int mgr_attach(smmap_manager *m, os_file h, struct file **out);
+/* Takes h, even on error; path (NULL for an fd) names the file for
+ * smmap_collect_path() unless it has a name already. */
+HIDDEN int mgr_attach(smmap_manager *m, os_file h, const char *path, struct file **out);
 HIDDEN void mgr_detach(smmap_manager *m, struct file *f);
 /* mgr_acquire() flags: rather than evict to make room, return ACQ_FULL;
  * the cursor's access hint sits above ACQ_HINT_SHIFT. */

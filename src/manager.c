@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define GiB (1024ull * 1024 * 1024)
 #define MiB (1024ull * 1024)
@@ -271,6 +272,7 @@ static void reap(smmap_manager *m, struct reap *r)
     for (struct file *f = r->files, *next; f; f = next) {
         next = f->next;
         os_close(f->handle);
+        free(f->path);
         free(f);
     }
     r->windows = NULL;
@@ -333,6 +335,28 @@ int mgr_users_at(smmap_manager *m, const struct file *f, uint64_t begin)
     return n;
 }
 
+int smmap_collect_path(smmap_manager *m, const char *prefix)
+{
+    if (!m || !prefix)
+        return SMMAP_EINVAL;
+    size_t len = strlen(prefix);
+    struct reap r = {0};
+    int n = 0;
+    os_mutex_lock(&m->mu);
+    for (struct window *w = m->lru_head, *next; w; w = next) {
+        next = w->lnext;
+        const char *name = w->file->path;
+        if (name && strncmp(name, prefix, len) == 0) {
+            lru_del(m, w);
+            detach_locked(m, w, &r);
+            n++;
+        }
+    }
+    os_mutex_unlock(&m->mu);
+    reap(m, &r);
+    return n;
+}
+
 int smmap_collect(smmap_manager *m)
 {
     if (!m)
@@ -386,7 +410,7 @@ static bool unsized(os_file h)
     return os_pread(h, &byte, 1, 0) == 1 && os_fstat(h, &st) == 0 && st.size == 0;
 }
 
-int mgr_attach(smmap_manager *m, os_file h, struct file **out)
+int mgr_attach(smmap_manager *m, os_file h, const char *path, struct file **out)
 {
     struct os_stat st;
     int rc = os_fstat(h, &st);
@@ -396,6 +420,10 @@ int mgr_attach(smmap_manager *m, os_file h, struct file **out)
         rc = st.type == OS_DIR ? -EISDIR : SMMAP_ENOTREG;
     else if (st.size == 0 && unsized(h))
         rc = SMMAP_ENOTREG;
+    /* Copied before the lock is taken; dropped if the file has a name. */
+    char *name = rc == 0 && path ? strdup(path) : NULL;
+    if (rc == 0 && path && !name)
+        rc = -ENOMEM;
     if (rc != 0) {
         os_close(h);
         return rc;
@@ -407,8 +435,13 @@ int mgr_attach(smmap_manager *m, os_file h, struct file **out)
     if (f) {
         f->cursors++;
         atomic_store_explicit(&f->size, st.size, memory_order_relaxed);
+        if (!f->path) {
+            f->path = name;
+            name = NULL;
+        }
         os_mutex_unlock(&m->mu);
-        os_close(h); /* the file is open already; share that descriptor */
+        os_close(h); /* the file is open already; share that handle */
+        free(name);
         *out = f;
         return 0;
     }
@@ -416,11 +449,13 @@ int mgr_attach(smmap_manager *m, os_file h, struct file **out)
     if (!f) {
         os_mutex_unlock(&m->mu);
         os_close(h);
+        free(name);
         return -ENOMEM;
     }
     f->dev = st.dev;
     f->ino = st.ino;
     f->handle = h;
+    f->path = name;
     f->cursors = 1;
     atomic_init(&f->size, st.size);
     f->next = m->files;

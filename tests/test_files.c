@@ -683,3 +683,41 @@ TEST(files, sigbus_handler_chained, .timeout = 10)
     smmap_manager_free(m);
 }
 #endif
+
+/* smmap_collect_path() releases the files under a path: their idle windows
+ * are unmapped and their handles closed, so that the system lets the file
+ * be shrunk, renamed over and deleted (Windows refuses all three while a
+ * view exists); files elsewhere keep their windows. */
+TEST(files, collect_path_releases_the_files_under_it)
+{
+    util_mkdir(util_path("pack"));
+    const char *p = util_make_file("pack/a", 300 * KiB, 77);
+    const char *q = util_make_file("b", 300 * KiB, 78);
+    const char *r = util_make_file("r", 10, 79);
+    smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB);
+    smmap_cursor *c = util_cursor(m, p), *d = util_cursor(m, q);
+    unsigned char buf[100];
+    for (uint64_t off = 0; off < 300 * KiB; off += 50 * KiB) {
+        ASSERT_EQ(smmap_read(c, buf, sizeof buf, off), 100);
+        ASSERT_EQ(smmap_read(d, buf, sizeof buf, off), 100);
+    }
+    smmap_cursor_free(c);
+    int p_windows = util_maps_of(p, NULL, 0), q_windows = util_maps_of(q, NULL, 0);
+    ASSERT_GE(p_windows, 3);
+    ASSERT_EQ(util_fds_of(p), 1, "the idle windows hold the file");
+#ifdef _WIN32
+    ASSERT_NE(util_shrink_here(p, 1000), 0, "Windows lets no view's file shrink");
+#endif
+    ASSERT_EQ(smmap_collect_path(m, util_path("pack/")), p_windows);
+    ASSERT_EQ(util_maps_of(p, NULL, 0), 0);
+    ASSERT_EQ(util_fds_of(p), 0);
+    ASSERT_EQ(util_maps_of(q, NULL, 0), q_windows, "other files keep their windows");
+    ASSERT_EQ(smmap_collect_path(m, util_path("pack/")), 0, "nothing left there");
+    ASSERT_EQ(util_shrink_here(p, 1000), 0);
+    ASSERT_EQ(util_rename(r, p), 0);
+    ASSERT_EQ(remove(p), 0);
+    ASSERT_EQ(smmap_collect_path(m, NULL), SMMAP_EINVAL);
+    ASSERT_EQ(smmap_collect_path(NULL, "x"), SMMAP_EINVAL);
+    smmap_cursor_free(d);
+    smmap_manager_free(m);
+}

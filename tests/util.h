@@ -71,6 +71,11 @@ void util_link(const char *target, const char *name);
  * would), elsewhere on Windows the test is skipped. */
 int util_truncate(const char *path, uint64_t size);
 
+/* truncate(2) by this process, which Windows refuses for a file with a
+ * view (then -1, never a way around it); rename(from, to) replacing to. */
+int util_shrink_here(const char *path, uint64_t size);
+int util_rename(const char *from, const char *to);
+
 /* A manager made with options o (NULL for defaults); fails the test with
  * smmap_strerror's message if smmap_manager_new does not succeed. */
 smmap_manager *util_manager(const smmap_options *o);

@@ -61,6 +61,16 @@ int util_truncate(const char *path, uint64_t size)
     return truncate(path, (off_t)size);
 }
 
+int util_shrink_here(const char *path, uint64_t size)
+{
+    return truncate(path, (off_t)size);
+}
+
+int util_rename(const char *from, const char *to)
+{
+    return rename(from, to);
+}
+
 int util_count_fds(void)
 {
     DIR *d = opendir("/proc/self/fd");

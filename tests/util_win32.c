@@ -110,18 +110,39 @@ static int cut_by_host(const char *path, uint64_t size)
     return size_of(path) == size ? 0 : -1;
 }
 
-int util_truncate(const char *path, uint64_t size)
+/* 0, or the Windows error. */
+static DWORD set_size(const char *path, uint64_t size)
 {
     HANDLE h = open_file(path, GENERIC_WRITE, OPEN_EXISTING);
     if (h == INVALID_HANDLE_VALUE)
-        return -1;
+        return GetLastError();
     FILE_END_OF_FILE_INFO eof = {.EndOfFile.QuadPart = (LONGLONG)size};
     BOOL ok = SetFileInformationByHandle(h, FileEndOfFileInfo, &eof, sizeof eof);
-    DWORD e = GetLastError();
+    DWORD e = ok ? 0 : GetLastError();
     CloseHandle(h);
-    if (ok)
-        return 0;
-    return e == ERROR_USER_MAPPED_FILE ? cut_by_host(path, size) : -1;
+    return e;
+}
+
+int util_truncate(const char *path, uint64_t size)
+{
+    DWORD e = set_size(path, size);
+    if (e == ERROR_USER_MAPPED_FILE)
+        return cut_by_host(path, size);
+    return e ? -1 : 0;
+}
+
+int util_shrink_here(const char *path, uint64_t size)
+{
+    return set_size(path, size) ? -1 : 0;
+}
+
+int util_rename(const char *from, const char *to)
+{
+    wchar_t *f = wide(from), *t = wide(to);
+    BOOL ok = MoveFileExW(f, t, MOVEFILE_REPLACE_EXISTING);
+    free(f);
+    free(t);
+    return ok ? 0 : -1;
 }
 
 /* Handle values are multiples of 4 and handed out lowest first; the tests

@@ -326,7 +326,28 @@ static PyObject *manager_make_room(ManagerObject *self, PyObject *arg)
     return PyLong_FromLong(n);
 }
 
+static PyObject *manager_collect_path(ManagerObject *self, PyObject *arg)
+{
+    smmap_manager *m = manager_get(self);
+    PyObject *prefix = NULL;
+    if (!m || !PyUnicode_FSConverter(arg, &prefix))
+        return NULL;
+    int n;
+    const char *s = PyBytes_AS_STRING(prefix);
+    Py_BEGIN_ALLOW_THREADS
+    n = smmap_collect_path(m, s);
+    Py_END_ALLOW_THREADS
+    Py_DECREF(prefix);
+    if (n < 0) {
+        set_error(n, NULL);
+        return NULL;
+    }
+    return PyLong_FromLong(n);
+}
+
 static PyMethodDef manager_methods[] = {
+    {"_collect_path", (PyCFunction)manager_collect_path, METH_O,
+     "Unmap the idle windows of the files under a path prefix; return how many."},
     {"_make_room", (PyCFunction)manager_make_room, METH_O,
      "Unmap least recently used idle windows until bytes more fit; return how many."},
     {"collect", (PyCFunction)manager_collect, METH_NOARGS,

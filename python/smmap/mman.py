@@ -64,9 +64,15 @@ class StaticWindowMapManager(_smmap.Manager):
         return self.collect() if size == 0 else self._make_room(size)
 
     def force_map_handle_removal_win(self, base_path):
-        """ONLY AVAILABLE ON WINDOWS in smmap; does nothing elsewhere (returns None).
-        libsmmap runs on POSIX systems only, where open files can be removed."""
-        return None
+        """ONLY AVAILABLE ON WINDOWS, as in smmap: Windows lets no file be
+        deleted, renamed over or shrunk while a mapping of it exists. Unmaps
+        the idle windows of the files whose path starts with base_path and
+        closes those files' handles; windows that cursors still use stay
+        (unlike smmap, which closed them under their cursors).
+        :return: the number of windows unmapped; None elsewhere"""
+        if sys.platform != "win32":
+            return None
+        return self._collect_path(base_path)
 
 
 class SlidingWindowMapManager(StaticWindowMapManager):

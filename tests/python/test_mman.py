@@ -12,7 +12,7 @@ import smmap
 from smmap import mman, util
 from smmap.mman import SlidingWindowMapManager, StaticWindowMapManager, WindowCursor
 
-from conftest import KiB, MiB, PAGE
+from conftest import KiB, MiB, PAGE, file_mappings
 
 W = 16 * PAGE  # a small window: 8 grid slots per 4 windows
 
@@ -276,6 +276,27 @@ def test_collect_lru_region(make_file):
     assert m.num_file_handles() == n - 2
     assert m._collect_lru_region(8 * W) == n - 2  # nothing fits: every idle window goes
     assert m.num_file_handles() == 0
+
+
+def test_collect_path(make_file, tmp_path):
+    """force_map_handle_removal_win's engine, on every system: the idle
+    windows of the files under a prefix go, and those files' handles."""
+    (tmp_path / "pack").mkdir()
+    path, _ = make_file(8 * W, name="pack/a")
+    other, _ = make_file(8 * W, name="b")
+    m = sliding()
+    for p in (path, other):
+        c = m.make_cursor(p)
+        for ofs in range(0, 8 * W, 2 * W):
+            c.use_region(ofs, 10)
+        c.unuse_region()
+    assert m.num_file_handles() == 8 and m.num_open_files() == 2
+    assert m._collect_path(pathlib.Path(tmp_path / "pack")) == 4
+    assert m.num_file_handles() == 4 and m.num_open_files() == 1
+    assert file_mappings(path) == 0 and file_mappings(other) == 4
+    assert m._collect_path(str(tmp_path / "pack").encode()) == 0
+    with pytest.raises(TypeError):
+        m._collect_path(None)
 
 
 # ---------------------------------------------------------------- cursors
