@@ -265,9 +265,10 @@ typedef struct smmap_cursor smmap_cursor;
 
 /*
  * Make a cursor on the file at path (opened O_RDONLY|O_CLOEXEC, without
- * blocking on FIFOs). Returns 0 and sets *out, or:
+ * blocking on FIFOs; on Windows a UTF-8 path, opened sharing read, write
+ * and delete, its handle not inherited). Returns 0 and sets *out, or:
  *   SMMAP_EINVAL   m, path or out NULL, or path empty
- *   -ENOENT, -EACCES, ... from open(2)
+ *   -ENOENT, -EACCES, ... from open(2) (Windows errors as the nearest errno)
  *   -EISDIR        path is a directory
  *   SMMAP_ENOTREG  a FIFO, socket or device, or a pseudo-file whose size
  *                  the kernel reports as 0 while it reads bytes
@@ -280,8 +281,10 @@ SMMAP_API int smmap_cursor_new(smmap_manager *m, const char *path,
 
 /*
  * Make a cursor on an open file descriptor. The manager duplicates fd, so
- * the caller may close its own right away. Errors as smmap_cursor_new(),
- * with -EBADF for a closed or invalid fd or one not open for reading
+ * the caller may close its own right away (on Windows fd is a C runtime
+ * descriptor, and the manager opens the file again through it, so that its
+ * reads never move fd's position). Errors as smmap_cursor_new(), with
+ * -EBADF for a closed or invalid fd or one not open for reading
  * (write-only, O_PATH), and SMMAP_EINVAL for fd < 0.
  */
 SMMAP_API int smmap_cursor_new_fd(smmap_manager *m, int fd, smmap_cursor **out);
