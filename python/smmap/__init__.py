@@ -6,8 +6,13 @@ differences are listed in the README ("Python drop-in").
 """
 from ._smmap import LIBRARY_VERSION
 
-__version__ = LIBRARY_VERSION
-version_info = tuple(int(part) for part in LIBRARY_VERSION.split('.'))
+# The smmap API this package provides, with the C library's version as the
+# local label: gitdb and GitPython require smmap>=3.0.1,<6, and pip,
+# pkg_resources and importlib.metadata compare this number (pyproject.toml
+# states it too; tests/python checks that the three agree).
+API_VERSION = "5.0.2"
+__version__ = API_VERSION + "+libsmmap." + LIBRARY_VERSION
+version_info = tuple(int(part) for part in API_VERSION.split("."))
 
 # make everything available in the root package, as smmap does
 from .mman import *  # noqa: E402,F401,F403

@@ -37,6 +37,23 @@ def test_public_names():
     assert isinstance(smmap.__version__, str) and smmap.version_info
 
 
+def test_version_satisfies_smmap_clients():
+    """gitdb and GitPython require smmap>=3.0.1,<6 of the installed
+    distribution: the drop-in says it is smmap 5.0.2, with the C library's
+    version as the local label, in the module and in its metadata alike."""
+    import importlib.metadata
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
+    from smmap._smmap import LIBRARY_VERSION
+    assert smmap.__version__ == "5.0.2+libsmmap." + LIBRARY_VERSION
+    assert smmap.version_info == (5, 0, 2)
+    assert importlib.metadata.version("smmap") == smmap.__version__
+    assert Version(smmap.__version__) in SpecifierSet(">=3.0.1,<6")
+    root = pathlib.Path(__file__).resolve().parents[2]
+    assert (root / "VERSION").read_text().strip() == LIBRARY_VERSION
+    assert "version = '%s'" % smmap.__version__ in (root / "pyproject.toml").read_text()
+
+
 def test_util():
     assert util.align_to_mmap(1, False) == 0
     assert util.align_to_mmap(1, True) == util.ALLOCATIONGRANULARITY
