@@ -1,7 +1,7 @@
 /*
- * test_errors.c - the C half of the error catalogue (README, "Errors"): one
+ * test_errors.c - the C half of the error catalogue (docs/errors.md): one
  * test per bad argument or bad file, checking the exact code and message
- * the README's table lists, and that nothing is left open or mapped.
+ * the table lists, and that nothing is left open or mapped.
  */
 #include "util.h"
 

@@ -1,5 +1,5 @@
-"""The Python half of the error catalogue (README, "Errors"): each bad
-argument or bad file raises the exception, with the message, the README's
+"""The Python half of the error catalogue (docs/errors.md): each bad
+argument or bad file raises the exception, with the message, the table's
 table lists. The library's -errno codes become OSError subclasses with
 errno and filename, SMMAP_EINVAL a ValueError; the other library codes an
 OSError whose message is the library's."""
