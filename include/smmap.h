@@ -20,7 +20,14 @@
  * Errors: every call that can fail returns a negative int: -errno for a
  * system error (e.g. -ENOENT), or one of the SMMAP_E* codes below. Turn any
  * of them into a message with smmap_strerror(). No call aborts, asserts or
- * writes errno as its result for a caller's mistake.
+ * writes errno as its result for a caller's mistake. One convention for
+ * every call:
+ *   - an invalid argument (a NULL handle or pointer where one is needed, a
+ *     value out of range) is SMMAP_EINVAL, which is -EINVAL;
+ *   - a question that needs a window that is not there (the cursor uses
+ *     none, or none is mapped where asked) is SMMAP_ECURSOR;
+ *   - accessors of plain values (smmap_data(), smmap_size(), the offsets,
+ *     the path) cannot fail: they return NULL, 0 or -1 as each one says.
  *
  * Threads: a manager may be shared by any number of threads. A cursor or a
  * buffer belongs to one thread at a time. A request that the cursor's current
@@ -33,6 +40,7 @@
 #ifndef SMMAP_H
 #define SMMAP_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -79,12 +87,12 @@ SMMAP_API unsigned smmap_version_number(void);
 /* ----------------------------------------------------------------- errors */
 
 /* Library error codes. System errors are returned as -errno and never
- * collide with these. */
+ * collide with these, except SMMAP_EINVAL, which is the system's own. */
 #define SMMAP_EOF       (-30001) /* offset at or past the end of the file */
 #define SMMAP_ELIMIT    (-30002) /* limit reached, every window is in use */
 #define SMMAP_ETRUNC    (-30003) /* file truncated under a mapping */
-#define SMMAP_EINVAL    (-30004) /* bad argument */
-#define SMMAP_ECURSOR   (-30005) /* cursor has no window in use */
+#define SMMAP_EINVAL    (-EINVAL) /* invalid argument */
+#define SMMAP_ECURSOR   (-30005) /* no window: none in use, or none there */
 #define SMMAP_ENOTREG   (-30006) /* not a regular file (FIFO, device, ...) */
 
 /* A message for any code a smmap call returned, for 0 ("success") and for
@@ -330,13 +338,14 @@ SMMAP_API uint64_t smmap_end(const smmap_cursor *c);
 SMMAP_API int      smmap_includes(const smmap_cursor *c, uint64_t ofs);
 
 /* The current window itself (the span lies inside it): its absolute
- * [begin, end) and number of users. 0 / -1 when not valid. */
+ * [begin, end) and number of users: 0 when not valid; the users count is
+ * SMMAP_ECURSOR then, SMMAP_EINVAL for c NULL. */
 SMMAP_API uint64_t smmap_window_begin(const smmap_cursor *c);
 SMMAP_API uint64_t smmap_window_end(const smmap_cursor *c);
 SMMAP_API int      smmap_window_users(const smmap_cursor *c);
 
 /* Users of the window of c's file that begins at begin, whoever uses it
- * (0 when it is idle in the cache), or SMMAP_EOF when no such window is
+ * (0 when it is idle in the cache), or SMMAP_ECURSOR when no such window is
  * mapped, SMMAP_EINVAL for NULL. */
 SMMAP_API int smmap_window_users_at(const smmap_cursor *c, uint64_t begin);
 
@@ -360,16 +369,15 @@ SMMAP_API int smmap_probe_at(smmap_cursor *c, uint64_t offset);
 
 /* 1 if the cursor has a window in use, else 0. */
 SMMAP_API int smmap_valid(const smmap_cursor *c);
-/* 1 if the cursor is bound to a file (every cursor made by this API). */
-SMMAP_API int smmap_associated(const smmap_cursor *c);
 
-/* The file's size as last seen (see "Sizes"); -1 if c is NULL.
+/* The file's size as last seen (see "Sizes"); SMMAP_EINVAL if c is NULL.
  * smmap_file_stat() re-reads it now: the size, or a negative error. */
 SMMAP_API int64_t smmap_file_size(const smmap_cursor *c);
 SMMAP_API int64_t smmap_file_stat(smmap_cursor *c);
 
 /* The path the cursor was made from (NULL if made from an fd), and the fd
- * it was made from (-1 if made from a path). Strings live as the cursor. */
+ * it was made from (-1 if made from a path, or c NULL). Strings live as the
+ * cursor. */
 SMMAP_API const char *smmap_cursor_path(const smmap_cursor *c);
 SMMAP_API int smmap_cursor_fd(const smmap_cursor *c);
 

@@ -257,7 +257,9 @@ uint64_t smmap_window_end(const smmap_cursor *c)
 
 int smmap_window_users(const smmap_cursor *c)
 {
-    return c && c->w ? mgr_users(c->m, c->w) : -1;
+    if (!c)
+        return SMMAP_EINVAL;
+    return c->w ? mgr_users(c->m, c->w) : SMMAP_ECURSOR;
 }
 
 int smmap_window_users_at(const smmap_cursor *c, uint64_t begin)
@@ -333,14 +335,10 @@ int smmap_valid(const smmap_cursor *c)
     return c && c->w;
 }
 
-int smmap_associated(const smmap_cursor *c)
-{
-    return c && c->file;
-}
-
 int64_t smmap_file_size(const smmap_cursor *c)
 {
-    return c ? (int64_t)atomic_load_explicit(&c->file->size, memory_order_relaxed) : -1;
+    return c ? (int64_t)atomic_load_explicit(&c->file->size, memory_order_relaxed)
+             : SMMAP_EINVAL;
 }
 
 int64_t smmap_file_stat(smmap_cursor *c)

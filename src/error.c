@@ -23,8 +23,7 @@ const char *smmap_strerror(int err)
     case SMMAP_EOF:      return "offset at or past the end of the file";
     case SMMAP_ELIMIT:   return "limit reached: every window is in use";
     case SMMAP_ETRUNC:   return "file truncated while mapped";
-    case SMMAP_EINVAL:   return "invalid argument";
-    case SMMAP_ECURSOR:  return "cursor has no window in use";
+    case SMMAP_ECURSOR:  return "no window in use or mapped there";
     case SMMAP_ENOTREG:  return "not a regular file";
     }
     /* C's strerror() may return a buffer that its next call overwrites

@@ -330,7 +330,7 @@ int mgr_users_at(smmap_manager *m, const struct file *f, uint64_t begin)
 {
     os_mutex_lock(&m->mu);
     const struct window *w = win_at(m, f, win_slot(m, begin));
-    int n = w && w->begin == begin && w->state == W_READY ? (int)w->users : SMMAP_EOF;
+    int n = w && w->begin == begin && w->state == W_READY ? (int)w->users : SMMAP_ECURSOR;
     os_mutex_unlock(&m->mu);
     return n;
 }

@@ -72,7 +72,7 @@ static void expect_new_fd_fails(smmap_manager *m, int fd, int want, const char *
 static void expect_manager_einval(smmap_options o)
 {
     smmap_manager *m = (smmap_manager *)(uintptr_t)1;
-    expect_code(smmap_manager_new(&m, &o), SMMAP_EINVAL, "invalid argument");
+    expect_code(smmap_manager_new(&m, &o), SMMAP_EINVAL, "Invalid argument");
     EXPECT_NULL(m);
 }
 
@@ -80,7 +80,7 @@ static void expect_manager_einval(smmap_options o)
 
 TEST(errors, manager_out_null)
 {
-    expect_code(smmap_manager_new(NULL, NULL), SMMAP_EINVAL, "invalid argument");
+    expect_code(smmap_manager_new(NULL, NULL), SMMAP_EINVAL, "Invalid argument");
 }
 
 TEST(errors, manager_unknown_kind)
@@ -105,8 +105,8 @@ TEST(errors, manager_max_memory_below_two_pages)
 
 TEST(errors, collect_and_make_room_null)
 {
-    expect_code(smmap_collect(NULL), SMMAP_EINVAL, "invalid argument");
-    expect_code(smmap_make_room(NULL, 1), SMMAP_EINVAL, "invalid argument");
+    expect_code(smmap_collect(NULL), SMMAP_EINVAL, "Invalid argument");
+    expect_code(smmap_make_room(NULL, 1), SMMAP_EINVAL, "Invalid argument");
 }
 
 /* No error code to return: the output is zeroed, never left as it was. */
@@ -135,16 +135,16 @@ TEST(errors, cursor_null_arguments)
     smmap_manager *m = manager(0, 0, 0, 0);
     const char *p = util_make_file("f", 10, 1);
     smmap_cursor *c;
-    expect_code(smmap_cursor_new(NULL, p, &c), SMMAP_EINVAL, "invalid argument");
-    expect_code(smmap_cursor_new(m, NULL, &c), SMMAP_EINVAL, "invalid argument");
-    expect_code(smmap_cursor_new(m, p, NULL), SMMAP_EINVAL, "invalid argument");
+    expect_code(smmap_cursor_new(NULL, p, &c), SMMAP_EINVAL, "Invalid argument");
+    expect_code(smmap_cursor_new(m, NULL, &c), SMMAP_EINVAL, "Invalid argument");
+    expect_code(smmap_cursor_new(m, p, NULL), SMMAP_EINVAL, "Invalid argument");
     smmap_manager_free(m);
 }
 
 TEST(errors, cursor_empty_path)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
-    expect_new_fails(m, "", SMMAP_EINVAL, "invalid argument");
+    expect_new_fails(m, "", SMMAP_EINVAL, "Invalid argument");
     smmap_manager_free(m);
 }
 
@@ -291,7 +291,7 @@ TEST(errors, cursor_out_of_descriptors)
 TEST(errors, cursor_fd_negative)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
-    expect_new_fd_fails(m, -1, SMMAP_EINVAL, "invalid argument");
+    expect_new_fd_fails(m, -1, SMMAP_EINVAL, "Invalid argument");
     smmap_manager_free(m);
 }
 
@@ -374,13 +374,13 @@ TEST(errors, cursor_fd_o_path)
 TEST(errors, dup_null)
 {
     smmap_cursor *d = (smmap_cursor *)(uintptr_t)1;
-    expect_code(smmap_cursor_dup(NULL, &d), SMMAP_EINVAL, "invalid argument");
+    expect_code(smmap_cursor_dup(NULL, &d), SMMAP_EINVAL, "Invalid argument");
     EXPECT_NULL(d);
 }
 
 TEST(errors, use_null_cursor)
 {
-    expect_code(smmap_use(NULL, 0, 1), SMMAP_EINVAL, "invalid argument");
+    expect_code(smmap_use(NULL, 0, 1), SMMAP_EINVAL, "Invalid argument");
 }
 
 TEST(errors, use_at_end_of_file)
@@ -407,7 +407,7 @@ TEST(errors, use_offset_plus_size_overflows)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
     smmap_cursor *c = util_cursor(m, util_make_file("f", 5000, 1));
-    expect_code(smmap_use(c, UINT64_MAX - 5, 10), SMMAP_EINVAL, "invalid argument");
+    expect_code(smmap_use(c, UINT64_MAX - 5, 10), SMMAP_EINVAL, "Invalid argument");
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }
@@ -430,9 +430,9 @@ TEST(errors, hint_unknown)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
     smmap_cursor *c = util_cursor(m, util_make_file("f", 10, 1));
-    expect_code(smmap_cursor_hint(c, 5), SMMAP_EINVAL, "invalid argument");
-    expect_code(smmap_cursor_hint(c, -1), SMMAP_EINVAL, "invalid argument");
-    expect_code(smmap_cursor_hint(NULL, SMMAP_HINT_NORMAL), SMMAP_EINVAL, "invalid argument");
+    expect_code(smmap_cursor_hint(c, 5), SMMAP_EINVAL, "Invalid argument");
+    expect_code(smmap_cursor_hint(c, -1), SMMAP_EINVAL, "Invalid argument");
+    expect_code(smmap_cursor_hint(NULL, SMMAP_HINT_NORMAL), SMMAP_EINVAL, "Invalid argument");
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }
@@ -441,8 +441,8 @@ TEST(errors, window_users_at_no_window)
 {
     smmap_manager *m = manager(0, 64 * KiB, 0, 0);
     smmap_cursor *c = util_cursor(m, util_make_file("f", 1 * MiB, 1));
-    expect_code(smmap_window_users_at(c, 0), SMMAP_EOF, "offset at or past the end of the file");
-    expect_code(smmap_window_users_at(NULL, 0), SMMAP_EINVAL, "invalid argument");
+    expect_code(smmap_window_users_at(c, 0), SMMAP_ECURSOR, "no window in use or mapped there");
+    expect_code(smmap_window_users_at(NULL, 0), SMMAP_EINVAL, "Invalid argument");
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }
@@ -451,8 +451,8 @@ TEST(errors, probe_without_window)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
     smmap_cursor *c = util_cursor(m, util_make_file("f", 10, 1));
-    expect_code(smmap_probe(c), SMMAP_ECURSOR, "cursor has no window in use");
-    expect_code(smmap_probe(NULL), SMMAP_EINVAL, "invalid argument");
+    expect_code(smmap_probe(c), SMMAP_ECURSOR, "no window in use or mapped there");
+    expect_code(smmap_probe(NULL), SMMAP_EINVAL, "Invalid argument");
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }
@@ -461,19 +461,19 @@ TEST(errors, probe_at_outside_window)
 {
     smmap_manager *m = manager(0, 64 * KiB, 0, 0);
     smmap_cursor *c = util_cursor(m, util_make_file("f", 256 * KiB, 1));
-    expect_code(smmap_probe_at(c, 0), SMMAP_ECURSOR, "cursor has no window in use");
+    expect_code(smmap_probe_at(c, 0), SMMAP_ECURSOR, "no window in use or mapped there");
     ASSERT_EQ(smmap_use(c, 0, 100), 0);
-    expect_code(smmap_probe_at(c, smmap_window_end(c)), SMMAP_EINVAL, "invalid argument");
-    expect_code(smmap_probe_at(c, UINT64_MAX), SMMAP_EINVAL, "invalid argument");
-    expect_code(smmap_probe_at(NULL, 0), SMMAP_EINVAL, "invalid argument");
+    expect_code(smmap_probe_at(c, smmap_window_end(c)), SMMAP_EINVAL, "Invalid argument");
+    expect_code(smmap_probe_at(c, UINT64_MAX), SMMAP_EINVAL, "Invalid argument");
+    expect_code(smmap_probe_at(NULL, 0), SMMAP_EINVAL, "Invalid argument");
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }
 
 TEST(errors, file_stat_null)
 {
-    expect_code(smmap_file_stat(NULL), SMMAP_EINVAL, "invalid argument");
-    EXPECT_EQ(smmap_file_size(NULL), -1);
+    expect_code(smmap_file_stat(NULL), SMMAP_EINVAL, "Invalid argument");
+    expect_code(smmap_file_size(NULL), SMMAP_EINVAL, "Invalid argument");
 }
 
 /* --------------------------------------------------------------- reads */
@@ -482,7 +482,7 @@ TEST(errors, read_null_destination)
 {
     smmap_manager *m = manager(0, 0, 0, 0);
     smmap_cursor *c = util_cursor(m, util_make_file("f", 100, 1));
-    expect_code(smmap_read(c, NULL, 10, 0), SMMAP_EINVAL, "invalid argument");
+    expect_code(smmap_read(c, NULL, 10, 0), SMMAP_EINVAL, "Invalid argument");
     EXPECT_EQ(smmap_read(c, NULL, 0, 0), 0, "nothing to copy is fine");
     smmap_cursor_free(c);
     smmap_manager_free(m);
@@ -495,8 +495,8 @@ TEST(errors, read_length_above_int64_max)
     unsigned char b[1];
     if (sizeof(size_t) > 4)
         expect_code(smmap_read(c, b, (size_t)INT64_MAX + 1, 0), SMMAP_EINVAL,
-                    "invalid argument");
-    expect_code(smmap_read(NULL, b, 1, 0), SMMAP_EINVAL, "invalid argument");
+                    "Invalid argument");
+    expect_code(smmap_read(NULL, b, 1, 0), SMMAP_EINVAL, "Invalid argument");
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }
@@ -549,10 +549,10 @@ TEST(errors, buffer_null_arguments)
     smmap_manager *m = manager(0, 0, 0, 0);
     smmap_cursor *c = util_cursor(m, util_make_file("f", 100, 1));
     smmap_buffer *b = (smmap_buffer *)(uintptr_t)1;
-    expect_code(smmap_buffer_new(NULL, 0, 0, &b), SMMAP_EINVAL, "invalid argument");
+    expect_code(smmap_buffer_new(NULL, 0, 0, &b), SMMAP_EINVAL, "Invalid argument");
     EXPECT_NULL(b);
-    expect_code(smmap_buffer_new(c, 0, 0, NULL), SMMAP_EINVAL, "invalid argument");
-    expect_code(smmap_buffer_byte(NULL, 0), SMMAP_EINVAL, "invalid argument");
+    expect_code(smmap_buffer_new(c, 0, 0, NULL), SMMAP_EINVAL, "Invalid argument");
+    expect_code(smmap_buffer_byte(NULL, 0), SMMAP_EINVAL, "Invalid argument");
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }
@@ -575,9 +575,9 @@ TEST(errors, buffer_index_out_of_range)
     smmap_cursor *c = util_cursor(m, util_make_file("f", 100, 1));
     smmap_buffer *b;
     ASSERT_EQ(smmap_buffer_new(c, 10, 50, &b), 0);
-    expect_code(smmap_buffer_byte(b, 50), SMMAP_EINVAL, "invalid argument");
-    expect_code(smmap_buffer_byte(b, -51), SMMAP_EINVAL, "invalid argument");
-    expect_code(smmap_buffer_byte(b, INT64_MIN), SMMAP_EINVAL, "invalid argument");
+    expect_code(smmap_buffer_byte(b, 50), SMMAP_EINVAL, "Invalid argument");
+    expect_code(smmap_buffer_byte(b, -51), SMMAP_EINVAL, "Invalid argument");
+    expect_code(smmap_buffer_byte(b, INT64_MIN), SMMAP_EINVAL, "Invalid argument");
     EXPECT_EQ(smmap_buffer_byte(b, -50), util_byte(1, 10));
     smmap_buffer_free(b);
     smmap_cursor_free(c);
@@ -590,8 +590,8 @@ TEST(errors, buffer_read_null_destination)
     smmap_cursor *c = util_cursor(m, util_make_file("f", 100, 1));
     smmap_buffer *b;
     ASSERT_EQ(smmap_buffer_new(c, 0, 0, &b), 0);
-    expect_code(smmap_buffer_read(b, 0, 10, NULL, 10), SMMAP_EINVAL, "invalid argument");
-    expect_code(smmap_buffer_read(NULL, 0, 10, b, 10), SMMAP_EINVAL, "invalid argument");
+    expect_code(smmap_buffer_read(b, 0, 10, NULL, 10), SMMAP_EINVAL, "Invalid argument");
+    expect_code(smmap_buffer_read(NULL, 0, 10, b, 10), SMMAP_EINVAL, "Invalid argument");
     smmap_buffer_free(b);
     smmap_cursor_free(c);
     smmap_manager_free(m);

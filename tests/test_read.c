@@ -279,7 +279,7 @@ TEST(read, use_releases_spares)
     smmap_collect(m);
     smmap_manager_stats(m, &st);
     ASSERT_EQ(st.windows, 1, "%llu windows left in use", (unsigned long long)st.windows);
-    ASSERT_EQ(smmap_window_users_at(c, 0), SMMAP_EOF, "the spare at 0 was unmapped");
+    ASSERT_EQ(smmap_window_users_at(c, 0), SMMAP_ECURSOR, "the spare at 0 was unmapped");
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }

@@ -70,7 +70,7 @@ def test_bad_size(f, opt, value):
                                     ["--max-memory", "1"]])
 def test_limits_the_library_rejects(f, limits):
     code, out, err = run("sum", *limits, f)
-    assert (code, out, err) == (2, b"", "smmap: cannot make a manager: invalid argument\n")
+    assert (code, out, err) == (2, b"", "smmap: cannot make a manager: Invalid argument\n")
 
 
 def test_sum_without_files():

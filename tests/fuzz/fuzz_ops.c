@@ -253,10 +253,9 @@ static void check_cursor(smmap_cursor *c, int mi, int f, bool read_raw)
 {
     const struct mgr *mg = &mgrs[mi];
     const struct file *fl = &files[f];
-    ASSERT(smmap_associated(c), "cursor not associated");
     if (!smmap_valid(c)) {
         ASSERT(smmap_data(c) == NULL && smmap_size(c) == 0, "invalid cursor with a span");
-        ASSERT(smmap_window_users(c) == -1, "invalid cursor with window users");
+        ASSERT(smmap_window_users(c) == SMMAP_ECURSOR, "invalid cursor with window users");
         ASSERT(smmap_probe(c) == SMMAP_ECURSOR && smmap_probe_at(c, 0) == SMMAP_ECURSOR,
                "probe of an invalid cursor");
         return;
@@ -274,7 +273,7 @@ static void check_cursor(smmap_cursor *c, int mi, int f, bool read_raw)
            (b == 0 || !smmap_includes(c, b - 1)), "includes() disagrees with the span");
     ASSERT_GE(smmap_window_users(c), 1, "users of a window in use");
     int at = smmap_window_users_at(c, wb);
-    ASSERT(at >= 0 || at == SMMAP_EOF, "window_users_at: %d", at);
+    ASSERT(at >= 0 || at == SMMAP_ECURSOR, "window_users_at: %d", at);
     if (mg->kind == SMMAP_STATIC) {
         ASSERT(wb == 0, "static window begins at %llu", (unsigned long long)wb);
     } else {

@@ -114,7 +114,7 @@ def test_negative_fd(m):
 
 
 def test_empty_path(m):
-    with pytest.raises(ValueError, match="^invalid argument$"):
+    with pytest.raises(ValueError, match="^Invalid argument$"):
         m.make_cursor("")
 
 
@@ -136,9 +136,9 @@ def test_negative_limits():
 
 
 def test_limits_the_library_rejects():
-    with pytest.raises(ValueError, match="^invalid argument$"):
+    with pytest.raises(ValueError, match="^Invalid argument$"):
         SlidingWindowMapManager(window_size=16 * PAGE, max_memory_size=8 * PAGE)
-    with pytest.raises(ValueError, match="^invalid argument$"):
+    with pytest.raises(ValueError, match="^Invalid argument$"):
         SlidingWindowMapManager(max_memory_size=PAGE)
 
 
