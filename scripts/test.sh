@@ -190,5 +190,12 @@ export SMMAP_PACKLS=$PWD/build-test/examples/packls
 py_suite examples $pytest tests/examples
 py_suite python bash tests/python/run.sh
 
+# The drop-in on every other CPython (pyenv's 3.8 and later, where there is
+# a pyenv): compiled with cc and sysconfig, tested with unittest.
+echo "== Python versions (unittest)"
+bash scripts/python-versions.sh build-test 2>&1 | tee "$log/pyver" | tail -n 8
+read -r p _ f _ < <(tail -n 1 "$log/pyver")
+passed=$((passed + ${p:-0})); failed=$((failed + ${f:-1}))
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

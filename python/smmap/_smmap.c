@@ -978,7 +978,7 @@ static PyObject *cursor_assign(CursorObject *self, PyObject *rhs)
 
 static PyObject *cursor_copy(CursorObject *self, PyObject *Py_UNUSED(a))
 {
-    PyObject *cpy = PyObject_CallNoArgs((PyObject *)Py_TYPE(self));
+    PyObject *cpy = PyObject_CallObject((PyObject *)Py_TYPE(self), NULL);
     if (cpy && cursor_assign_from((CursorObject *)cpy, self) < 0)
         Py_CLEAR(cpy);
     return cpy;
@@ -1641,6 +1641,17 @@ static struct PyModuleDef module = {
     .m_size = -1,
 };
 
+/* PyModule_AddObjectRef() is 3.10's; this runs on 3.8 too. */
+static int add_type(PyObject *m, const char *name, PyTypeObject *type)
+{
+    Py_INCREF(type);
+    if (PyModule_AddObject(m, name, (PyObject *)type) < 0) {
+        Py_DECREF(type);
+        return -1;
+    }
+    return 0;
+}
+
 PyMODINIT_FUNC PyInit__smmap(void)
 {
     PyTypeObject *types[] = {&ManagerType, &CursorType, &WindowMapType, &RegionType,
@@ -1651,11 +1662,11 @@ PyMODINIT_FUNC PyInit__smmap(void)
     PyObject *m = PyModule_Create(&module);
     if (!m)
         return NULL;
-    if (PyModule_AddObjectRef(m, "Manager", (PyObject *)&ManagerType) < 0 ||
-        PyModule_AddObjectRef(m, "WindowCursor", (PyObject *)&CursorType) < 0 ||
-        PyModule_AddObjectRef(m, "WindowMap", (PyObject *)&WindowMapType) < 0 ||
-        PyModule_AddObjectRef(m, "Region", (PyObject *)&RegionType) < 0 ||
-        PyModule_AddObjectRef(m, "SlidingWindowMapBuffer", (PyObject *)&BufferType) < 0 ||
+    if (add_type(m, "Manager", &ManagerType) < 0 ||
+        add_type(m, "WindowCursor", &CursorType) < 0 ||
+        add_type(m, "WindowMap", &WindowMapType) < 0 ||
+        add_type(m, "Region", &RegionType) < 0 ||
+        add_type(m, "SlidingWindowMapBuffer", &BufferType) < 0 ||
         PyModule_AddIntConstant(m, "SLIDING", SMMAP_SLIDING) < 0 ||
         PyModule_AddIntConstant(m, "STATIC", SMMAP_STATIC) < 0 ||
         PyModule_AddStringConstant(m, "LIBRARY_VERSION", smmap_version_string()) < 0) {

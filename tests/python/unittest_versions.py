@@ -1,0 +1,110 @@
+"""The drop-in on every CPython it supports, with nothing but the standard
+library (scripts/python-versions.sh runs it with each pyenv interpreter,
+beside smmap's own suite). It covers what depends on the interpreter's
+version: buffer exports and their release, slices, the errors raised, the
+module's version and the calls that release files."""
+import gc
+import os
+import random
+import tempfile
+import threading
+import unittest
+
+import smmap
+from smmap import SlidingWindowMapBuffer, SlidingWindowMapManager, StaticWindowMapManager
+
+PAGE = 4096
+W = 16 * PAGE
+
+
+class DropIn(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+        self.path = os.path.join(self.dir.name, "data")
+        n = 10 * W + 123
+        self.data = random.Random(7).getrandbits(8 * n).to_bytes(n, "little")
+        with open(self.path, "wb") as f:
+            f.write(self.data)
+
+    def tearDown(self):
+        gc.collect()
+        self.dir.cleanup()
+
+    def test_version(self):
+        self.assertTrue(smmap.__version__.startswith("5.0.2+libsmmap."))
+        self.assertEqual(smmap.version_info, (5, 0, 2))
+
+    def test_cursor_regions_and_views(self):
+        for man in (SlidingWindowMapManager(window_size=W), StaticWindowMapManager()):
+            c = man.make_cursor(self.path)
+            for ofs in (0, W - 10, 5 * W + 7, len(self.data) - 1):
+                c.use_region(ofs, 100)
+                self.assertTrue(c.is_valid())
+                self.assertEqual(bytes(c.buffer()), self.data[ofs:ofs + c.size()])
+                with memoryview(c.buffer()) as v:
+                    self.assertEqual(v[0], self.data[ofs])
+            c.unuse_region()
+            self.assertFalse(c.is_valid())
+
+    def test_buffer_slices_and_release(self):
+        man = SlidingWindowMapManager(window_size=W)
+        c = man.make_cursor(self.path)
+        with SlidingWindowMapBuffer(c, 3) as b:
+            n = len(self.data) - 3
+            self.assertEqual(len(b), n)
+            for a, z, s in ((0, 10, 1), (W - 5, W + 5, 1), (-100, None, 1), (0, 3 * W, 7),
+                            (None, None, -997)):
+                self.assertEqual(b[a:z:s], self.data[3:][a:z:s])
+            self.assertEqual(b[-1], self.data[-1])
+            with self.assertRaises(IndexError):
+                b[n]
+
+    def test_errors(self):
+        man = SlidingWindowMapManager(window_size=W)
+        with self.assertRaises(FileNotFoundError) as e:
+            man.make_cursor(os.path.join(self.dir.name, "missing"))
+        self.assertEqual(e.exception.errno, 2)
+        with self.assertRaises(ValueError):
+            SlidingWindowMapManager(window_size=W, max_memory_size=1)
+
+    def test_truncated_under_mapping(self):
+        man = SlidingWindowMapManager(window_size=4 * W)
+        c = man.make_cursor(self.path)
+        b = SlidingWindowMapBuffer(c)
+        self.assertEqual(b[:10], self.data[:10])
+        os.truncate(self.path, PAGE)
+        with self.assertRaises(OSError):
+            b[2 * W:2 * W + 10]
+        b.end_access()
+
+    def test_threads_share_a_manager(self):
+        man = SlidingWindowMapManager(window_size=W, max_memory_size=3 * W)
+        bad = []
+
+        def work(seed):
+            rnd = random.Random(seed)
+            c = man.make_cursor(self.path)
+            for _ in range(300):
+                ofs = rnd.randrange(len(self.data) - 50)
+                c.use_region(ofs, 50)
+                if bytes(c.buffer()[:50]) != self.data[ofs:ofs + 50]:
+                    bad.append(ofs)
+        ts = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        self.assertEqual(bad, [])
+
+    def test_collect_path(self):
+        man = SlidingWindowMapManager(window_size=W)
+        c = man.make_cursor(self.path)
+        for ofs in range(0, 8 * W, 2 * W):
+            c.use_region(ofs, 10)
+        c.unuse_region()
+        self.assertEqual(man._collect_path(self.dir.name), 4)
+        self.assertEqual(man.num_file_handles(), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
