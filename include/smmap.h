@@ -70,7 +70,7 @@ extern "C" {
 
 /* Version of the library the program was compiled against. */
 #define SMMAP_VERSION_MAJOR 0
-#define SMMAP_VERSION_MINOR 1
+#define SMMAP_VERSION_MINOR 2
 #define SMMAP_VERSION_PATCH 0
 
 /* The same as one number to compare: MAJOR * 10000 + MINOR * 100 + PATCH

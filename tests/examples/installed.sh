@@ -42,13 +42,16 @@ version() { sed -n "s/^#define SMMAP_VERSION_$1 \([0-9]*\).*/\1/p" "$header"; }
 major=$(version MAJOR) minor=$(version MINOR) patch=$(version PATCH)
 [ -n "$major" ] && [ -n "$minor" ] && [ -n "$patch" ] || fail "no version in smmap.h"
 
-# The shared library: full version in the file name, major in the SONAME.
+# The shared library: full version in the file name; in the SONAME the
+# major, and before 1.0 the minor too (each 0.x may break the ABI).
 lib=$libdir/libsmmap.so.$major.$minor.$patch
 [ -f "$lib" ] || fail "no libsmmap.so.$major.$minor.$patch in $libdir"
+so=$major
+[ "$major" = 0 ] && so=$major.$minor
 soname=$(readelf -d "$lib" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
-[ "$soname" = "libsmmap.so.$major" ] || fail "SONAME is '$soname', not libsmmap.so.$major"
-[ "$(readlink "$libdir/libsmmap.so.$major")" = "libsmmap.so.$major.$minor.$patch" ] ||
-    fail "libsmmap.so.$major does not link to the library"
+[ "$soname" = "libsmmap.so.$so" ] || fail "SONAME is '$soname', not libsmmap.so.$so"
+[ "$(readlink "$libdir/libsmmap.so.$so")" = "libsmmap.so.$major.$minor.$patch" ] ||
+    fail "libsmmap.so.$so does not link to the library"
 [ -e "$libdir/libsmmap.so" ] || fail "no libsmmap.so development link"
 ok "libsmmap.so.$major.$minor.$patch, SONAME $soname"
 
@@ -80,7 +83,7 @@ awk '/^## Using the library/ { on = 1 } on && /^```c$/ { code = 1; next }
 cc -std=c11 -Wall -Wextra -Werror -o "$tmp/example" "$tmp/example.c" $flags ||
     fail "README.md's example does not build with: cc example.c $flags"
 export LD_LIBRARY_PATH="$libdir"
-ldd "$tmp/example" | grep -q "libsmmap.so.$major => $libdir/" ||
+ldd "$tmp/example" | grep -q "libsmmap.so.$so => $libdir/" ||
     fail "the example does not load the installed library"
 # The example prints the sum of the file's bytes.
 head -c 300000 /dev/urandom >"$tmp/data"
@@ -100,6 +103,39 @@ cc -std=c11 -o "$tmp/example-static" "$tmp/example.c" \
 got=$(LD_LIBRARY_PATH= "$tmp/example-static" "$tmp/data") || fail "static example failed"
 [ "$got" = "$want" ] || fail "static example printed '$got', expected '$want'"
 ok "README.md's example links statically"
+
+# A CMake project: find_package(smmap MAJOR.MINOR) and smmap::smmap (the
+# shared library; the static one with SMMAP_USE_STATIC_LIBS), against the
+# tree alone; a version the config does not promise is refused.
+command -v cmake >/dev/null || fail "no cmake"
+mkdir -p "$tmp/cm"
+cp "$tmp/example.c" "$tmp/cm/"
+cmake_project() { # VERSION
+    cat >"$tmp/cm/CMakeLists.txt" <<EOF
+cmake_minimum_required(VERSION 3.13)
+project(consumer C)
+find_package(smmap $1 REQUIRED)
+add_executable(example example.c)
+target_link_libraries(example PRIVATE smmap::smmap)
+EOF
+}
+cmake_project "$major.$minor"
+for kind in shared static; do
+    opt=-DSMMAP_USE_STATIC_LIBS=OFF
+    [ $kind = static ] && opt=-DSMMAP_USE_STATIC_LIBS=ON
+    { cmake -S "$tmp/cm" -B "$tmp/cm-$kind" -DCMAKE_PREFIX_PATH="$dest$prefix" "$opt" &&
+      cmake --build "$tmp/cm-$kind"; } >"$tmp/cm-$kind.log" 2>&1 ||
+        { tail -n 20 "$tmp/cm-$kind.log" >&2; fail "the CMake consumer ($kind) does not build"; }
+    got=$("$tmp/cm-$kind/example" "$tmp/data") || fail "the CMake consumer ($kind) failed"
+    [ "$got" = "$want" ] || fail "the CMake consumer ($kind) printed '$got', expected '$want'"
+    needed=$(readelf -d "$tmp/cm-$kind/example" | grep -c 'NEEDED.*libsmmap' || true)
+    [ "$kind:$needed" = shared:1 ] || [ "$kind:$needed" = static:0 ] ||
+        fail "the CMake consumer ($kind) links libsmmap.so $needed times"
+done
+cmake_project "$major.$((minor + 1))"
+cmake -S "$tmp/cm" -B "$tmp/cm-newer" -DCMAKE_PREFIX_PATH="$dest$prefix" \
+    >"$tmp/cm-newer.log" 2>&1 && fail "find_package(smmap $major.$((minor + 1))) accepted $major.$minor"
+ok "a CMake project finds smmap $major.$minor (shared and static) and refuses $major.$((minor + 1))"
 
 # The installed program runs against the installed library.
 "$dest$prefix/bin/smmap" sum "$tmp/data" >"$tmp/sum" || fail "installed smmap sum failed"
