@@ -190,6 +190,12 @@ export SMMAP_PACKLS=$PWD/build-test/examples/packls
 py_suite examples $pytest tests/examples
 py_suite python bash tests/python/run.sh
 
+# The wheel, installed into a virtual environment, under smmap's own suite.
+echo "== Python wheel (unittest)"
+bash tests/python/wheel.sh 2>&1 | tee "$log/wheel" | tail -n 4
+read -r _ p _ f _ < <(tail -n 1 "$log/wheel")
+passed=$((passed + ${p:-0})); failed=$((failed + ${f:-1}))
+
 # The drop-in on every other CPython (pyenv's 3.8 and later, where there is
 # a pyenv): compiled with cc and sysconfig, tested with unittest.
 echo "== Python versions (unittest)"
