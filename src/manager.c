@@ -233,6 +233,19 @@ static bool full_locked(const smmap_manager *m, uint64_t len)
 
 /* ------------------------------------------------------ reaping (unlocked) */
 
+/* Take f, which nothing holds any more, off the file list and queue it for
+ * reap(). */
+static void drop_file_locked(smmap_manager *m, struct file *f, struct reap *r)
+{
+    struct file **p = &m->files;
+    while (*p != f)
+        p = &(*p)->next;
+    *p = f->next;
+    m->st.files--;
+    f->next = r->files;
+    r->files = f;
+}
+
 /* Take w out of every structure and the accounting, and queue it (and its
  * file, if nothing else holds that) for reap(). w must not be on the LRU. */
 static void detach_locked(smmap_manager *m, struct window *w, struct reap *r)
@@ -246,15 +259,8 @@ static void detach_locked(smmap_manager *m, struct window *w, struct reap *r)
         m->st.munmap_calls++;
     if (--f->windows == 0) {
         m->st.files_mapped--;
-        if (f->cursors == 0) {
-            struct file **p = &m->files;
-            while (*p != f)
-                p = &(*p)->next;
-            *p = f->next;
-            m->st.files--;
-            f->next = r->files;
-            r->files = f;
-        }
+        if (f->cursors == 0)
+            drop_file_locked(m, f, r);
     }
     w->lnext = r->windows;
     r->windows = w;
@@ -357,16 +363,22 @@ int smmap_collect_path(smmap_manager *m, const char *prefix)
     return n;
 }
 
-int smmap_collect(smmap_manager *m)
+/* Unmap every idle window and close the files left unused; retries=1
+ * counts the call as the retry of a failed open or mmap. */
+static int collect(smmap_manager *m, unsigned retries)
 {
-    if (!m)
-        return SMMAP_EINVAL;
     struct reap r = {0};
     os_mutex_lock(&m->mu);
+    m->st.retries += retries;
     int n = collect_locked(m, &r);
     os_mutex_unlock(&m->mu);
     reap(m, &r);
     return n;
+}
+
+int smmap_collect(smmap_manager *m)
+{
+    return m ? collect(m, 0) : SMMAP_EINVAL;
 }
 
 /* ------------------------------------------------------------- lifetime */
@@ -471,15 +483,8 @@ void mgr_detach(smmap_manager *m, struct file *f)
 {
     struct reap r = {0};
     os_mutex_lock(&m->mu);
-    if (--f->cursors == 0 && f->windows == 0) {
-        struct file **p = &m->files;
-        while (*p != f)
-            p = &(*p)->next;
-        *p = f->next;
-        m->st.files--;
-        r.files = f;
-        f->next = NULL;
-    }
+    if (--f->cursors == 0 && f->windows == 0)
+        drop_file_locked(m, f, &r);
     os_mutex_unlock(&m->mu);
     reap(m, &r);
 }
@@ -490,12 +495,7 @@ int mgr_open(smmap_manager *m, const char *path, int fd, os_file *out)
     int rc = path ? os_open(path, out) : os_dup(fd, out);
     if (rc != -EMFILE && rc != -ENFILE)
         return rc ? mgr_failed(m, rc) : 0;
-    struct reap r = {0};
-    os_mutex_lock(&m->mu);
-    m->st.retries++;
-    collect_locked(m, &r);
-    os_mutex_unlock(&m->mu);
-    reap(m, &r);
+    collect(m, 1);
     rc = path ? os_open(path, out) : os_dup(fd, out);
     return rc ? mgr_failed(m, rc) : 0;
 }
@@ -614,11 +614,7 @@ static int map_pending(smmap_manager *m, struct window *w, int hint)
     int rc = os_map(w->file->handle, w->begin, len, hint, &p);
     unsigned calls = 1, retried = 0;
     if (rc == -ENOMEM) {
-        struct reap r = {0};
-        os_mutex_lock(&m->mu);
-        collect_locked(m, &r);
-        os_mutex_unlock(&m->mu);
-        reap(m, &r);
+        collect(m, 0); /* the retry is counted below, with the result */
         rc = os_map(w->file->handle, w->begin, len, hint, &p);
         calls++;
         retried = 1;

@@ -1,9 +1,7 @@
 /*
  * os_posix.c - the platform layer on POSIX systems (os.h): files, mappings,
  * threads, memory. guard_posix.c holds the rest (the SIGBUS guard).
- *
- * With -Dfault_injection=true the Nth call of a kind can be made to fail,
- * for the tests that walk every failure path.
+ * tests/test_faults.c wraps the file and mapping calls to make each fail.
  */
 #include "os.h"
 #include "smmap.h"
@@ -19,46 +17,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#ifdef SMMAP_FAULT_INJECTION
-#include <string.h>
-
-/* SMMAP_FAULT="mmap:3:-12" fails the 3rd mmap with ENOMEM. Read once; the
- * counters are process-wide because the tests run one scenario a process. */
-static _Atomic long fault_count[4];
-static int fault_kind = -1;
-static long fault_nth;
-static int fault_err;
-static pthread_once_t fault_once = PTHREAD_ONCE_INIT;
-enum { F_OPEN, F_FSTAT, F_MMAP, F_MUNMAP };
-
-static void fault_init(void)
-{
-    static const char *names[] = {"open", "fstat", "mmap", "munmap"};
-    const char *s = getenv("SMMAP_FAULT");
-    if (!s)
-        return;
-    for (int k = 0; k < 4; k++) {
-        size_t n = strlen(names[k]);
-        if (!strncmp(s, names[k], n) && s[n] == ':') {
-            char *end;
-            fault_nth = strtol(s + n + 1, &end, 10);
-            /* "mmap:3:12" and "mmap:3:-12" both mean -ENOMEM */
-            fault_err = *end == ':' ? -abs((int)strtol(end + 1, NULL, 10)) : -EIO;
-            fault_kind = k;
-        }
-    }
-}
-
-static int fault(int kind)
-{
-    pthread_once(&fault_once, fault_init);
-    long n = atomic_fetch_add(&fault_count[kind], 1) + 1;
-    return kind == fault_kind && n == fault_nth ? fault_err : 0;
-}
-#define FAULT(kind) do { int e_ = fault(kind); if (e_) return e_; } while (0)
-#else
-#define FAULT(kind) do { } while (0)
-#endif
 
 size_t os_page_size(void)
 {
@@ -89,7 +47,6 @@ uint32_t os_default_handles(void)
 
 int os_open(const char *path, os_file *out)
 {
-    FAULT(F_OPEN);
     /* O_NONBLOCK: opening a FIFO with no writer must not hang; the caller
      * rejects anything but a regular file right after. */
     int r;
@@ -104,7 +61,6 @@ int os_open(const char *path, os_file *out)
 
 int os_dup(int fd, os_file *out)
 {
-    FAULT(F_OPEN);
     /* A descriptor that cannot read would be shared with every later
      * cursor on the same file (files are shared by identity), so that its
      * mmap failure would reach them too: refuse it here, as read(2) does. */
@@ -126,7 +82,6 @@ int os_dup(int fd, os_file *out)
 
 int os_fstat(os_file fd, struct os_stat *st)
 {
-    FAULT(F_FSTAT);
     struct stat s;
     if (fstat((int)fd, &s) != 0)
         return -errno;
@@ -146,7 +101,6 @@ int os_close(os_file fd)
 
 int os_map(os_file fd, uint64_t offset, size_t len, int hint, void **out)
 {
-    FAULT(F_MMAP);
     if (offset > (uint64_t)INT64_MAX)
         return -EOVERFLOW;
     int flags = MAP_SHARED;
@@ -178,7 +132,6 @@ void os_advise(const void *p, size_t len, int hint)
 
 int64_t os_pread(os_file fd, void *dst, size_t len, uint64_t offset)
 {
-    FAULT(F_FSTAT);
     size_t done = 0;
     while (done < len) {
         ssize_t n = pread((int)fd, (char *)dst + done, len - done, (off_t)(offset + done));
@@ -195,7 +148,6 @@ int64_t os_pread(os_file fd, void *dst, size_t len, uint64_t offset)
 
 int os_unmap(void *p, size_t len)
 {
-    FAULT(F_MUNMAP);
     return munmap(p, len) == 0 ? 0 : -errno;
 }
 

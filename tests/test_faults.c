@@ -1,15 +1,15 @@
 /*
  * test_faults.c - every open, fstat, mmap and munmap call of a realistic
- * workload made to fail, one at a time, with each of ENOMEM, EMFILE, ENFILE,
+ * workload (and every copying read that falls back to pread) made to fail,
+ * one at a time, with each of ENOMEM, EMFILE, ENFILE,
  * EIO and EACCES (built only with -Dfault_injection=true).
  *
- * The fault hook's call counters are process-wide, so each (kind, errno, N)
- * runs in a fresh process: the test re-executes its own binary with
- * SMMAP_FAULT set, and a constructor runs the workload before Criterion
- * starts. A first run without a fault counts the calls of each kind: the
- * binary links the static library with the platform layer wrapped
- * (-Wl,--wrap), counting as the hook does (dup counts as open, pread as
- * fstat).
+ * The binary links the static library with its platform layer wrapped
+ * (-Wl,--wrap): the wrappers count the calls of each kind (dup counts as
+ * open) and fail the one SMMAP_FAULT names. The counters are process-wide,
+ * so each (kind, errno, N) runs in a fresh process: the test re-executes
+ * its own binary with SMMAP_FAULT set, and a constructor runs the workload
+ * before the harness starts. A first run without a fault counts the calls.
  *
  * Each run must either succeed with the right bytes or fail with a clean
  * code: the injected -errno, with a message. An mmap ENOMEM or an open
@@ -17,6 +17,7 @@
  * Afterwards no descriptor, no mapping of the files and no window or byte in
  * the statistics may be left; under ASan LeakSanitizer sees every run too.
  */
+#include "os.h"
 #include "util.h"
 
 #include <smmap.h>
@@ -36,59 +37,88 @@
 
 extern char **environ;
 
-/* ------------------------------------------------- counting the calls */
+/* ------------------------------------------ counting and failing calls */
 
-enum { K_OPEN, K_FSTAT, K_MMAP, K_MUNMAP, K_N };
-static const char *const kind_name[K_N] = {"open", "fstat", "mmap", "munmap"};
+/* The library's platform layer (src/os.h), wrapped at link time: each
+ * wrapper counts the calls of its kind and, under SMMAP_FAULT="kind:N:errno",
+ * makes the Nth fail with -errno before it reaches the system, as a failing
+ * system call would. */
+enum { K_OPEN, K_FSTAT, K_READ, K_MMAP, K_MUNMAP, K_N };
+static const char *const kind_name[K_N] = {"open", "fstat", "read", "mmap", "munmap"};
 static long calls[K_N];
 static int fault_kind = -1, fault_err; /* the injected fault, from SMMAP_FAULT */
 static long fault_nth;
 static int fired;                       /* the Nth call of that kind failed */
 
-static int64_t counted(int kind, int64_t rc)
+/* Fail from now on the call spec ("kind:N:errno", errno with or without its
+ * sign) names, counting calls afresh; NULL: fail none. */
+static void set_fault(const char *spec)
 {
-    if (++calls[kind] == fault_nth && kind == fault_kind && rc == -fault_err)
-        fired = 1;
-    return rc;
+    fault_kind = -1;
+    fired = 0;
+    memset(calls, 0, sizeof calls);
+    for (int k = 0; spec && k < K_N; k++) {
+        size_t n = strlen(kind_name[k]);
+        if (!strncmp(spec, kind_name[k], n) && spec[n] == ':') {
+            char *end;
+            fault_kind = k;
+            fault_nth = strtol(spec + n + 1, &end, 10);
+            fault_err = abs((int)strtol(end + 1, NULL, 10));
+        }
+    }
 }
 
-/* The library's internal platform layer (src/internal.h), wrapped. */
-int __real_smmap__os_open(const char *path, int *fd);
-int __real_smmap__os_dup(int fd, int *out);
-int __real_smmap__os_fstat(int fd, void *st);
-int64_t __real_smmap__os_pread(int fd, void *dst, size_t len, uint64_t offset);
-int __real_smmap__os_map(int fd, uint64_t offset, size_t len, int hint, void **out);
+/* -errno when this call is the one to fail, else 0. */
+static int inject(int kind)
+{
+    if (++calls[kind] != fault_nth || kind != fault_kind)
+        return 0;
+    fired = 1;
+    return -fault_err;
+}
+
+int __real_smmap__os_open(const char *path, os_file *out);
+int __real_smmap__os_dup(int fd, os_file *out);
+int __real_smmap__os_fstat(os_file f, struct os_stat *st);
+int64_t __real_smmap__os_pread(os_file f, void *dst, size_t len, uint64_t offset);
+int __real_smmap__os_map(os_file f, uint64_t offset, size_t len, int hint, void **out);
 int __real_smmap__os_unmap(void *p, size_t len);
-int __wrap_smmap__os_open(const char *path, int *fd);
-int __wrap_smmap__os_dup(int fd, int *out);
-int __wrap_smmap__os_fstat(int fd, void *st);
-int64_t __wrap_smmap__os_pread(int fd, void *dst, size_t len, uint64_t offset);
-int __wrap_smmap__os_map(int fd, uint64_t offset, size_t len, int hint, void **out);
+int __wrap_smmap__os_open(const char *path, os_file *out);
+int __wrap_smmap__os_dup(int fd, os_file *out);
+int __wrap_smmap__os_fstat(os_file f, struct os_stat *st);
+int64_t __wrap_smmap__os_pread(os_file f, void *dst, size_t len, uint64_t offset);
+int __wrap_smmap__os_map(os_file f, uint64_t offset, size_t len, int hint, void **out);
 int __wrap_smmap__os_unmap(void *p, size_t len);
 
-int __wrap_smmap__os_open(const char *path, int *fd)
+int __wrap_smmap__os_open(const char *path, os_file *out)
 {
-    return (int)counted(K_OPEN, __real_smmap__os_open(path, fd));
+    int e = inject(K_OPEN);
+    return e ? e : __real_smmap__os_open(path, out);
 }
-int __wrap_smmap__os_dup(int fd, int *out)
+int __wrap_smmap__os_dup(int fd, os_file *out)
 {
-    return (int)counted(K_OPEN, __real_smmap__os_dup(fd, out));
+    int e = inject(K_OPEN);
+    return e ? e : __real_smmap__os_dup(fd, out);
 }
-int __wrap_smmap__os_fstat(int fd, void *st)
+int __wrap_smmap__os_fstat(os_file f, struct os_stat *st)
 {
-    return (int)counted(K_FSTAT, __real_smmap__os_fstat(fd, st));
+    int e = inject(K_FSTAT);
+    return e ? e : __real_smmap__os_fstat(f, st);
 }
-int64_t __wrap_smmap__os_pread(int fd, void *dst, size_t len, uint64_t offset)
+int64_t __wrap_smmap__os_pread(os_file f, void *dst, size_t len, uint64_t offset)
 {
-    return counted(K_FSTAT, __real_smmap__os_pread(fd, dst, len, offset));
+    int e = inject(K_READ);
+    return e ? e : __real_smmap__os_pread(f, dst, len, offset);
 }
-int __wrap_smmap__os_map(int fd, uint64_t offset, size_t len, int hint, void **out)
+int __wrap_smmap__os_map(os_file f, uint64_t offset, size_t len, int hint, void **out)
 {
-    return (int)counted(K_MMAP, __real_smmap__os_map(fd, offset, len, hint, out));
+    int e = inject(K_MMAP);
+    return e ? e : __real_smmap__os_map(f, offset, len, hint, out);
 }
 int __wrap_smmap__os_unmap(void *p, size_t len)
 {
-    return (int)counted(K_MUNMAP, __real_smmap__os_unmap(p, len));
+    int e = inject(K_MUNMAP);
+    return e ? e : __real_smmap__os_unmap(p, len);
 }
 
 /* ------------------------------------------- the workload (child side) */
@@ -362,16 +392,7 @@ __attribute__((constructor)) static void child(void)
     const char *dir = getenv("SMMAP_FAULTS_DIR");
     if (!dir)
         return;
-    const char *spec = getenv("SMMAP_FAULT");
-    for (int k = 0; spec && k < K_N; k++) {
-        size_t n = strlen(kind_name[k]);
-        if (!strncmp(spec, kind_name[k], n) && spec[n] == ':') {
-            char *end;
-            fault_kind = k;
-            fault_nth = strtol(spec + n + 1, &end, 10);
-            fault_err = abs((int)strtol(end + 1, NULL, 10));
-        }
-    }
+    set_fault(getenv("SMMAP_FAULT"));
     struct run r = {0};
     int fds0 = count_fds();
     workload(&r, dir);
@@ -384,8 +405,8 @@ __attribute__((constructor)) static void child(void)
         bad(&r, "%d mappings of the files left", maps);
     if (fault_kind >= 0 && !fired && fault_nth <= calls[fault_kind])
         bad(&r, "call %ld of %s did not fail", fault_nth, kind_name[fault_kind]);
-    printf("calls %ld %ld %ld %ld fired %d errors %d\n", calls[0], calls[1], calls[2],
-           calls[3], fired, r.errors);
+    printf("calls %ld %ld %ld %ld %ld fired %d errors %d\n", calls[0], calls[1], calls[2],
+           calls[3], calls[4], fired, r.errors);
     if (r.bad[0])
         fprintf(stderr, "%s\n", r.bad);
     fflush(NULL);
@@ -456,9 +477,9 @@ static void spawn(const char *spec, struct outcome *o)
         ;
     o->status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
     const char *line = strstr(o->out, "calls ");
-    if (!line || sscanf(line, "calls %ld %ld %ld %ld fired %d errors %d", &o->calls[0],
-                        &o->calls[1], &o->calls[2], &o->calls[3], &o->fired,
-                        &o->errors) != 6)
+    if (!line || sscanf(line, "calls %ld %ld %ld %ld %ld fired %d errors %d", &o->calls[0],
+                        &o->calls[1], &o->calls[2], &o->calls[3], &o->calls[4], &o->fired,
+                        &o->errors) != 7)
         o->status = o->status ? o->status : 255;
 }
 
@@ -502,12 +523,12 @@ static void walk(int kind)
 
 TEST(faults, open) { walk(K_OPEN); }
 TEST(faults, fstat) { walk(K_FSTAT); }
+TEST(faults, read) { walk(K_READ); }
 TEST(faults, mmap) { walk(K_MMAP); }
 TEST(faults, munmap) { walk(K_MUNMAP); }
 
-/* The format os_posix.c documents: SMMAP_FAULT="mmap:1:-12" fails the 1st
- * mmap with ENOMEM, so its retry succeeds; an errno is never returned as a
- * positive number. */
+/* SMMAP_FAULT="mmap:1:-12" fails the 1st mmap with ENOMEM, so its retry
+ * succeeds; the errno may be written with or without its sign. */
 TEST(faults, documented_spec_format)
 {
     make_files();
@@ -518,12 +539,11 @@ TEST(faults, documented_spec_format)
     EXPECT_EQ(o.status, 0, "SMMAP_FAULT=open:1:-24 (EMFILE, retried):\n%s", o.out);
 }
 
-/* The statistics count "failed mmap, open or fstat calls" (smmap.h). Each
- * Criterion test runs in a fresh process, so the hook's counters start here. */
+/* The statistics count "failed mmap, open or fstat calls" (smmap.h). */
 static uint64_t failures_after(const char *spec, int expect_rc)
 {
     const char *p = util_make_file("f", 100 * KiB, 7);
-    ASSERT_EQ(setenv("SMMAP_FAULT", spec, 1), 0);
+    set_fault(spec);
     smmap_manager *m;
     ASSERT_EQ(smmap_manager_new(&m, NULL), 0);
     smmap_cursor *c = NULL;
