@@ -12,15 +12,10 @@
  * references the WindowMap; if so the WindowMap takes a duplicate cursor of
  * its own, which keeps the window mapped until the last view is released.
  *
- * The memoryviews handed out all share one export of the WindowMap: a
- * memoryview of the whole window, kept in the WindowMap, of which each view
- * is a copy narrowed to its bytes (the way CPython slices a memoryview).
- * That costs one allocation per view, not the two (managed buffer and view)
- * of a fresh export. The WindowMap also keeps the last view it handed out;
- * when nothing else references that one any more (the usual fate of
- * `c.use_region(o).buffer()[:n]` or `buf[a:b]`), the next view is that
- * object again, narrowed anew, as zip() and enumerate() reuse their result
- * tuple: nobody can tell, and no allocation is made.
+ * Every view is a memoryview of the WindowMap whose export gives just the
+ * view's bytes (make_view() sets the span before asking for it). Views are
+ * counted through the buffer protocol, as mmapmodule.c counts its exports:
+ * the extension uses CPython's public API only, no memoryview internals.
  *
  * Truncation. Touching a page of a mapping that the file no longer covers
  * raises SIGBUS. A view is handed out only after its last byte was touched
@@ -407,12 +402,12 @@ struct WindowMapObject {
     const unsigned char *base;   /* first byte of the window */
     uint64_t begin;              /* its file offset */
     Py_ssize_t len;
-    Py_ssize_t exports;          /* live Py_buffer exports */
-    PyObject *mv;                /* memoryview of the window, or NULL: the
-                                    export the views share, while owned */
-    PyObject *view;              /* the last view handed out, or NULL */
+    Py_ssize_t exports;          /* live Py_buffer exports (every view) */
+    const unsigned char *span;   /* what the next export gives, set by
+                                    make_view() (NULL: the whole window),
+                                    and probed already */
+    Py_ssize_t span_len;
     PyObject *name;              /* the owner's path_or_fd, for errors */
-    int probed;                  /* the next export is probed already */
 };
 
 static int cursor_check(CursorObject *self)
@@ -446,32 +441,20 @@ static void cursor_refresh(CursorObject *self)
     self->we = smmap_window_end(self->c);
 }
 
-/* Whether anything but its owner holds the WindowMap: a reference, an
- * export, or a view made from the shared memoryview. The shared memoryview
- * itself holds one reference and one export (through its managed buffer),
- * and its managed buffer one reference per view. */
+/* Whether anything but its owner holds the WindowMap: a reference or an
+ * export (every view is one, counted by the buffer protocol, as
+ * mmapmodule.c counts its exports). */
 static int wmap_in_use(WindowMapObject *w)
 {
-    Py_ssize_t own = 0;
-    if (w->mv) {
-        PyMemoryViewObject *mv = (PyMemoryViewObject *)w->mv;
-        if (Py_REFCNT(w->mv) > 1 || (w->view && Py_REFCNT(w->view) > 1) ||
-            Py_REFCNT(mv->mbuf) > 1 + (w->view != NULL))
-            return 1;
-        own = 1;
-    }
-    return Py_REFCNT(w) > 1 + own || w->exports > own;
+    return Py_REFCNT(w) > 1 || w->exports > 0;
 }
 
-/* The WindowMap loses its owner: drop the shared memoryview (a reference
- * cycle once unowned), then the owner's reference. */
+/* The WindowMap loses its owner. */
 static void wmap_disown(CursorObject *self)
 {
     WindowMapObject *w = self->win;
     self->win = NULL;
     w->owner = NULL;
-    Py_CLEAR(w->view);
-    Py_CLEAR(w->mv);
     Py_DECREF(w);
 }
 
@@ -577,13 +560,12 @@ static WindowMapObject *cursor_window(CursorObject *self)
     w->owner = self;
     w->own = NULL;
     w->name = Py_XNewRef(self->path_or_fd);
-    w->probed = 0;
+    w->span = NULL;
+    w->span_len = 0;
     w->base = smmap_data(self->c) - (smmap_begin(self->c) - self->wb);
     w->begin = self->wb;
     w->len = (Py_ssize_t)len;
     w->exports = 0;
-    w->mv = NULL;
-    w->view = NULL;
     self->win = w;
     return w;
 }
@@ -609,32 +591,12 @@ static PyObject *make_view(CursorObject *self, uint64_t off, size_t n)
     WindowMapObject *w = cursor_window(self);
     if (!w || probe_view(self->c, self->we, off + n - 1, self->path_or_fd) < 0)
         return NULL;
-    PyMemoryViewObject *v = (PyMemoryViewObject *)w->view;
-    if (v && Py_REFCNT(v) == 1 && !(v->flags & _Py_MEMORYVIEW_RELEASED) && !v->exports &&
-        !v->weakreflist) {
-        Py_INCREF(v); /* nobody else sees it: reuse it */
-    } else {
-        if (!w->mv) {
-            /* the export the views share: only the views are probed */
-            w->probed = 1;
-            w->mv = PyMemoryView_FromObject((PyObject *)w);
-            w->probed = 0;
-            if (!w->mv)
-                return NULL;
-        }
-        /* A second view on the same managed buffer */
-        v = (PyMemoryViewObject *)PyMemoryView_FromObject(w->mv);
-        if (!v)
-            return NULL;
-        Py_XSETREF(w->view, Py_NewRef(v));
-    }
-    /* narrowed to [off, off+n): one-dimensional bytes stay contiguous, so
-     * its flags hold */
-    v->view.buf = (void *)(w->base + (off - w->begin));
-    v->view.len = (Py_ssize_t)n;
-    v->view.shape[0] = (Py_ssize_t)n;
-    v->hash = -1;
-    return (PyObject *)v;
+    /* A memoryview of the WindowMap, whose export gives [off, off+n). */
+    w->span = w->base + (off - w->begin);
+    w->span_len = (Py_ssize_t)n;
+    PyObject *v = PyMemoryView_FromObject((PyObject *)w);
+    w->span = NULL;
+    return v;
 }
 
 static PyObject *cursor_view(CursorObject *self, uint64_t off, size_t n)
@@ -1088,14 +1050,18 @@ static void wmap_dealloc(WindowMapObject *w)
     PyObject_Free(w);
 }
 
-/* The whole window, once its last byte is probed. */
+/* The span make_view() asked for (probed by it), or else the whole
+ * window, once its last byte is probed. */
 static int wmap_getbuffer(WindowMapObject *w, Py_buffer *view, int flags)
 {
     uint64_t end = w->begin + (uint64_t)w->len;
-    if ((!w->probed &&
-         probe_view(w->own ? w->own : w->owner->c, end, end - 1, w->name) < 0) ||
-        PyBuffer_FillInfo(view, (PyObject *)w, (void *)w->base, w->len, 1, flags) < 0)
+    if (w->span) {
+        if (PyBuffer_FillInfo(view, (PyObject *)w, (void *)w->span, w->span_len, 1, flags) < 0)
+            return -1;
+    } else if (probe_view(w->own ? w->own : w->owner->c, end, end - 1, w->name) < 0 ||
+               PyBuffer_FillInfo(view, (PyObject *)w, (void *)w->base, w->len, 1, flags) < 0) {
         return -1;
+    }
     w->exports++;
     return 0;
 }
