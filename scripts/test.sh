@@ -5,7 +5,8 @@
 # aarch64 (qemu-user) and Windows (wine); the fault-injection walk (plain and under ASan);
 # the libFuzzer target for a minute; a build from nothing but the compiler
 # (no pkg-config file found) that installs; then the CLI, example and
-# Python suites (pytest). Prints each runner's closing lines, a count per
+# Python suites (pytest), the wheel, the drop-in on every pyenv CPython, and
+# the Debian packages. Prints each runner's closing lines, a count per
 # target and, last, one line "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
@@ -201,6 +202,15 @@ passed=$((passed + ${p:-0})); failed=$((failed + ${f:-1}))
 echo "== Python versions (unittest)"
 bash scripts/python-versions.sh build-test 2>&1 | tee "$log/pyver" | tail -n 8
 read -r p _ f _ < <(tail -n 1 "$log/pyver")
+passed=$((passed + ${p:-0})); failed=$((failed + ${f:-1}))
+
+# Last, because it installs the Debian packages into this machine (and
+# replaces python3-smmap meanwhile): build them from debian/, lint,
+# install, use (pkg-config, CMake, smmap sum, gitdb), purge.
+echo "== Debian packages"
+bash tests/packaging/deb.sh >"$log/deb" 2>&1
+grep -E "^(FAIL|ok: lintian)|^deb:" "$log/deb" | tail -n 8
+read -r _ p _ f _ < <(tail -n 1 "$log/deb")
 passed=$((passed + ${p:-0})); failed=$((failed + ${f:-1}))
 
 echo "$passed passed, $failed failed"
