@@ -1,7 +1,7 @@
 """Managers and cursors of the smmap drop-in.
 
 WindowCursor and the manager's accessors live in the extension
-(smmap/_smmap.c); this module turns smmap's constructor keywords into the
+(smmap/_smmap/); this module turns smmap's constructor keywords into the
 library's options and keeps smmap's few rarely used helpers.
 """
 import sys
