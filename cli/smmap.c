@@ -422,8 +422,8 @@ static int cat_range(smmap_cursor *c, const char *path, uint64_t off,
         if (n > len)
             n = (size_t)len;
         /* write() from a page lost to truncation fails with EFAULT rather
-         * than raising SIGBUS, so this raw read is safe (Windows refuses
-         * to shorten a file while a view of it exists). */
+         * than raising SIGBUS (WriteFile with an error sys_write() calls
+         * EFAULT), so this raw read is safe. */
         rc = write_all(smmap_data(c), n);
         if (rc == -EFAULT) {
             fprintf(stderr, "smmap: %s: %s\n", path,

@@ -18,9 +18,9 @@
 #define SYS_STDOUT 1
 #define SYS_STDERR 2
 
-/* Call first: stdout then writes bytes as they are (Windows' text mode
- * would put a CR before every LF), and the returned argv holds the
- * arguments in UTF-8 (Windows gives them in the ANSI code page). */
+/* Call first: stdout and stderr then write bytes as they are (Windows'
+ * text mode would put a CR before every LF), and the returned argv holds
+ * the arguments in UTF-8 (Windows gives them in the ANSI code page). */
 char **sys_init(int argc, char **argv);
 
 /* A monotonic clock, in nanoseconds. */

@@ -29,6 +29,19 @@ static int from_win(DWORD e)
         return -EACCES;
     case ERROR_INVALID_HANDLE:
         return -EBADF;
+    case ERROR_DISK_FULL:
+    case ERROR_HANDLE_DISK_FULL:
+        return -ENOSPC;
+    case ERROR_BROKEN_PIPE:
+    case ERROR_NO_DATA:
+    case ERROR_PIPE_NOT_CONNECTED:
+        return -EPIPE;
+    /* A buffer the system could not read: for cat, a page of a view
+     * lost to truncation (an in-page error; wine's is the last). */
+    case ERROR_NOACCESS:
+    case ERROR_SWAPERROR:
+    case ERROR_INVALID_USER_BUFFER:
+        return -EFAULT;
     default:
         return -EIO;
     }
@@ -59,7 +72,10 @@ static char *narrow(const wchar_t *w)
  * strings live as long as the process. */
 char **sys_init(int argc, char **argv)
 {
+    /* stderr too: the messages, --stats and bench's ratios are then the
+     * same bytes as on POSIX systems. */
     _setmode(_fileno(stdout), _O_BINARY);
+    _setmode(_fileno(stderr), _O_BINARY);
 
     int n;
     wchar_t **w = CommandLineToArgvW(GetCommandLineW(), &n);
@@ -105,13 +121,20 @@ int64_t sys_file_size(const char *path)
     return (int64_t)((uint64_t)a.nFileSizeHigh << 32 | a.nFileSizeLow);
 }
 
-/* The C runtime counts bytes in an unsigned int: 1 GiB at most a call. */
+/* Windows counts bytes in a DWORD: at most 1 GiB a call. */
 #define MAX_IO ((size_t)1 << 30)
 
+/* WriteFile itself, not _write(): wine's msvcrt fails a short write, and
+ * one to a pipe whose reader has gone, with EINVAL, where POSIX gives the
+ * count or EPIPE. The descriptors here are binary: _write() would
+ * translate nothing anyway. */
 int64_t sys_write(int fd, const void *buf, size_t len)
 {
-    int w = _write(fd, buf, (unsigned)(len < MAX_IO ? len : MAX_IO));
-    return w < 0 ? -errno : w;
+    DWORD put;
+    if (!WriteFile((HANDLE)_get_osfhandle(fd), buf,
+                   (DWORD)(len < MAX_IO ? len : MAX_IO), &put, NULL))
+        return from_win(GetLastError());
+    return put;
 }
 
 /* ReadFile at an offset moves the handle's file position, which nothing
@@ -158,8 +181,8 @@ long sys_pid(void)
     return (long)GetCurrentProcessId();
 }
 
-/* Windows deletes no file while it is open, as unlink(2) does:
- * _O_TEMPORARY deletes it once the last handle on it is closed (the
+/* Windows cannot take an open file's name away, as unlink(2) does:
+ * _O_TEMPORARY deletes the file once the last handle on it is closed (the
  * library's own included), and the end of the process closes them all. */
 int sys_create_temp(const char *path)
 {
@@ -188,7 +211,7 @@ int sys_map(int fd, size_t len, const void **out)
     /* MAP_POPULATE reads the pages in and maps them: prefetch them in
      * large reads, then touch each so that it is mapped too. */
     WIN32_MEMORY_RANGE_ENTRY r = {p, len};
-    PrefetchVirtualMemory(GetCurrentProcess(), 1, &r, 0);
+    (void)PrefetchVirtualMemory(GetCurrentProcess(), 1, &r, 0); /* a hint */
     SYSTEM_INFO si;
     GetSystemInfo(&si);
     const volatile unsigned char *b = p;

@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h> /* mingw-w64 has one too: mkstemp, write, unlink */
+#include <unistd.h> /* write, close, unlink: mingw-w64 has them too */
 #ifdef _WIN32
 #include <fcntl.h>
 #include <io.h>
