@@ -146,6 +146,14 @@ if build windows build-test-windows --cross-file cross/mingw64.txt; then
     wineboot --init >"$log/wineboot" 2>&1; wineserver -w
     SMMAP_TEST_SLOW=10 SMMAP_TEST_TIMEOUT_SCALE=10 \
         run_tests windows build-test-windows --timeout-multiplier 10
+    # packls.exe against git verify-pack -v on the test packs, under wine
+    # (not the random-damage loop: some 150 starts of wine, 2.5 minutes).
+    printf '#!/bin/sh\nWINEPATH="%s" exec wine "%s" "$@"\n' "$(winepath -w build-test-windows)" \
+        "$PWD/build-test-windows/examples/packls.exe" >"$log/packls-wine"
+    chmod +x "$log/packls-wine"
+    SMMAP_PACKLS="$log/packls-wine" py_suite packls-windows \
+        /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/examples/test_packls.py \
+        -k "not random_damage"
     wineserver -k 2>/dev/null
 fi
 
