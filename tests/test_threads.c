@@ -296,6 +296,8 @@ TEST(threads, fork_while_others_work, .timeout = 120)
     pthread_t t[3];
     for (int i = 0; i < 3; i++)
         ASSERT_EQ(pthread_create(&t[i], NULL, churn_run, &ch), 0);
+    while (atomic_load(&ch.next) < 3) /* every worker's cursor in ch */
+        usleep(100);
     long forks = util_ops(40);
     for (long i = 0; i < forks; i++) {
         usleep(500);
