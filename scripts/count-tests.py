@@ -3,7 +3,8 @@
 
 Usage: count-tests.py BUILD-DIR LABEL
 
-Reads BUILD-DIR/meson-logs/testlog.json. A TAP test program (the C suites)
+Reads the newest BUILD-DIR/meson-logs/testlog*.json (meson writes
+testlog-WRAPPER.json for a run with --wrapper, e.g. under valgrind). A TAP test program (the C suites)
 counts each of its tests: "ok" passed, "ok ... # SKIP" skipped, "not ok"
 failed, and a test the plan announced but the program never reported (it
 died) failed; a program that failed without any "not ok" line counts one
@@ -11,6 +12,7 @@ failure. Any other test program counts as one test. Prints the failed tests
 with their diagnostics, then "LABEL: N passed, N failed, N skipped", and
 last a line "COUNTS P F S" for scripts/test.sh.
 """
+import glob
 import json
 import os
 import re
@@ -48,7 +50,9 @@ def count_tap(out):
 
 def main():
     build, label = sys.argv[1], sys.argv[2]
-    path = os.path.join(build, 'meson-logs', 'testlog.json')
+    logs = glob.glob(os.path.join(build, 'meson-logs', 'testlog*.json'))
+    path = max(logs, key=os.path.getmtime) if logs else os.path.join(build, 'meson-logs',
+                                                                     'testlog.json')
     passed = failed = skipped = 0
     try:
         entries = [json.loads(line) for line in open(path)]
