@@ -4,7 +4,7 @@
  *
  * smmap_use() first checks the cursor's own window, without a lock: the
  * cursor holds that window, so nothing can unmap it meanwhile. Only a
- * request outside it goes to the manager (mgr_acquire).
+ * request outside it goes to the manager (smmap__mgr_acquire).
  */
 #include "internal.h"
 
@@ -17,7 +17,7 @@
 #define CACHE_LINE 64
 static smmap_cursor *cursor_alloc(void)
 {
-    smmap_cursor *c = os_alloc_aligned(CACHE_LINE, sizeof *c);
+    smmap_cursor *c = smmap__os_alloc_aligned(CACHE_LINE, sizeof *c);
     if (c)
         memset(c, 0, sizeof *c);
     return c;
@@ -26,7 +26,7 @@ static smmap_cursor *cursor_alloc(void)
 static void drop_spares(smmap_cursor *c)
 {
     while (c->nspare > 0)
-        mgr_release(c->m, c->spare[--c->nspare]);
+        smmap__mgr_release(c->m, c->spare[--c->nspare]);
 }
 
 /* Keep the current window as the newest spare; return the window that
@@ -37,7 +37,7 @@ static struct window *keep_spare(smmap_cursor *c)
     struct window *w = c->w;
     if (!w)
         return NULL;
-    if (!mgr_roomy(c->m)) {
+    if (!smmap__mgr_roomy(c->m)) {
         drop_spares(c);
         return w;
     }
@@ -54,20 +54,20 @@ static int cursor_make(smmap_manager *m, const char *path, int fd,
     smmap_cursor *c = cursor_alloc();
     char *p = path ? strdup(path) : NULL;
     if (!c || (path && !p)) {
-        os_free_aligned(c);
+        smmap__os_free_aligned(c);
         free(p);
         return -ENOMEM;
     }
     os_file own;
-    int rc = mgr_open(m, path, fd, &own);
+    int rc = smmap__mgr_open(m, path, fd, &own);
     if (rc == 0)
-        rc = mgr_attach(m, own, path, &c->file);
+        rc = smmap__mgr_attach(m, own, path, &c->file);
     if (rc != 0) {
-        os_free_aligned(c);
+        smmap__os_free_aligned(c);
         free(p);
         return rc;
     }
-    mgr_ref(m);
+    smmap__mgr_ref(m);
     c->m = m;
     c->path = p;
     c->user_fd = path ? -1 : fd;
@@ -102,7 +102,7 @@ int smmap_cursor_dup(const smmap_cursor *c, smmap_cursor **out)
     smmap_cursor *d = cursor_alloc();
     char *p = c->path ? strdup(c->path) : NULL;
     if (!d || (c->path && !p)) {
-        os_free_aligned(d);
+        smmap__os_free_aligned(d);
         free(p);
         return -ENOMEM;
     }
@@ -110,8 +110,8 @@ int smmap_cursor_dup(const smmap_cursor *c, smmap_cursor **out)
     d->path = p;
     d->hits = 0;
     d->nspare = 0;
-    mgr_share(c->m, c->file, c->w);
-    mgr_ref(c->m);
+    smmap__mgr_share(c->m, c->file, c->w);
+    smmap__mgr_ref(c->m);
     *out = d;
     return 0;
 }
@@ -123,9 +123,9 @@ void smmap_unuse(smmap_cursor *c)
     drop_spares(c);
     if (!c->w)
         return;
-    mgr_add_hits(c->m, c->hits);
+    smmap__mgr_add_hits(c->m, c->hits);
     c->hits = 0;
-    mgr_release(c->m, c->w);
+    smmap__mgr_release(c->m, c->w);
     c->w = NULL;
     c->data = NULL;
     c->size = 0;
@@ -136,10 +136,10 @@ void smmap_cursor_free(smmap_cursor *c)
     if (!c)
         return;
     smmap_unuse(c);
-    mgr_detach(c->m, c->file);
-    mgr_unref(c->m);
+    smmap__mgr_detach(c->m, c->file);
+    smmap__mgr_unref(c->m);
     free(c->path);
-    os_free_aligned(c);
+    smmap__os_free_aligned(c);
 }
 
 static inline int use(smmap_cursor *c, uint64_t offset, size_t size,
@@ -151,7 +151,7 @@ use_miss(smmap_cursor *c, uint64_t offset, size_t size, unsigned flags)
 {
     /* No window holds more than its reach: asking for more would find no
      * mapped window good enough and map the same one again on every call. */
-    uint64_t reach = win_reach(c->m, offset);
+    uint64_t reach = smmap__win_reach(c->m, offset);
     if (size > reach)
         return use(c, offset, (size_t)reach, flags);
     /* Spares serve smmap_read() alone: a cursor that moved on to
@@ -159,13 +159,13 @@ use_miss(smmap_cursor *c, uint64_t offset, size_t size, unsigned flags)
     if (!(flags & ACQ_KEEP))
         drop_spares(c);
     struct window *w = flags & ACQ_KEEP ? keep_spare(c) : c->w;
-    mgr_add_hits(c->m, c->hits);
+    smmap__mgr_add_hits(c->m, c->hits);
     c->hits = 0;
     c->w = NULL;
     c->data = NULL;
     c->size = 0;
     flags |= (unsigned)c->hint << ACQ_HINT_SHIFT;
-    int rc = mgr_acquire(c->m, c->file, offset, size, flags, w, &w);
+    int rc = smmap__mgr_acquire(c->m, c->file, offset, size, flags, w, &w);
     if (rc != 0) {
         drop_spares(c); /* a cursor without a window holds nothing */
         return rc;
@@ -176,7 +176,7 @@ use_miss(smmap_cursor *c, uint64_t offset, size_t size, unsigned flags)
     c->data = w->data + (offset - w->begin);
     c->size = size && size < avail ? size : (size_t)avail;
     if (c->hint == SMMAP_HINT_WILLNEED)
-        os_advise(w->data + (offset - w->begin), (size_t)avail, c->hint);
+        smmap__os_advise(w->data + (offset - w->begin), (size_t)avail, c->hint);
     return 0;
 }
 
@@ -259,19 +259,19 @@ int smmap_window_users(const smmap_cursor *c)
 {
     if (!c)
         return SMMAP_EINVAL;
-    return c->w ? mgr_users(c->m, c->w) : SMMAP_ECURSOR;
+    return c->w ? smmap__mgr_users(c->m, c->w) : SMMAP_ECURSOR;
 }
 
 int smmap_window_users_at(const smmap_cursor *c, uint64_t begin)
 {
-    return c ? mgr_users_at(c->m, c->file, begin) : SMMAP_EINVAL;
+    return c ? smmap__mgr_users_at(c->m, c->file, begin) : SMMAP_EINVAL;
 }
 
 /* A guarded copy from the file's window; on a fault the size is read
  * again, so that the calls after this one stop at the new end. */
 static int copy(smmap_cursor *c, void *dst, const unsigned char *src, size_t len)
 {
-    int rc = guard_copy(dst, src, len);
+    int rc = smmap__guard_copy(dst, src, len);
     if (rc == SMMAP_ETRUNC)
         smmap_file_stat(c);
     return rc;
@@ -320,7 +320,7 @@ int64_t smmap_scan(smmap_cursor *c, uint64_t offset, uint64_t len,
         if (rc != 0)
             return rc;
         size_t n = len - done < c->size ? (size_t)(len - done) : c->size;
-        rc = guard_call(fn, arg, c->data, n, at);
+        rc = smmap__guard_call(fn, arg, c->data, n, at);
         if (rc == SMMAP_ETRUNC)
             smmap_file_stat(c);
         if (rc != 0)
@@ -346,9 +346,9 @@ int64_t smmap_file_stat(smmap_cursor *c)
     if (!c)
         return SMMAP_EINVAL;
     struct os_stat st;
-    int rc = os_fstat(c->file->handle, &st);
+    int rc = smmap__os_fstat(c->file->handle, &st);
     if (rc != 0)
-        return mgr_failed(c->m, rc);
+        return smmap__mgr_failed(c->m, rc);
     atomic_store_explicit(&c->file->size, st.size, memory_order_relaxed);
     return (int64_t)st.size;
 }
@@ -374,7 +374,8 @@ read_windows(smmap_cursor *c, unsigned char *out, size_t len, uint64_t offset)
     while (done < len) {
         int rc = use(c, offset + done, len - done, flags);
         if (rc == ACQ_FULL) {
-            int64_t n = mgr_pread(c->m, c->file, out + done, len - done, offset + done);
+            int64_t n = smmap__mgr_pread(c->m, c->file, out + done, len - done,
+                                         offset + done);
             if (n < 0)
                 return n;
             done += (size_t)n;

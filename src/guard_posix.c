@@ -1,6 +1,6 @@
 /*
  * guard_posix.c - copies that survive a file truncated under its mapping
- * (os.h's guard_copy on POSIX systems).
+ * (os.h's smmap__guard_copy on POSIX systems).
  *
  * Touching a mapped page past the new end of a file raises SIGBUS. The
  * handler, installed once, recovers a fault that hit the source of a
@@ -150,7 +150,7 @@ static inline void ensure_installed(void)
         pthread_once(&install_once, install);
 }
 
-int guard_copy(void *dst, const void *src, size_t len)
+int smmap__guard_copy(void *dst, const void *src, size_t len)
 {
     ensure_installed();
 #ifdef FIXUP_COPY
@@ -173,7 +173,7 @@ int guard_copy(void *dst, const void *src, size_t len)
     return 0;
 }
 
-int guard_call(smmap_scan_fn fn, void *arg, const unsigned char *data,
+int smmap__guard_call(smmap_scan_fn fn, void *arg, const unsigned char *data,
                size_t len, uint64_t offset)
 {
     ensure_installed();

@@ -1,6 +1,6 @@
 /*
  * guard_win32.c - copies that survive a file truncated under its view
- * (os.h's guard_copy on Windows).
+ * (os.h's smmap__guard_copy on Windows).
  *
  * Windows itself refuses to shrink a file that has a view, but another
  * system sharing the file (a network server, wine's host) can cut it, and
@@ -88,13 +88,13 @@ static inline void ensure_installed(void)
         InitOnceExecuteOnce(&install_once, install, NULL, NULL);
 }
 
-int guard_copy(void *dst, const void *src, size_t len)
+int smmap__guard_copy(void *dst, const void *src, size_t len)
 {
     ensure_installed();
     return smmap__fixup_copy(dst, src, len) ? SMMAP_ETRUNC : 0;
 }
 
-int guard_call(smmap_scan_fn fn, void *arg, const unsigned char *data,
+int smmap__guard_call(smmap_scan_fn fn, void *arg, const unsigned char *data,
                size_t len, uint64_t offset)
 {
     ensure_installed();

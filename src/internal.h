@@ -18,31 +18,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define mgr_ref smmap__mgr_ref
-#define mgr_unref smmap__mgr_unref
-#define mgr_open smmap__mgr_open
-#define mgr_attach smmap__mgr_attach
-#define mgr_detach smmap__mgr_detach
-#define mgr_acquire smmap__mgr_acquire
-#define mgr_pread smmap__mgr_pread
-#define mgr_release smmap__mgr_release
-#define mgr_share smmap__mgr_share
-#define mgr_users smmap__mgr_users
-#define mgr_users_at smmap__mgr_users_at
-#define mgr_add_hits smmap__mgr_add_hits
-#define mgr_roomy smmap__mgr_roomy
-#define mgr_failed smmap__mgr_failed
-#define win_covers smmap__win_covers
-#define win_slot smmap__win_slot
-#define win_reach smmap__win_reach
-#define win_at smmap__win_at
-#define win_find smmap__win_find
-#define win_place smmap__win_place
-#define win_index_add smmap__win_index_add
-#define win_index_del smmap__win_index_del
-#define lru_push smmap__lru_push
-#define lru_del smmap__lru_del
-
 /* ----------------------------------------------------------------- files */
 
 /* One open file, shared by every cursor and window on the same device and
@@ -100,48 +75,47 @@ struct smmap_manager {
 };
 
 /* manager.c */
-HIDDEN void mgr_ref(smmap_manager *m);
-HIDDEN void mgr_unref(smmap_manager *m);
-HIDDEN int mgr_open(smmap_manager *m, const char *path, int fd, os_file *out);
+HIDDEN void smmap__mgr_ref(smmap_manager *m);
+HIDDEN void smmap__mgr_unref(smmap_manager *m);
+HIDDEN int smmap__mgr_open(smmap_manager *m, const char *path, int fd, os_file *out);
 /* Takes h, even on error; path (NULL for an fd) names the file for
  * smmap_collect_path() unless it has a name already. */
-HIDDEN int mgr_attach(smmap_manager *m, os_file h, const char *path, struct file **out);
-HIDDEN void mgr_detach(smmap_manager *m, struct file *f);
-/* mgr_acquire() flags: rather than evict to make room, return ACQ_FULL;
+HIDDEN int smmap__mgr_attach(smmap_manager *m, os_file h, const char *path,
+                             struct file **out);
+HIDDEN void smmap__mgr_detach(smmap_manager *m, struct file *f);
+/* smmap__mgr_acquire() flags: rather than evict to make room, return ACQ_FULL;
  * the cursor's access hint sits above ACQ_HINT_SHIFT. */
 #define ACQ_NO_EVICT 0x1
 #define ACQ_KEEP 0x2       /* cursor-side: keep the old window as a spare */
 #define ACQ_HINT_SHIFT 8
 #define ACQ_FULL 1
-HIDDEN int mgr_acquire(smmap_manager *m, struct file *f, uint64_t offset,
+HIDDEN int smmap__mgr_acquire(smmap_manager *m, struct file *f, uint64_t offset,
                        size_t size, unsigned flags, struct window *old,
                        struct window **out);
-HIDDEN int64_t mgr_pread(smmap_manager *m, struct file *f, void *dst,
+HIDDEN int64_t smmap__mgr_pread(smmap_manager *m, struct file *f, void *dst,
                          size_t len, uint64_t offset);
-HIDDEN void mgr_release(smmap_manager *m, struct window *w);
-HIDDEN void mgr_share(smmap_manager *m, struct file *f, struct window *w);
-HIDDEN int mgr_users(smmap_manager *m, const struct window *w);
-HIDDEN int mgr_users_at(smmap_manager *m, const struct file *f, uint64_t begin);
-HIDDEN void mgr_add_hits(smmap_manager *m, uint64_t hits);
-HIDDEN bool mgr_roomy(smmap_manager *m);
-HIDDEN int mgr_failed(smmap_manager *m, int err);
+HIDDEN void smmap__mgr_release(smmap_manager *m, struct window *w);
+HIDDEN void smmap__mgr_share(smmap_manager *m, struct file *f, struct window *w);
+HIDDEN int smmap__mgr_users(smmap_manager *m, const struct window *w);
+HIDDEN int smmap__mgr_users_at(smmap_manager *m, const struct file *f, uint64_t begin);
+HIDDEN void smmap__mgr_add_hits(smmap_manager *m, uint64_t hits);
+HIDDEN bool smmap__mgr_roomy(smmap_manager *m);
+HIDDEN int smmap__mgr_failed(smmap_manager *m, int err);
 
 /* window.c: placement, the index and the LRU list; callers hold m->mu. */
-HIDDEN bool win_covers(const struct window *w, uint64_t offset, uint64_t need,
-                       uint64_t file_size);
-HIDDEN uint64_t win_slot(const smmap_manager *m, uint64_t offset);
-HIDDEN uint64_t win_reach(const smmap_manager *m, uint64_t offset);
-HIDDEN struct window *win_at(const smmap_manager *m, const struct file *f,
+HIDDEN uint64_t smmap__win_slot(const smmap_manager *m, uint64_t offset);
+HIDDEN uint64_t smmap__win_reach(const smmap_manager *m, uint64_t offset);
+HIDDEN struct window *smmap__win_at(const smmap_manager *m, const struct file *f,
                              uint64_t slot);
-HIDDEN struct window *win_find(smmap_manager *m, const struct file *f,
+HIDDEN struct window *smmap__win_find(smmap_manager *m, const struct file *f,
                                uint64_t offset, uint64_t need,
                                uint64_t file_size);
-HIDDEN void win_place(const smmap_manager *m, uint64_t offset, uint64_t need,
+HIDDEN void smmap__win_place(const smmap_manager *m, uint64_t offset, uint64_t need,
                       uint64_t file_size, uint64_t *begin, uint64_t *end);
-HIDDEN int win_index_add(smmap_manager *m, struct window *w);
-HIDDEN void win_index_del(smmap_manager *m, struct window *w);
-HIDDEN void lru_push(smmap_manager *m, struct window *w);
-HIDDEN void lru_del(smmap_manager *m, struct window *w);
+HIDDEN int smmap__win_index_add(smmap_manager *m, struct window *w);
+HIDDEN void smmap__win_index_del(smmap_manager *m, struct window *w);
+HIDDEN void smmap__lru_push(smmap_manager *m, struct window *w);
+HIDDEN void smmap__lru_del(smmap_manager *m, struct window *w);
 
 /* ---------------------------------------------------------------- cursors */
 

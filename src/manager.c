@@ -1,7 +1,7 @@
 /*
  * manager.c - limits, the LRU of idle windows, files, statistics, collect.
  *
- * mgr_acquire() is the whole window decision: reuse a mapped window, or make
+ * smmap__mgr_acquire() is the whole window decision: reuse a mapped window, or make
  * room (evicting the least recently used idle windows, only as many as
  * needed) and map a new one. Work that may block - mmap, munmap, fstat,
  * close - runs with the lock released: a new window is published as
@@ -33,7 +33,7 @@ static void update_room_locked(smmap_manager *m)
     atomic_store_explicit(&m->roomy, roomy, memory_order_relaxed);
 }
 
-bool mgr_roomy(smmap_manager *m)
+bool smmap__mgr_roomy(smmap_manager *m)
 {
     return m->window && atomic_load_explicit(&m->roomy, memory_order_relaxed);
 }
@@ -49,16 +49,16 @@ static smmap_manager *all; /* guarded by the platform's global lock */
 
 static void before_fork(void)
 {
-    os_global_lock();
+    smmap__os_global_lock();
     for (smmap_manager *m = all; m; m = m->all_next)
-        os_mutex_lock(&m->mu);
+        smmap__os_mutex_lock(&m->mu);
 }
 
 static void after_fork_in_parent(void)
 {
     for (smmap_manager *m = all; m; m = m->all_next)
-        os_mutex_unlock(&m->mu);
-    os_global_unlock();
+        smmap__os_mutex_unlock(&m->mu);
+    smmap__os_global_unlock();
 }
 
 static void after_fork_in_child(void)
@@ -70,41 +70,41 @@ static void after_fork_in_child(void)
                 next = w->hnext;
                 /* Stays in use (by a thread the child lacks), unfindable. */
                 if (w->state == W_PENDING)
-                    win_index_del(m, w);
+                    smmap__win_index_del(m, w);
             }
         }
         /* Waiters of the parent's other threads are gone with them. */
-        os_cond_init(&m->mapped_cv);
-        os_mutex_unlock(&m->mu);
+        smmap__os_cond_init(&m->mapped_cv);
+        smmap__os_mutex_unlock(&m->mu);
     }
-    os_global_unlock();
+    smmap__os_global_unlock();
 }
 
 static void list_add(smmap_manager *m)
 {
     static bool fork_handlers;
-    os_global_lock();
+    smmap__os_global_lock();
     if (!fork_handlers) {
-        os_on_fork(before_fork, after_fork_in_parent, after_fork_in_child);
+        smmap__os_on_fork(before_fork, after_fork_in_parent, after_fork_in_child);
         fork_handlers = true;
     }
     m->all_next = all;
     if (all)
         all->all_prev = m;
     all = m;
-    os_global_unlock();
+    smmap__os_global_unlock();
 }
 
 static void list_del(smmap_manager *m)
 {
-    os_global_lock();
+    smmap__os_global_lock();
     if (m->all_prev)
         m->all_prev->all_next = m->all_next;
     else
         all = m->all_next;
     if (m->all_next)
         m->all_next->all_prev = m->all_prev;
-    os_global_unlock();
+    smmap__os_global_unlock();
 }
 
 /* ------------------------------------------------------------- managers */
@@ -120,7 +120,7 @@ int smmap_manager_new(smmap_manager **out, const smmap_options *opt)
         return SMMAP_EINVAL;
 
     const bool wide = sizeof(void *) >= 8;
-    const uint64_t page = os_page_size();
+    const uint64_t page = smmap__os_page_size();
     uint64_t max_memory = o.max_memory ? o.max_memory : wide ? 8 * GiB : 1 * GiB;
     if (max_memory < 2 * page)
         return SMMAP_EINVAL;
@@ -146,12 +146,12 @@ int smmap_manager_new(smmap_manager **out, const smmap_options *opt)
     smmap_manager *m = calloc(1, sizeof *m);
     if (!m)
         return -ENOMEM;
-    if (os_mutex_init(&m->mu) != 0) {
+    if (smmap__os_mutex_init(&m->mu) != 0) {
         free(m);
         return -ENOMEM;
     }
-    if (os_cond_init(&m->mapped_cv) != 0) {
-        os_mutex_destroy(&m->mu);
+    if (smmap__os_cond_init(&m->mapped_cv) != 0) {
+        smmap__os_mutex_destroy(&m->mu);
         free(m);
         return -ENOMEM;
     }
@@ -163,7 +163,7 @@ int smmap_manager_new(smmap_manager **out, const smmap_options *opt)
     m->window = (size_t)window;
     m->half = (size_t)half;
     m->max_memory = max_memory;
-    m->max_handles = o.max_handles ? o.max_handles : os_default_handles();
+    m->max_handles = o.max_handles ? o.max_handles : smmap__os_default_handles();
     update_room_locked(m);
     list_add(m);
     *out = m;
@@ -196,31 +196,31 @@ void smmap_manager_stats(const smmap_manager *m, smmap_stats *out)
         return;
     }
     smmap_manager *mm = (smmap_manager *)m; /* the lock is not state */
-    os_mutex_lock(&mm->mu);
+    smmap__os_mutex_lock(&mm->mu);
     *out = m->st;
-    os_mutex_unlock(&mm->mu);
+    smmap__os_mutex_unlock(&mm->mu);
     out->hits += atomic_load_explicit(&mm->hits, memory_order_relaxed);
     out->preads = atomic_load_explicit(&mm->preads, memory_order_relaxed);
 }
 
 /* A failed system call, for the statistics; returns err. */
-int mgr_failed(smmap_manager *m, int err)
+int smmap__mgr_failed(smmap_manager *m, int err)
 {
-    os_mutex_lock(&m->mu);
+    smmap__os_mutex_lock(&m->mu);
     m->st.failures++;
-    os_mutex_unlock(&m->mu);
+    smmap__os_mutex_unlock(&m->mu);
     return err;
 }
 
-int64_t mgr_pread(smmap_manager *m, struct file *f, void *dst, size_t len,
+int64_t smmap__mgr_pread(smmap_manager *m, struct file *f, void *dst, size_t len,
                   uint64_t offset)
 {
     atomic_fetch_add_explicit(&m->preads, 1, memory_order_relaxed);
-    int64_t n = os_pread(f->handle, dst, len, offset);
-    return n < 0 ? mgr_failed(m, (int)n) : n;
+    int64_t n = smmap__os_pread(f->handle, dst, len, offset);
+    return n < 0 ? smmap__mgr_failed(m, (int)n) : n;
 }
 
-void mgr_add_hits(smmap_manager *m, uint64_t hits)
+void smmap__mgr_add_hits(smmap_manager *m, uint64_t hits)
 {
     if (hits)
         atomic_fetch_add_explicit(&m->hits, hits, memory_order_relaxed);
@@ -251,7 +251,7 @@ static void drop_file_locked(smmap_manager *m, struct file *f, struct reap *r)
 static void detach_locked(smmap_manager *m, struct window *w, struct reap *r)
 {
     struct file *f = w->file;
-    win_index_del(m, w);
+    smmap__win_index_del(m, w);
     m->st.mapped -= w->end - w->begin;
     m->st.windows--;
     update_room_locked(m);
@@ -271,29 +271,29 @@ static void reap(smmap_manager *m, struct reap *r)
     unsigned failed = 0;
     for (struct window *w = r->windows, *next; w; w = next) {
         next = w->lnext;
-        if (w->data && os_unmap((void *)w->data, w->end - w->begin) != 0)
+        if (w->data && smmap__os_unmap((void *)w->data, w->end - w->begin) != 0)
             failed++;
         free(w);
     }
     for (struct file *f = r->files, *next; f; f = next) {
         next = f->next;
-        os_close(f->handle);
+        smmap__os_close(f->handle);
         free(f->path);
         free(f);
     }
     r->windows = NULL;
     r->files = NULL;
     if (failed) {
-        os_mutex_lock(&m->mu);
+        smmap__os_mutex_lock(&m->mu);
         m->st.failures += failed;
-        os_mutex_unlock(&m->mu);
+        smmap__os_mutex_unlock(&m->mu);
     }
 }
 
 static void evict_lru_locked(smmap_manager *m, struct reap *r)
 {
     struct window *w = m->lru_head;
-    lru_del(m, w);
+    smmap__lru_del(m, w);
     detach_locked(m, w, r);
 }
 
@@ -325,19 +325,19 @@ int smmap_make_room(smmap_manager *m, uint64_t bytes)
     if (!m)
         return SMMAP_EINVAL;
     struct reap r = {0};
-    os_mutex_lock(&m->mu);
+    smmap__os_mutex_lock(&m->mu);
     int n = evict_for_locked(m, bytes, &r);
-    os_mutex_unlock(&m->mu);
+    smmap__os_mutex_unlock(&m->mu);
     reap(m, &r);
     return n;
 }
 
-int mgr_users_at(smmap_manager *m, const struct file *f, uint64_t begin)
+int smmap__mgr_users_at(smmap_manager *m, const struct file *f, uint64_t begin)
 {
-    os_mutex_lock(&m->mu);
-    const struct window *w = win_at(m, f, win_slot(m, begin));
+    smmap__os_mutex_lock(&m->mu);
+    const struct window *w = smmap__win_at(m, f, smmap__win_slot(m, begin));
     int n = w && w->begin == begin && w->state == W_READY ? (int)w->users : SMMAP_ECURSOR;
-    os_mutex_unlock(&m->mu);
+    smmap__os_mutex_unlock(&m->mu);
     return n;
 }
 
@@ -348,17 +348,17 @@ int smmap_collect_path(smmap_manager *m, const char *prefix)
     size_t len = strlen(prefix);
     struct reap r = {0};
     int n = 0;
-    os_mutex_lock(&m->mu);
+    smmap__os_mutex_lock(&m->mu);
     for (struct window *w = m->lru_head, *next; w; w = next) {
         next = w->lnext;
         const char *name = w->file->path;
         if (name && strncmp(name, prefix, len) == 0) {
-            lru_del(m, w);
+            smmap__lru_del(m, w);
             detach_locked(m, w, &r);
             n++;
         }
     }
-    os_mutex_unlock(&m->mu);
+    smmap__os_mutex_unlock(&m->mu);
     reap(m, &r);
     return n;
 }
@@ -368,10 +368,10 @@ int smmap_collect_path(smmap_manager *m, const char *prefix)
 static int collect(smmap_manager *m, unsigned retries)
 {
     struct reap r = {0};
-    os_mutex_lock(&m->mu);
+    smmap__os_mutex_lock(&m->mu);
     m->st.retries += retries;
     int n = collect_locked(m, &r);
-    os_mutex_unlock(&m->mu);
+    smmap__os_mutex_unlock(&m->mu);
     reap(m, &r);
     return n;
 }
@@ -383,14 +383,14 @@ int smmap_collect(smmap_manager *m)
 
 /* ------------------------------------------------------------- lifetime */
 
-void mgr_ref(smmap_manager *m)
+void smmap__mgr_ref(smmap_manager *m)
 {
     atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
 }
 
 /* The last reference goes when no cursor exists, so every window left is
  * idle and every file is held only by its windows. */
-void mgr_unref(smmap_manager *m)
+void smmap__mgr_unref(smmap_manager *m)
 {
     if (atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) != 1)
         return;
@@ -399,15 +399,15 @@ void mgr_unref(smmap_manager *m)
     collect_locked(m, &r);
     reap(m, &r);
     free(m->index);
-    os_cond_destroy(&m->mapped_cv);
-    os_mutex_destroy(&m->mu);
+    smmap__os_cond_destroy(&m->mapped_cv);
+    smmap__os_mutex_destroy(&m->mu);
     free(m);
 }
 
 void smmap_manager_free(smmap_manager *m)
 {
     if (m)
-        mgr_unref(m);
+        smmap__mgr_unref(m);
 }
 
 /* ----------------------------------------------------------------- files */
@@ -419,15 +419,16 @@ static bool unsized(os_file h)
 {
     unsigned char byte;
     struct os_stat st;
-    return os_pread(h, &byte, 1, 0) == 1 && os_fstat(h, &st) == 0 && st.size == 0;
+    return smmap__os_pread(h, &byte, 1, 0) == 1 && smmap__os_fstat(h, &st) == 0 &&
+           st.size == 0;
 }
 
-int mgr_attach(smmap_manager *m, os_file h, const char *path, struct file **out)
+int smmap__mgr_attach(smmap_manager *m, os_file h, const char *path, struct file **out)
 {
     struct os_stat st;
-    int rc = os_fstat(h, &st);
+    int rc = smmap__os_fstat(h, &st);
     if (rc != 0)
-        mgr_failed(m, rc);
+        smmap__mgr_failed(m, rc);
     else if (st.type != OS_REG)
         rc = st.type == OS_DIR ? -EISDIR : SMMAP_ENOTREG;
     else if (st.size == 0 && unsized(h))
@@ -437,10 +438,10 @@ int mgr_attach(smmap_manager *m, os_file h, const char *path, struct file **out)
     if (rc == 0 && path && !name)
         rc = -ENOMEM;
     if (rc != 0) {
-        os_close(h);
+        smmap__os_close(h);
         return rc;
     }
-    os_mutex_lock(&m->mu);
+    smmap__os_mutex_lock(&m->mu);
     struct file *f = m->files;
     while (f && !(f->dev == st.dev && f->ino == st.ino))
         f = f->next;
@@ -451,16 +452,16 @@ int mgr_attach(smmap_manager *m, os_file h, const char *path, struct file **out)
             f->path = name;
             name = NULL;
         }
-        os_mutex_unlock(&m->mu);
-        os_close(h); /* the file is open already; share that handle */
+        smmap__os_mutex_unlock(&m->mu);
+        smmap__os_close(h); /* the file is open already; share that handle */
         free(name);
         *out = f;
         return 0;
     }
     f = calloc(1, sizeof *f);
     if (!f) {
-        os_mutex_unlock(&m->mu);
-        os_close(h);
+        smmap__os_mutex_unlock(&m->mu);
+        smmap__os_close(h);
         free(name);
         return -ENOMEM;
     }
@@ -474,30 +475,30 @@ int mgr_attach(smmap_manager *m, os_file h, const char *path, struct file **out)
     m->files = f;
     if (++m->st.files > m->st.files_peak)
         m->st.files_peak = m->st.files;
-    os_mutex_unlock(&m->mu);
+    smmap__os_mutex_unlock(&m->mu);
     *out = f;
     return 0;
 }
 
-void mgr_detach(smmap_manager *m, struct file *f)
+void smmap__mgr_detach(smmap_manager *m, struct file *f)
 {
     struct reap r = {0};
-    os_mutex_lock(&m->mu);
+    smmap__os_mutex_lock(&m->mu);
     if (--f->cursors == 0 && f->windows == 0)
         drop_file_locked(m, f, &r);
-    os_mutex_unlock(&m->mu);
+    smmap__os_mutex_unlock(&m->mu);
     reap(m, &r);
 }
 
 /* Open or dup with one retry after closing idle files, for EMFILE/ENFILE. */
-int mgr_open(smmap_manager *m, const char *path, int fd, os_file *out)
+int smmap__mgr_open(smmap_manager *m, const char *path, int fd, os_file *out)
 {
-    int rc = path ? os_open(path, out) : os_dup(fd, out);
+    int rc = path ? smmap__os_open(path, out) : smmap__os_dup(fd, out);
     if (rc != -EMFILE && rc != -ENFILE)
-        return rc ? mgr_failed(m, rc) : 0;
+        return rc ? smmap__mgr_failed(m, rc) : 0;
     collect(m, 1);
-    rc = path ? os_open(path, out) : os_dup(fd, out);
-    return rc ? mgr_failed(m, rc) : 0;
+    rc = path ? smmap__os_open(path, out) : smmap__os_dup(fd, out);
+    return rc ? smmap__mgr_failed(m, rc) : 0;
 }
 
 /* ------------------------------------------------------------- windows */
@@ -505,7 +506,7 @@ int mgr_open(smmap_manager *m, const char *path, int fd, os_file *out)
 static void take_locked(smmap_manager *m, struct window *w)
 {
     if (w->users++ == 0)
-        lru_del(m, w);
+        smmap__lru_del(m, w);
 }
 
 static void release_locked(smmap_manager *m, struct window *w, struct reap *r)
@@ -513,35 +514,35 @@ static void release_locked(smmap_manager *m, struct window *w, struct reap *r)
     if (--w->users > 0)
         return;
     if (w->indexed)
-        lru_push(m, w);  /* stays mapped as a cache */
+        smmap__lru_push(m, w);  /* stays mapped as a cache */
     else
         detach_locked(m, w, r); /* superseded by a longer window */
 }
 
-void mgr_release(smmap_manager *m, struct window *w)
+void smmap__mgr_release(smmap_manager *m, struct window *w)
 {
     struct reap r = {0};
-    os_mutex_lock(&m->mu);
+    smmap__os_mutex_lock(&m->mu);
     release_locked(m, w, &r);
-    os_mutex_unlock(&m->mu);
+    smmap__os_mutex_unlock(&m->mu);
     reap(m, &r);
 }
 
 /* A duplicate cursor: one more user of the file and of its window. */
-void mgr_share(smmap_manager *m, struct file *f, struct window *w)
+void smmap__mgr_share(smmap_manager *m, struct file *f, struct window *w)
 {
-    os_mutex_lock(&m->mu);
+    smmap__os_mutex_lock(&m->mu);
     f->cursors++;
     if (w)
         w->users++; /* in use already, so not on the LRU */
-    os_mutex_unlock(&m->mu);
+    smmap__os_mutex_unlock(&m->mu);
 }
 
-int mgr_users(smmap_manager *m, const struct window *w)
+int smmap__mgr_users(smmap_manager *m, const struct window *w)
 {
-    os_mutex_lock(&m->mu);
+    smmap__os_mutex_lock(&m->mu);
     int n = (int)w->users;
-    os_mutex_unlock(&m->mu);
+    smmap__os_mutex_unlock(&m->mu);
     return n;
 }
 
@@ -563,20 +564,20 @@ static int map_new_locked(smmap_manager *m, struct file *f, uint64_t offset,
                           struct reap *r, struct window **out)
 {
     uint64_t begin, end;
-    win_place(m, offset, need, file_size, &begin, &end);
+    smmap__win_place(m, offset, need, file_size, &begin, &end);
     if (end - begin > SIZE_MAX)
         return -ENOMEM; /* a static window larger than the address space */
     if ((flags & ACQ_NO_EVICT) && full_locked(m, end - begin))
         return ACQ_FULL;
     /* A window on the same slot ended short of the grown file; it goes
      * now if idle, else when its last user leaves. */
-    uint64_t slot = win_slot(m, begin);
-    struct window *old = win_at(m, f, slot);
+    uint64_t slot = smmap__win_slot(m, begin);
+    struct window *old = smmap__win_at(m, f, slot);
     if (old && old->users == 0) {
-        lru_del(m, old);
+        smmap__lru_del(m, old);
         detach_locked(m, old, r);
     } else if (old) {
-        win_index_del(m, old);
+        smmap__win_index_del(m, old);
     }
     int rc = make_room_locked(m, end - begin, r);
     if (rc != 0)
@@ -588,7 +589,7 @@ static int map_new_locked(smmap_manager *m, struct file *f, uint64_t offset,
         .file = f, .begin = begin, .end = end, .slot = slot,
         .users = 1, .state = W_PENDING,
     };
-    if (win_index_add(m, w) != 0) {
+    if (smmap__win_index_add(m, w) != 0) {
         free(w);
         return -ENOMEM;
     }
@@ -611,16 +612,16 @@ static int map_pending(smmap_manager *m, struct window *w, int hint)
 {
     void *p = NULL;
     size_t len = (size_t)(w->end - w->begin);
-    int rc = os_map(w->file->handle, w->begin, len, hint, &p);
+    int rc = smmap__os_map(w->file->handle, w->begin, len, hint, &p);
     unsigned calls = 1, retried = 0;
     if (rc == -ENOMEM) {
         collect(m, 0); /* the retry is counted below, with the result */
-        rc = os_map(w->file->handle, w->begin, len, hint, &p);
+        rc = smmap__os_map(w->file->handle, w->begin, len, hint, &p);
         calls++;
         retried = 1;
     }
     struct reap r = {0};
-    os_mutex_lock(&m->mu);
+    smmap__os_mutex_lock(&m->mu);
     m->st.mmap_calls += calls;
     m->st.retries += retried;
     if (rc == 0) {
@@ -630,13 +631,13 @@ static int map_pending(smmap_manager *m, struct window *w, int hint)
         m->st.failures++;
         detach_locked(m, w, &r);
     }
-    os_cond_broadcast(&m->mapped_cv);
-    os_mutex_unlock(&m->mu);
+    smmap__os_cond_broadcast(&m->mapped_cv);
+    smmap__os_mutex_unlock(&m->mu);
     reap(m, &r);
     return rc;
 }
 
-int mgr_acquire(smmap_manager *m, struct file *f, uint64_t offset,
+int smmap__mgr_acquire(smmap_manager *m, struct file *f, uint64_t offset,
                 size_t size, unsigned flags, struct window *old,
                 struct window **out)
 {
@@ -645,7 +646,7 @@ int mgr_acquire(smmap_manager *m, struct file *f, uint64_t offset,
     bool restat = true, created = false;
     int rc = 0;
 
-    os_mutex_lock(&m->mu);
+    smmap__os_mutex_lock(&m->mu);
     if (old)
         release_locked(m, old, &r);
     uint64_t fsize = atomic_load_explicit(&f->size, memory_order_relaxed), need;
@@ -654,9 +655,9 @@ int mgr_acquire(smmap_manager *m, struct file *f, uint64_t offset,
          * window at the old end would serve it cut short. */
         need = offset >= fsize ? 0 : size < fsize - offset ? size : fsize - offset;
         if (offset < fsize && (!restat || size <= fsize - offset)) {
-            w = win_find(m, f, offset, need, fsize);
+            w = smmap__win_find(m, f, offset, need, fsize);
             if (w && w->state == W_PENDING) {
-                os_cond_wait(&m->mapped_cv, &m->mu);
+                smmap__os_cond_wait(&m->mapped_cv, &m->mu);
                 continue;
             }
             if (w) {
@@ -673,7 +674,7 @@ int mgr_acquire(smmap_manager *m, struct file *f, uint64_t offset,
         }
         if ((flags & ACQ_NO_EVICT) && offset < fsize) {
             uint64_t begin, end;
-            win_place(m, offset, need, fsize, &begin, &end);
+            smmap__win_place(m, offset, need, fsize, &begin, &end);
             if (full_locked(m, end - begin)) {
                 rc = ACQ_FULL; /* the caller reads without a window */
                 break;
@@ -681,10 +682,10 @@ int mgr_acquire(smmap_manager *m, struct file *f, uint64_t offset,
         }
         /* A miss: the file may have grown or shrunk since it was last seen. */
         restat = false;
-        os_mutex_unlock(&m->mu);
+        smmap__os_mutex_unlock(&m->mu);
         struct os_stat st;
-        rc = os_fstat(f->handle, &st);
-        os_mutex_lock(&m->mu);
+        rc = smmap__os_fstat(f->handle, &st);
+        smmap__os_mutex_lock(&m->mu);
         if (rc != 0) {
             m->st.failures++;
             break;
@@ -692,7 +693,7 @@ int mgr_acquire(smmap_manager *m, struct file *f, uint64_t offset,
         fsize = st.size;
         atomic_store_explicit(&f->size, fsize, memory_order_relaxed);
     }
-    os_mutex_unlock(&m->mu);
+    smmap__os_mutex_unlock(&m->mu);
     reap(m, &r);
     if (created)
         rc = map_pending(m, w, (int)(flags >> ACQ_HINT_SHIFT));

@@ -24,33 +24,9 @@
 #define HIDDEN
 #endif
 
-/* The static library cannot hide symbols, so internal names carry the
- * library's prefix too and never clash with a program's own. */
-#define os_page_size smmap__os_page_size
-#define os_default_handles smmap__os_default_handles
-#define os_open smmap__os_open
-#define os_dup smmap__os_dup
-#define os_fstat smmap__os_fstat
-#define os_close smmap__os_close
-#define os_map smmap__os_map
-#define os_advise smmap__os_advise
-#define os_unmap smmap__os_unmap
-#define os_pread smmap__os_pread
-#define os_mutex_init smmap__os_mutex_init
-#define os_mutex_destroy smmap__os_mutex_destroy
-#define os_mutex_lock smmap__os_mutex_lock
-#define os_mutex_unlock smmap__os_mutex_unlock
-#define os_cond_init smmap__os_cond_init
-#define os_cond_destroy smmap__os_cond_destroy
-#define os_cond_wait smmap__os_cond_wait
-#define os_cond_broadcast smmap__os_cond_broadcast
-#define os_global_lock smmap__os_global_lock
-#define os_global_unlock smmap__os_global_unlock
-#define os_on_fork smmap__os_on_fork
-#define os_alloc_aligned smmap__os_alloc_aligned
-#define os_free_aligned smmap__os_free_aligned
-#define guard_copy smmap__guard_copy
-#define guard_call smmap__guard_call
+/* A static library cannot hide symbols, so every internal function is
+ * named smmap__* (libuv's uv__ convention) and never clashes with a
+ * program's own names. */
 
 /* ----------------------------------------------------------------- files */
 
@@ -64,24 +40,24 @@ struct os_stat {
 enum { OS_REG, OS_DIR, OS_OTHER };
 
 /* The page size: windows are whole pages at page offsets (Windows' views
- * start on the coarser allocation granularity, which os_map hides). */
-HIDDEN size_t os_page_size(void);
+ * start on the coarser allocation granularity, which smmap__os_map hides). */
+HIDDEN size_t smmap__os_page_size(void);
 /* A default handle limit well inside the process's own limits. */
-HIDDEN uint32_t os_default_handles(void);
+HIDDEN uint32_t smmap__os_default_handles(void);
 /* Open path (UTF-8) for reading; the handle is not inherited by children. */
-HIDDEN int os_open(const char *path, os_file *out);
+HIDDEN int smmap__os_open(const char *path, os_file *out);
 /* A handle of our own on the user's descriptor fd; -EBADF unless fd is
  * open for reading. */
-HIDDEN int os_dup(int fd, os_file *out);
-HIDDEN int os_fstat(os_file f, struct os_stat *st);
-HIDDEN int os_close(os_file f);
+HIDDEN int smmap__os_dup(int fd, os_file *out);
+HIDDEN int smmap__os_fstat(os_file f, struct os_stat *st);
+HIDDEN int smmap__os_close(os_file f);
 /* Map [offset, offset + len) read-only; offset is a page multiple. */
-HIDDEN int os_map(os_file f, uint64_t offset, size_t len, int hint, void **out);
-HIDDEN void os_advise(const void *p, size_t len, int hint);
-HIDDEN int os_unmap(void *p, size_t len);
+HIDDEN int smmap__os_map(os_file f, uint64_t offset, size_t len, int hint, void **out);
+HIDDEN void smmap__os_advise(const void *p, size_t len, int hint);
+HIDDEN int smmap__os_unmap(void *p, size_t len);
 /* Read up to len bytes at offset, without moving any file position; the
  * count read (short only at the end of the file) or -errno. */
-HIDDEN int64_t os_pread(os_file f, void *dst, size_t len, uint64_t offset);
+HIDDEN int64_t smmap__os_pread(os_file f, void *dst, size_t len, uint64_t offset);
 
 /* ---------------------------------------------------------------- threads */
 
@@ -93,27 +69,27 @@ typedef union {
     uint64_t align_u;
 } os_mutex, os_cond;
 
-HIDDEN int os_mutex_init(os_mutex *mu);
-HIDDEN void os_mutex_destroy(os_mutex *mu);
-HIDDEN void os_mutex_lock(os_mutex *mu);
-HIDDEN void os_mutex_unlock(os_mutex *mu);
-HIDDEN int os_cond_init(os_cond *cv);
-HIDDEN void os_cond_destroy(os_cond *cv);
-HIDDEN void os_cond_wait(os_cond *cv, os_mutex *mu);
-HIDDEN void os_cond_broadcast(os_cond *cv);
+HIDDEN int smmap__os_mutex_init(os_mutex *mu);
+HIDDEN void smmap__os_mutex_destroy(os_mutex *mu);
+HIDDEN void smmap__os_mutex_lock(os_mutex *mu);
+HIDDEN void smmap__os_mutex_unlock(os_mutex *mu);
+HIDDEN int smmap__os_cond_init(os_cond *cv);
+HIDDEN void smmap__os_cond_destroy(os_cond *cv);
+HIDDEN void smmap__os_cond_wait(os_cond *cv, os_mutex *mu);
+HIDDEN void smmap__os_cond_broadcast(os_cond *cv);
 /* One process-wide lock, usable before anything is initialised. */
-HIDDEN void os_global_lock(void);
-HIDDEN void os_global_unlock(void);
+HIDDEN void smmap__os_global_lock(void);
+HIDDEN void smmap__os_global_unlock(void);
 /* Have fork(2) run before() in the parent first, then parent() or child()
  * (call once). Nothing happens where there is no fork. */
-HIDDEN void os_on_fork(void (*before)(void), void (*parent)(void),
+HIDDEN void smmap__os_on_fork(void (*before)(void), void (*parent)(void),
                        void (*child)(void));
 
 /* ----------------------------------------------------------------- memory */
 
-/* size bytes aligned to align (a power of two); freed by os_free_aligned. */
-HIDDEN void *os_alloc_aligned(size_t align, size_t size);
-HIDDEN void os_free_aligned(void *p);
+/* size bytes aligned to align (a power of two); freed by smmap__os_free_aligned. */
+HIDDEN void *smmap__os_alloc_aligned(size_t align, size_t size);
+HIDDEN void smmap__os_free_aligned(void *p);
 
 /* ------------------------------------------------------------------ guard */
 
@@ -121,11 +97,11 @@ HIDDEN void os_free_aligned(void *p);
  * faulted because the file was cut short beneath it (SIGBUS on POSIX, an
  * in-page error or access violation on Windows). Any other fault, or one on
  * dst, is not ours and goes on as if we were not there. */
-HIDDEN int guard_copy(void *dst, const void *src, size_t len);
+HIDDEN int smmap__guard_copy(void *dst, const void *src, size_t len);
 /* Return fn(arg, data, len, offset), or SMMAP_ETRUNC when reading
  * [data, data + len) faulted because the file was cut short beneath it:
  * then fn is left where it was, by a non-local jump. Calls nest. */
-HIDDEN int guard_call(smmap_scan_fn fn, void *arg, const unsigned char *data,
+HIDDEN int smmap__guard_call(smmap_scan_fn fn, void *arg, const unsigned char *data,
                       size_t len, uint64_t offset);
 
 #endif

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 
-size_t os_page_size(void)
+size_t smmap__os_page_size(void)
 {
     long p = sysconf(_SC_PAGESIZE);
     return p > 0 ? (size_t)p : 4096;
@@ -26,7 +26,7 @@ size_t os_page_size(void)
 
 /* A mapping costs one vm.max_map_count entry and, while its file is open,
  * shares one descriptor; keep well inside both. */
-uint32_t os_default_handles(void)
+uint32_t smmap__os_default_handles(void)
 {
     uint64_t nofile = 1024, maps = 65530;
     struct rlimit rl;
@@ -45,7 +45,7 @@ uint32_t os_default_handles(void)
     return h > UINT32_MAX ? UINT32_MAX : (uint32_t)h;
 }
 
-int os_open(const char *path, os_file *out)
+int smmap__os_open(const char *path, os_file *out)
 {
     /* O_NONBLOCK: opening a FIFO with no writer must not hang; the caller
      * rejects anything but a regular file right after. */
@@ -59,7 +59,7 @@ int os_open(const char *path, os_file *out)
     return 0;
 }
 
-int os_dup(int fd, os_file *out)
+int smmap__os_dup(int fd, os_file *out)
 {
     /* A descriptor that cannot read would be shared with every later
      * cursor on the same file (files are shared by identity), so that its
@@ -80,7 +80,7 @@ int os_dup(int fd, os_file *out)
     return 0;
 }
 
-int os_fstat(os_file fd, struct os_stat *st)
+int smmap__os_fstat(os_file fd, struct os_stat *st)
 {
     struct stat s;
     if (fstat((int)fd, &s) != 0)
@@ -92,14 +92,14 @@ int os_fstat(os_file fd, struct os_stat *st)
     return 0;
 }
 
-int os_close(os_file fd)
+int smmap__os_close(os_file fd)
 {
     /* Linux releases the descriptor even when close reports EINTR, so
      * retrying could close a descriptor another thread just got. */
     return close((int)fd) == 0 ? 0 : -errno;
 }
 
-int os_map(os_file fd, uint64_t offset, size_t len, int hint, void **out)
+int smmap__os_map(os_file fd, uint64_t offset, size_t len, int hint, void **out)
 {
     if (offset > (uint64_t)INT64_MAX)
         return -EOVERFLOW;
@@ -110,13 +110,13 @@ int os_map(os_file fd, uint64_t offset, size_t len, int hint, void **out)
     if (p == MAP_FAILED)
         return -errno;
     if (hint == SMMAP_HINT_SEQUENTIAL || hint == SMMAP_HINT_RANDOM)
-        os_advise(p, len, hint);
+        smmap__os_advise(p, len, hint);
     *out = p;
     return 0;
 }
 
 /* Advice is only advice: a kernel that refuses it changes nothing we rely on. */
-void os_advise(const void *p, size_t len, int hint)
+void smmap__os_advise(const void *p, size_t len, int hint)
 {
     static const int advice[] = {
         [SMMAP_HINT_NORMAL] = MADV_NORMAL,
@@ -126,11 +126,11 @@ void os_advise(const void *p, size_t len, int hint)
         [SMMAP_HINT_POPULATE] = MADV_WILLNEED,
     };
     /* madvise wants a page-aligned start. */
-    uintptr_t page = os_page_size(), a = (uintptr_t)p & ~(page - 1);
+    uintptr_t page = smmap__os_page_size(), a = (uintptr_t)p & ~(page - 1);
     (void)madvise((void *)a, len + ((uintptr_t)p - a), advice[hint]);
 }
 
-int64_t os_pread(os_file fd, void *dst, size_t len, uint64_t offset)
+int64_t smmap__os_pread(os_file fd, void *dst, size_t len, uint64_t offset)
 {
     size_t done = 0;
     while (done < len) {
@@ -146,7 +146,7 @@ int64_t os_pread(os_file fd, void *dst, size_t len, uint64_t offset)
     return (int64_t)done;
 }
 
-int os_unmap(void *p, size_t len)
+int smmap__os_unmap(void *p, size_t len)
 {
     return munmap(p, len) == 0 ? 0 : -errno;
 }
@@ -160,71 +160,71 @@ _Static_assert(sizeof(pthread_cond_t) <= sizeof(os_cond) &&
 #define MU(p) ((pthread_mutex_t *)(void *)(p))
 #define CV(p) ((pthread_cond_t *)(void *)(p))
 
-int os_mutex_init(os_mutex *mu)
+int smmap__os_mutex_init(os_mutex *mu)
 {
     return -pthread_mutex_init(MU(mu), NULL);
 }
 
-void os_mutex_destroy(os_mutex *mu)
+void smmap__os_mutex_destroy(os_mutex *mu)
 {
     pthread_mutex_destroy(MU(mu));
 }
 
-void os_mutex_lock(os_mutex *mu)
+void smmap__os_mutex_lock(os_mutex *mu)
 {
     pthread_mutex_lock(MU(mu));
 }
 
-void os_mutex_unlock(os_mutex *mu)
+void smmap__os_mutex_unlock(os_mutex *mu)
 {
     pthread_mutex_unlock(MU(mu));
 }
 
-int os_cond_init(os_cond *cv)
+int smmap__os_cond_init(os_cond *cv)
 {
     return -pthread_cond_init(CV(cv), NULL);
 }
 
-void os_cond_destroy(os_cond *cv)
+void smmap__os_cond_destroy(os_cond *cv)
 {
     pthread_cond_destroy(CV(cv));
 }
 
-void os_cond_wait(os_cond *cv, os_mutex *mu)
+void smmap__os_cond_wait(os_cond *cv, os_mutex *mu)
 {
     pthread_cond_wait(CV(cv), MU(mu));
 }
 
-void os_cond_broadcast(os_cond *cv)
+void smmap__os_cond_broadcast(os_cond *cv)
 {
     pthread_cond_broadcast(CV(cv));
 }
 
 static pthread_mutex_t global_mu = PTHREAD_MUTEX_INITIALIZER;
 
-void os_global_lock(void)
+void smmap__os_global_lock(void)
 {
     pthread_mutex_lock(&global_mu);
 }
 
-void os_global_unlock(void)
+void smmap__os_global_unlock(void)
 {
     pthread_mutex_unlock(&global_mu);
 }
 
-void os_on_fork(void (*before)(void), void (*parent)(void), void (*child)(void))
+void smmap__os_on_fork(void (*before)(void), void (*parent)(void), void (*child)(void))
 {
     pthread_atfork(before, parent, child);
 }
 
 /* ----------------------------------------------------------------- memory */
 
-void *os_alloc_aligned(size_t align, size_t size)
+void *smmap__os_alloc_aligned(size_t align, size_t size)
 {
     return aligned_alloc(align, (size + align - 1) / align * align);
 }
 
-void os_free_aligned(void *p)
+void smmap__os_free_aligned(void *p)
 {
     free(p);
 }

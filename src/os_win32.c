@@ -8,7 +8,7 @@
  * it exists).
  *
  * A view must start on the allocation granularity (64 KiB), coarser than
- * the page (4 KiB) on which the library places windows. os_map maps from the
+ * the page (4 KiB) on which the library places windows. smmap__os_map maps from the
  * granularity boundary below the window and hands out the window's start,
  * so windows have the same geometry on every system. The bytes before it
  * cost address space only (under 64 KiB a window), never memory, and are
@@ -62,7 +62,7 @@ static int from_win(DWORD e)
     }
 }
 
-size_t os_page_size(void)
+size_t smmap__os_page_size(void)
 {
     SYSTEM_INFO si;
     GetSystemInfo(&si);
@@ -79,12 +79,12 @@ static uint64_t granularity(void)
 /* Windows has no descriptor table limit or map count to stay under; a
  * view costs address space, which max_memory bounds already. This is
  * POSIX's default on a stock Linux (vm.max_map_count / 4). */
-uint32_t os_default_handles(void)
+uint32_t smmap__os_default_handles(void)
 {
     return 16384;
 }
 
-int os_open(const char *path, os_file *out)
+int smmap__os_open(const char *path, os_file *out)
 {
     int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, NULL, 0);
     if (n <= 0)
@@ -107,14 +107,14 @@ int os_open(const char *path, os_file *out)
     return 0;
 }
 
-int os_dup(int fd, os_file *out)
+int smmap__os_dup(int fd, os_file *out)
 {
     HANDLE h = (HANDLE)_get_osfhandle(fd);
     if (h == INVALID_HANDLE_VALUE)
         return -EBADF;
     HANDLE self = GetCurrentProcess(), d;
     if (GetFileType(h) != FILE_TYPE_DISK) {
-        /* os_fstat tells the caller what it is. */
+        /* smmap__os_fstat tells the caller what it is. */
         if (!DuplicateHandle(self, h, self, &d, 0, FALSE, DUPLICATE_SAME_ACCESS))
             return from_win(GetLastError());
         *out = (os_file)d;
@@ -143,7 +143,7 @@ int os_dup(int fd, os_file *out)
 
 /* msvcrt's fstat gives every file st_dev = st_ino = 0: the identity is the
  * volume serial number and the file index. */
-int os_fstat(os_file f, struct os_stat *st)
+int smmap__os_fstat(os_file f, struct os_stat *st)
 {
     HANDLE h = (HANDLE)f;
     if (GetFileType(h) != FILE_TYPE_DISK) {
@@ -160,7 +160,7 @@ int os_fstat(os_file f, struct os_stat *st)
     return 0;
 }
 
-int os_close(os_file f)
+int smmap__os_close(os_file f)
 {
     return CloseHandle((HANDLE)f) ? 0 : from_win(GetLastError());
 }
@@ -168,7 +168,7 @@ int os_close(os_file f)
 /* A view may not reach past the file's end, as a POSIX mapping may: the
  * part of [offset, offset + len) past the end the file has now is left
  * out, and touching it faults like a truncated POSIX mapping. */
-int os_map(os_file f, uint64_t offset, size_t len, int hint, void **out)
+int smmap__os_map(os_file f, uint64_t offset, size_t len, int hint, void **out)
 {
     HANDLE h = (HANDLE)f;
     LARGE_INTEGER size;
@@ -193,13 +193,13 @@ int os_map(os_file f, uint64_t offset, size_t len, int hint, void **out)
     if (skew)
         (void)VirtualProtect(p, (SIZE_T)skew, PAGE_NOACCESS, &was);
     if (hint == SMMAP_HINT_POPULATE || hint == SMMAP_HINT_SEQUENTIAL)
-        os_advise(p + skew, len, SMMAP_HINT_WILLNEED);
+        smmap__os_advise(p + skew, len, SMMAP_HINT_WILLNEED);
     *out = p + skew;
     return 0;
 }
 
 /* Windows takes one piece of advice: read these pages in now. */
-void os_advise(const void *p, size_t len, int hint)
+void smmap__os_advise(const void *p, size_t len, int hint)
 {
     if (hint != SMMAP_HINT_WILLNEED && hint != SMMAP_HINT_POPULATE)
         return;
@@ -207,7 +207,7 @@ void os_advise(const void *p, size_t len, int hint)
     (void)PrefetchVirtualMemory(GetCurrentProcess(), 1, &r, 0);
 }
 
-int os_unmap(void *p, size_t len)
+int smmap__os_unmap(void *p, size_t len)
 {
     (void)len; /* a view goes whole */
     /* Views start on the granularity, and a window lies less than one
@@ -217,8 +217,8 @@ int os_unmap(void *p, size_t len)
 }
 
 /* ReadFile at an offset on a handle opened for synchronous access moves
- * that handle's position, which nobody else uses (os_dup reopens). */
-int64_t os_pread(os_file f, void *dst, size_t len, uint64_t offset)
+ * that handle's position, which nobody else uses (smmap__os_dup reopens). */
+int64_t smmap__os_pread(os_file f, void *dst, size_t len, uint64_t offset)
 {
     size_t done = 0;
     while (done < len) {
@@ -245,73 +245,73 @@ _Static_assert(sizeof(CONDITION_VARIABLE) <= sizeof(os_cond), "os_cond");
 #define MU(p) ((SRWLOCK *)(void *)(p))
 #define CV(p) ((CONDITION_VARIABLE *)(void *)(p))
 
-int os_mutex_init(os_mutex *mu)
+int smmap__os_mutex_init(os_mutex *mu)
 {
     InitializeSRWLock(MU(mu));
     return 0;
 }
 
-void os_mutex_destroy(os_mutex *mu)
+void smmap__os_mutex_destroy(os_mutex *mu)
 {
     (void)mu; /* an SRW lock holds no resources */
 }
 
-void os_mutex_lock(os_mutex *mu)
+void smmap__os_mutex_lock(os_mutex *mu)
 {
     AcquireSRWLockExclusive(MU(mu));
 }
 
-void os_mutex_unlock(os_mutex *mu)
+void smmap__os_mutex_unlock(os_mutex *mu)
 {
     ReleaseSRWLockExclusive(MU(mu));
 }
 
-int os_cond_init(os_cond *cv)
+int smmap__os_cond_init(os_cond *cv)
 {
     InitializeConditionVariable(CV(cv));
     return 0;
 }
 
-void os_cond_destroy(os_cond *cv)
+void smmap__os_cond_destroy(os_cond *cv)
 {
     (void)cv;
 }
 
-void os_cond_wait(os_cond *cv, os_mutex *mu)
+void smmap__os_cond_wait(os_cond *cv, os_mutex *mu)
 {
     SleepConditionVariableSRW(CV(cv), MU(mu), INFINITE, 0);
 }
 
-void os_cond_broadcast(os_cond *cv)
+void smmap__os_cond_broadcast(os_cond *cv)
 {
     WakeAllConditionVariable(CV(cv));
 }
 
 static SRWLOCK global_mu = SRWLOCK_INIT;
 
-void os_global_lock(void)
+void smmap__os_global_lock(void)
 {
     AcquireSRWLockExclusive(&global_mu);
 }
 
-void os_global_unlock(void)
+void smmap__os_global_unlock(void)
 {
     ReleaseSRWLockExclusive(&global_mu);
 }
 
-void os_on_fork(void (*before)(void), void (*parent)(void), void (*child)(void))
+void smmap__os_on_fork(void (*before)(void), void (*parent)(void), void (*child)(void))
 {
     (void)before, (void)parent, (void)child; /* no fork on Windows */
 }
 
 /* ----------------------------------------------------------------- memory */
 
-void *os_alloc_aligned(size_t align, size_t size)
+void *smmap__os_alloc_aligned(size_t align, size_t size)
 {
     return _aligned_malloc(size, align);
 }
 
-void os_free_aligned(void *p)
+void smmap__os_free_aligned(void *p)
 {
     _aligned_free(p);
 }

@@ -12,7 +12,7 @@
 
 #include <stdlib.h>
 
-uint64_t win_slot(const smmap_manager *m, uint64_t offset)
+uint64_t smmap__win_slot(const smmap_manager *m, uint64_t offset)
 {
     return m->half ? offset / m->half : 0;
 }
@@ -20,9 +20,10 @@ uint64_t win_slot(const smmap_manager *m, uint64_t offset)
 /* The most bytes from offset that any window can hold: the window of
  * offset's own slot (any amount for a static manager). The geometry is
  * fixed when the manager is made, so no lock is needed. */
-uint64_t win_reach(const smmap_manager *m, uint64_t offset)
+uint64_t smmap__win_reach(const smmap_manager *m, uint64_t offset)
 {
-    return m->half ? win_slot(m, offset) * m->half + m->window - offset : UINT64_MAX;
+    return m->half ? smmap__win_slot(m, offset) * m->half + m->window - offset
+                   : UINT64_MAX;
 }
 
 /* Windows on even slots tile the file without overlapping, so a request
@@ -32,13 +33,13 @@ uint64_t win_reach(const smmap_manager *m, uint64_t offset)
  * which holds the most after it. */
 static uint64_t pick_slot(const smmap_manager *m, uint64_t offset, uint64_t need)
 {
-    uint64_t k = win_slot(m, offset);
+    uint64_t k = smmap__win_slot(m, offset);
     if ((k & 1) && need && offset - (k - 1) * m->half + need <= m->window)
         return k - 1;
     return k;
 }
 
-void win_place(const smmap_manager *m, uint64_t offset, uint64_t need,
+void smmap__win_place(const smmap_manager *m, uint64_t offset, uint64_t need,
                uint64_t file_size, uint64_t *begin, uint64_t *end)
 {
     uint64_t b = pick_slot(m, offset, need) * m->half;
@@ -47,8 +48,8 @@ void win_place(const smmap_manager *m, uint64_t offset, uint64_t need,
     *end = e;
 }
 
-bool win_covers(const struct window *w, uint64_t offset, uint64_t need,
-                uint64_t file_size)
+static bool win_covers(const struct window *w, uint64_t offset,
+                       uint64_t need, uint64_t file_size)
 {
     /* A window past the end the file has now was cut by a truncation: it
      * must not be handed out again (only its current users keep it). */
@@ -68,7 +69,7 @@ static size_t hash(const smmap_manager *m, const struct file *f, uint64_t slot)
     return (size_t)h & (m->index_cap - 1);
 }
 
-struct window *win_at(const smmap_manager *m, const struct file *f,
+struct window *smmap__win_at(const smmap_manager *m, const struct file *f,
                       uint64_t slot)
 {
     if (!m->index_cap)
@@ -79,16 +80,17 @@ struct window *win_at(const smmap_manager *m, const struct file *f,
     return NULL;
 }
 
-struct window *win_find(smmap_manager *m, const struct file *f,
+struct window *smmap__win_find(smmap_manager *m, const struct file *f,
                         uint64_t offset, uint64_t need, uint64_t file_size)
 {
     /* Two slots hold offset: its own and the one before. */
-    uint64_t k = win_slot(m, offset), first = pick_slot(m, offset, need);
-    struct window *w = win_at(m, f, first);
+    uint64_t k = smmap__win_slot(m, offset), first = pick_slot(m, offset, need);
+    struct window *w = smmap__win_at(m, f, first);
     if (w && win_covers(w, offset, need, file_size))
         return w;
     uint64_t other = first == k ? k - 1 : k;
-    if (k > 0 && (w = win_at(m, f, other)) && win_covers(w, offset, need, file_size))
+    if (k > 0 && (w = smmap__win_at(m, f, other)) &&
+        win_covers(w, offset, need, file_size))
         return w;
     return NULL;
 }
@@ -117,7 +119,7 @@ static void grow(smmap_manager *m)
     free(old);
 }
 
-int win_index_add(smmap_manager *m, struct window *w)
+int smmap__win_index_add(smmap_manager *m, struct window *w)
 {
     if (m->indexed >= m->index_cap)
         grow(m);
@@ -131,7 +133,7 @@ int win_index_add(smmap_manager *m, struct window *w)
     return 0;
 }
 
-void win_index_del(smmap_manager *m, struct window *w)
+void smmap__win_index_del(smmap_manager *m, struct window *w)
 {
     if (!w->indexed)
         return;
@@ -144,7 +146,7 @@ void win_index_del(smmap_manager *m, struct window *w)
     m->indexed--;
 }
 
-void lru_push(smmap_manager *m, struct window *w)
+void smmap__lru_push(smmap_manager *m, struct window *w)
 {
     w->lnext = NULL;
     w->lprev = m->lru_tail;
@@ -155,7 +157,7 @@ void lru_push(smmap_manager *m, struct window *w)
     m->lru_tail = w;
 }
 
-void lru_del(smmap_manager *m, struct window *w)
+void smmap__lru_del(smmap_manager *m, struct window *w)
 {
     if (w->lprev)
         w->lprev->lnext = w->lnext;
