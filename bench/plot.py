@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Turn `smmap bench --json` output into a PNG: one panel per case, a bar per
-implementation with its value, and each bar's ratio to the case's baseline
-(the whole-file mapping where there is one).
+implementation with its median, a line from its minimum to its maximum, and
+each bar's ratio to the case's baseline (the whole-file mapping where there
+is one).
 
 usage: smmap bench --json | bench/plot.py OUT.png [TITLE]
 """
@@ -14,7 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 # The bar each case's ratios are taken against; for ns/op lower is better.
-BASELINE = {"seq-scan": "raw-mmap-populate", "random-64b": "pread",
+BASELINE = {"seq-scan": "raw-mmap-populate", "random-64b": "raw-mmap",
             "hit-path": "raw-pointer", "threads": "1"}
 
 
@@ -30,13 +31,17 @@ def main():
         names = [r["impl"] for r in mine]
         values = [r["value"] for r in mine]
         colors = ["#999999" if n == BASELINE.get(case) else "#3b75af" for n in names]
-        bars = ax.bar(range(len(mine)), values, color=colors)
+        spread = [[v - r.get("min", v) for v, r in zip(values, mine)],
+                  [r.get("max", v) - v for v, r in zip(values, mine)]]
+        bars = ax.bar(range(len(mine)), values, color=colors, yerr=spread, capsize=3,
+                      error_kw={"elinewidth": 0.8})
         for bar, v in zip(bars, values):
             label = f"{v:.3g}"
             if base:
                 label += f"\n{v / base:.2f}x"
             ax.annotate(label, (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                        ha="center", va="bottom", fontsize=8)
+                        xytext=(0, 3), textcoords="offset points",
+                        ha="left", va="bottom", fontsize=8)
         ax.set_xticks(range(len(mine)), names, rotation=30, ha="right", fontsize=8)
         ax.set_title(f"{case} ({mine[0]['unit']})", fontsize=10)
         ax.margins(y=0.25)

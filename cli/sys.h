@@ -40,6 +40,10 @@ int64_t sys_pread(int fd, void *buf, size_t len, uint64_t offset);
 
 int sys_close(int fd);
 
+/* Write fd's data to the disk (fdatasync(2)), so that no write-back of it
+ * runs later, beside what is being measured. */
+int sys_sync(int fd);
+
 /* The directory for temporary files: $TMPDIR, else the system's. */
 const char *sys_temp_dir(void);
 

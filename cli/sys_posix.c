@@ -54,6 +54,11 @@ int sys_close(int fd)
     return close(fd) == 0 ? 0 : -errno;
 }
 
+int sys_sync(int fd)
+{
+    return fdatasync(fd) == 0 ? 0 : -errno;
+}
+
 const char *sys_temp_dir(void)
 {
     const char *dir = getenv("TMPDIR");

@@ -157,6 +157,11 @@ int sys_close(int fd)
     return _close(fd) == 0 ? 0 : -errno;
 }
 
+int sys_sync(int fd)
+{
+    return _commit(fd) == 0 ? 0 : -errno;
+}
+
 /* Windows' own temporary directory (%TMP%, %TEMP%, ...) unless TMPDIR
  * says otherwise. */
 const char *sys_temp_dir(void)

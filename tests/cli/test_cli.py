@@ -272,17 +272,18 @@ def test_cat_closed_pipe_is_quiet(files):
 
 def test_bench_quick_json_names_every_case(tmp_path):
     """The case and implementation names are a stable interface (SPEC)."""
-    r = run("bench", "--quick", "--json", "--dir", str(tmp_path))
+    r = run("bench", "--quick", "--json", "--reps", "2", "--dir", str(tmp_path))
     assert r.returncode == 0, r.stderr
     rows = [json.loads(line) for line in r.stdout.splitlines()]
     got = {(row["case"], row["impl"]) for row in rows}
     want = {("seq-scan", i) for i in ("sliding-default", "sliding-1m", "static",
                                       "raw-mmap-populate", "read-1m")}
-    want |= {("random-64b", i) for i in ("sliding-default", "sliding-smallcap", "pread")}
-    want |= {("hit-path", "cursor"), ("hit-path", "raw-pointer"),
-             ("threads", "1"), ("threads", "2")}
+    want |= {("random-64b", i) for i in ("sliding-default", "sliding-smallcap", "pread",
+                                        "raw-mmap")}
+    want |= {("hit-path", "cursor"), ("hit-path", "raw-pointer")}
+    want |= {("threads", i) for i in ("1", "2", "raw-mmap-1", "raw-mmap-2")}
     assert got == want
     for row in rows:
-        assert set(row) == {"case", "impl", "value", "unit"}
-        assert row["value"] > 0
+        assert set(row) == {"case", "impl", "value", "unit", "min", "max"}
+        assert 0 < row["min"] <= row["value"] <= row["max"]
     assert list(tmp_path.iterdir()) == []  # the data file is gone

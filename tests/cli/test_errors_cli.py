@@ -137,10 +137,12 @@ def test_cat_path_through_a_file(f):
     assert (code, out, err) == (1, b"", "smmap: %s/x: Not a directory\n" % f)
 
 
-def test_bench_bad_option():
-    code, out, err = run("bench", "--bogus")
+@pytest.mark.parametrize("args", [["--bogus"], ["--reps"], ["--reps", "0"], ["--reps", "17"],
+                                  ["--reps", "x"]])
+def test_bench_bad_option(args):
+    code, out, err = run("bench", *args)
     assert (code, out) == (2, b"")
-    assert err == "usage: smmap bench [--quick] [--json] [--dir DIR]\n"
+    assert err == "usage: smmap bench [--quick] [--json] [--reps N] [--dir DIR]\n"
 
 
 def test_bench_missing_directory(tmp_path):
@@ -152,7 +154,7 @@ def test_bench_missing_directory(tmp_path):
 
 
 @pytest.mark.parametrize("args", [["--version"], ["--help"], ["sum", "F"], ["cat", "F"],
-                                  ["bench", "--quick", "--dir", "D"]])
+                                  ["bench", "--quick", "--reps", "1", "--dir", "D"]])
 def test_output_to_a_full_device(f, args):
     """Everything the program writes is checked: a full disk is an error."""
     with open("/dev/full", "wb") as full:
