@@ -6,11 +6,7 @@
 # Prints "wheel: N passed, N failed" last; exits non-zero on failure.
 set -u
 cd "$(dirname "$0")/../.."
-PY=/usr/bin/python3
-tmp=$(mktemp -d)
-native=.mesonpy-native-file.ini
-[ -e "$native" ] && keep_native=1 || keep_native=0
-trap 'rm -rf "$tmp"; [ "$keep_native" = 1 ] || rm -f "$native"' EXIT
+. tests/python/lib.sh
 fail() { echo "wheel: $*"; echo "wheel: 0 passed, 1 failed"; exit 1; }
 
 "$PY" -m pip wheel --no-build-isolation --no-deps -w "$tmp/dist" . >"$tmp/wheel.log" 2>&1 ||
