@@ -412,7 +412,7 @@ static void run_case(struct bench *b, const struct bcase *bc)
 
 static void bench_usage(void)
 {
-    fputs("usage: smmap bench [--quick] [--json] [--reps N] [--dir DIR]\n", stderr);
+    fputs("usage: smmap bench [--quick] [--json] [--reps N] [--case NAME] [--dir DIR]\n", stderr);
     exit(2);
 }
 
@@ -428,7 +428,7 @@ static int parse_reps(const char *s)
 int cmd_bench(int argc, char **argv)
 {
     struct bench b = {.reps = 0};
-    const char *dir = sys_temp_dir();
+    const char *dir = sys_temp_dir(), *only = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick"))
             b.quick = true;
@@ -436,6 +436,8 @@ int cmd_bench(int argc, char **argv)
             b.json = true;
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
             b.reps = parse_reps(argv[++i]);
+        else if (!strcmp(argv[i], "--case") && i + 1 < argc)
+            only = argv[++i];
         else if (!strcmp(argv[i], "--dir") && i + 1 < argc)
             dir = argv[++i];
         else if (!strncmp(argv[i], "--dir=", 6))
@@ -457,6 +459,11 @@ int cmd_bench(int argc, char **argv)
         b.size = b.size / 4 * 3;
     if (!b.reps)
         b.reps = b.quick ? 3 : 5;
+    bool known = !only;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        known |= only && !strcmp(only, cases[i].name);
+    if (!known)
+        bench_usage();
     b.n_offsets = b.quick ? 1000000 : 2000000;
     b.offsets = malloc(b.n_offsets * sizeof *b.offsets);
     if (!b.offsets)
@@ -472,7 +479,8 @@ int cmd_bench(int argc, char **argv)
         printf("smmap %s bench: %llu MiB file, %d repetitions: median (min .. max)\n",
                smmap_version_string(), (unsigned long long)(b.size / MiB), b.reps);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        run_case(&b, &cases[i]);
+        if (!only || !strcmp(only, cases[i].name))
+            run_case(&b, &cases[i]);
     sys_close(b.fd);
     free(b.offsets);
     return 0;

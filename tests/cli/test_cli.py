@@ -287,3 +287,12 @@ def test_bench_quick_json_names_every_case(tmp_path):
         assert set(row) == {"case", "impl", "value", "unit", "min", "max"}
         assert 0 < row["min"] <= row["value"] <= row["max"]
     assert list(tmp_path.iterdir()) == []  # the data file is gone
+
+
+def test_bench_case_runs_only_that_case(tmp_path):
+    r = run("bench", "--quick", "--json", "--reps", "1", "--case", "hit-path",
+            "--dir", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(line) for line in r.stdout.splitlines()]
+    assert sorted(row["impl"] for row in rows) == ["cursor", "raw-pointer"]
+    assert {row["case"] for row in rows} == {"hit-path"}

@@ -138,11 +138,11 @@ def test_cat_path_through_a_file(f):
 
 
 @pytest.mark.parametrize("args", [["--bogus"], ["--reps"], ["--reps", "0"], ["--reps", "17"],
-                                  ["--reps", "x"]])
+                                  ["--reps", "x"], ["--case", "nope"], ["--case"]])
 def test_bench_bad_option(args):
     code, out, err = run("bench", *args)
     assert (code, out) == (2, b"")
-    assert err == "usage: smmap bench [--quick] [--json] [--reps N] [--dir DIR]\n"
+    assert err == "usage: smmap bench [--quick] [--json] [--reps N] [--case NAME] [--dir DIR]\n"
 
 
 def test_bench_missing_directory(tmp_path):
