@@ -95,7 +95,7 @@ int smmap__guard_copy(void *dst, const void *src, size_t len)
 }
 
 int smmap__guard_call(smmap_scan_fn fn, void *arg, const unsigned char *data,
-               size_t len, uint64_t offset)
+                      size_t len, uint64_t offset)
 {
     ensure_installed();
     const struct guarded outer = guard;

@@ -90,10 +90,10 @@ HIDDEN void smmap__mgr_detach(smmap_manager *m, struct file *f);
 #define ACQ_HINT_SHIFT 8
 #define ACQ_FULL 1
 HIDDEN int smmap__mgr_acquire(smmap_manager *m, struct file *f, uint64_t offset,
-                       size_t size, unsigned flags, struct window *old,
-                       struct window **out);
+                              size_t size, unsigned flags, struct window *old,
+                              struct window **out);
 HIDDEN int64_t smmap__mgr_pread(smmap_manager *m, struct file *f, void *dst,
-                         size_t len, uint64_t offset);
+                                size_t len, uint64_t offset);
 HIDDEN void smmap__mgr_release(smmap_manager *m, struct window *w);
 HIDDEN void smmap__mgr_share(smmap_manager *m, struct file *f, struct window *w);
 HIDDEN int smmap__mgr_users(smmap_manager *m, const struct window *w);
@@ -106,12 +106,12 @@ HIDDEN int smmap__mgr_failed(smmap_manager *m, int err);
 HIDDEN uint64_t smmap__win_slot(const smmap_manager *m, uint64_t offset);
 HIDDEN uint64_t smmap__win_reach(const smmap_manager *m, uint64_t offset);
 HIDDEN struct window *smmap__win_at(const smmap_manager *m, const struct file *f,
-                             uint64_t slot);
+                                    uint64_t slot);
 HIDDEN struct window *smmap__win_find(smmap_manager *m, const struct file *f,
-                               uint64_t offset, uint64_t need,
-                               uint64_t file_size);
+                                      uint64_t offset, uint64_t need,
+                                      uint64_t file_size);
 HIDDEN void smmap__win_place(const smmap_manager *m, uint64_t offset, uint64_t need,
-                      uint64_t file_size, uint64_t *begin, uint64_t *end);
+                             uint64_t file_size, uint64_t *begin, uint64_t *end);
 HIDDEN int smmap__win_index_add(smmap_manager *m, struct window *w);
 HIDDEN void smmap__win_index_del(smmap_manager *m, struct window *w);
 HIDDEN void smmap__lru_push(smmap_manager *m, struct window *w);

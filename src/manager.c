@@ -213,7 +213,7 @@ int smmap__mgr_failed(smmap_manager *m, int err)
 }
 
 int64_t smmap__mgr_pread(smmap_manager *m, struct file *f, void *dst, size_t len,
-                  uint64_t offset)
+                         uint64_t offset)
 {
     atomic_fetch_add_explicit(&m->preads, 1, memory_order_relaxed);
     int64_t n = smmap__os_pread(f->handle, dst, len, offset);
@@ -638,8 +638,8 @@ static int map_pending(smmap_manager *m, struct window *w, int hint)
 }
 
 int smmap__mgr_acquire(smmap_manager *m, struct file *f, uint64_t offset,
-                size_t size, unsigned flags, struct window *old,
-                struct window **out)
+                       size_t size, unsigned flags, struct window *old,
+                       struct window **out)
 {
     struct reap r = {0};
     struct window *w = NULL;

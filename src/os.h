@@ -83,7 +83,7 @@ HIDDEN void smmap__os_global_unlock(void);
 /* Have fork(2) run before() in the parent first, then parent() or child()
  * (call once). Nothing happens where there is no fork. */
 HIDDEN void smmap__os_on_fork(void (*before)(void), void (*parent)(void),
-                       void (*child)(void));
+                              void (*child)(void));
 
 /* ----------------------------------------------------------------- memory */
 
@@ -102,6 +102,6 @@ HIDDEN int smmap__guard_copy(void *dst, const void *src, size_t len);
  * [data, data + len) faulted because the file was cut short beneath it:
  * then fn is left where it was, by a non-local jump. Calls nest. */
 HIDDEN int smmap__guard_call(smmap_scan_fn fn, void *arg, const unsigned char *data,
-                      size_t len, uint64_t offset);
+                             size_t len, uint64_t offset);
 
 #endif

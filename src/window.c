@@ -40,7 +40,7 @@ static uint64_t pick_slot(const smmap_manager *m, uint64_t offset, uint64_t need
 }
 
 void smmap__win_place(const smmap_manager *m, uint64_t offset, uint64_t need,
-               uint64_t file_size, uint64_t *begin, uint64_t *end)
+                      uint64_t file_size, uint64_t *begin, uint64_t *end)
 {
     uint64_t b = pick_slot(m, offset, need) * m->half;
     uint64_t e = m->half && file_size - b > m->window ? b + m->window : file_size;
@@ -70,7 +70,7 @@ static size_t hash(const smmap_manager *m, const struct file *f, uint64_t slot)
 }
 
 struct window *smmap__win_at(const smmap_manager *m, const struct file *f,
-                      uint64_t slot)
+                             uint64_t slot)
 {
     if (!m->index_cap)
         return NULL;
@@ -81,7 +81,7 @@ struct window *smmap__win_at(const smmap_manager *m, const struct file *f,
 }
 
 struct window *smmap__win_find(smmap_manager *m, const struct file *f,
-                        uint64_t offset, uint64_t need, uint64_t file_size)
+                               uint64_t offset, uint64_t need, uint64_t file_size)
 {
     /* Two slots hold offset: its own and the one before. */
     uint64_t k = smmap__win_slot(m, offset), first = pick_slot(m, offset, need);
