@@ -428,7 +428,8 @@ SMMAP_API int64_t smmap_read(smmap_cursor *c, void *dst, size_t len,
 
 /* Called by smmap_scan() for each span: data holds len bytes of the file
  * from `offset`. Return 0 to go on, or a negative value of your own to stop
- * the scan (smmap_scan() then returns it). */
+ * the scan (smmap_scan() then returns it). A positive value is a misuse: it
+ * stops the scan with SMMAP_EINVAL, so that no result reads as a count. */
 typedef int (*smmap_scan_fn)(void *arg, const unsigned char *data, size_t len,
                              uint64_t offset);
 

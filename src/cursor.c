@@ -323,6 +323,8 @@ int64_t smmap_scan(smmap_cursor *c, uint64_t offset, uint64_t len,
         rc = smmap__guard_call(fn, arg, c->data, n, at);
         if (rc == SMMAP_ETRUNC)
             smmap_file_stat(c);
+        if (rc > 0)
+            rc = SMMAP_EINVAL;
         if (rc != 0)
             return rc;
         done += n;
@@ -403,7 +405,25 @@ static bool too_long(size_t len)
 #endif
 }
 
-int64_t smmap_read(smmap_cursor *c, void *dst, size_t len, uint64_t offset)
+/* Read [offset, offset+len) from w, which holds it, and make it the span. */
+static inline int64_t read_in(smmap_cursor *c, const struct window *w, void *dst,
+                              size_t len, uint64_t offset)
+{
+    c->begin = offset;
+    c->data = w->data + (offset - w->begin);
+    c->size = len;
+    c->hits++;
+    c->next_read = offset + len;
+    if (smmap__guard_copy(dst, c->data, len) == 0)
+        return (int64_t)len;
+    smmap_file_stat(c);
+    return SMMAP_ETRUNC;
+}
+
+/* Every read the fast path in smmap_read() leaves: the checks, a size to
+ * ask again, the spares and reads across windows. */
+__attribute__((noinline)) static int64_t
+read_slow(smmap_cursor *c, void *dst, size_t len, uint64_t offset)
 {
     if (!c || (!dst && len) || too_long(len) || len > UINT64_MAX - offset)
         return SMMAP_EINVAL;
@@ -423,8 +443,6 @@ int64_t smmap_read(smmap_cursor *c, void *dst, size_t len, uint64_t offset)
         if (len > (uint64_t)now - offset)
             len = (size_t)((uint64_t)now - offset);
     }
-    /* The hit path, kept short: a random read is mostly waiting for
-     * memory, and fewer instructions let the CPU overlap more of those. */
     struct window *w = c->w;
     if (!(w && offset >= w->begin && offset < w->end && len <= w->end - offset)) {
         int i = 0;
@@ -442,11 +460,19 @@ int64_t smmap_read(smmap_cursor *c, void *dst, size_t len, uint64_t offset)
             c->spare[i] = c->spare[--c->nspare];
         c->w = w;
     }
-    c->begin = offset;
-    c->data = w->data + (offset - w->begin);
-    c->size = len;
-    c->hits++;
-    c->next_read = offset + len;
-    int rc = copy(c, dst, c->data, len);
-    return rc ? rc : (int64_t)len;
+    return read_in(c, w, dst, len, offset);
+}
+
+int64_t smmap_read(smmap_cursor *c, void *dst, size_t len, uint64_t offset)
+{
+    /* The hit path, kept short: a random read is mostly waiting for
+     * memory, and the fewer instructions and stores between two reads, the
+     * more of those waits the CPU overlaps. offset + len cannot wrap: it is
+     * at most the window's end. */
+    const struct window *w = c ? c->w : NULL;
+    if (w && dst && len && offset >= w->begin && offset < w->end &&
+        len <= w->end - offset &&
+        offset + len <= atomic_load_explicit(&c->file->size, memory_order_relaxed))
+        return read_in(c, w, dst, len, offset);
+    return read_slow(c, dst, len, offset);
 }

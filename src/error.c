@@ -4,6 +4,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 
 const char *smmap_version_string(void)
@@ -29,7 +30,7 @@ const char *smmap_strerror(int err)
     /* C's strerror() may return a buffer that its next call overwrites
      * (msvcrt does): the errors the platform layers return have their
      * text here, glibc's words. */
-    switch (-err) {
+    switch (err > INT_MIN ? -err : 0) {
     case EPERM:        return "Operation not permitted";
     case ENOENT:       return "No such file or directory";
     case EINTR:        return "Interrupted system call";

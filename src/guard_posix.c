@@ -97,9 +97,7 @@ static bool recover(siginfo_t *si, void *ctx)
 static struct sigaction previous;
 static pthread_once_t install_once = PTHREAD_ONCE_INIT;
 static atomic_bool installed;
-#ifdef FIXUP_COPY
-static bool fixup; /* set once, before installed: take the fixup copy */
-#endif
+_Atomic bool smmap__guard_fixup;
 
 static void on_sigbus(int sig, siginfo_t *si, void *ctx)
 {
@@ -139,7 +137,7 @@ static void install(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGBUS, &sa, &previous);
 #ifdef FIXUP_COPY
-    fixup = !RUNNING_ON_VALGRIND;
+    atomic_store_explicit(&smmap__guard_fixup, !RUNNING_ON_VALGRIND, memory_order_relaxed);
 #endif
     atomic_store_explicit(&installed, true, memory_order_release);
 }
@@ -150,11 +148,11 @@ static inline void ensure_installed(void)
         pthread_once(&install_once, install);
 }
 
-int smmap__guard_copy(void *dst, const void *src, size_t len)
+int smmap__guard_copy_slow(void *dst, const void *src, size_t len)
 {
     ensure_installed();
 #ifdef FIXUP_COPY
-    if (fixup)
+    if (atomic_load_explicit(&smmap__guard_fixup, memory_order_relaxed))
         return smmap__fixup_copy(dst, src, len) ? SMMAP_ETRUNC : 0;
 #endif
     const struct guarded outer = guard;

@@ -58,10 +58,12 @@ static LONG CALLBACK on_exception(EXCEPTION_POINTERS *ep)
         return EXCEPTION_CONTINUE_EXECUTION;
     }
     if (guard.jump && addr >= guard.lo && addr < guard.hi) {
-        /* A fake call: the return address on a 16-byte aligned stack, well
-         * below anything the abandoned frames still hold. */
-        c->Rsp = ((c->Rsp - 256) & ~(DWORD64)15) - 8;
-        *(DWORD64 *)(uintptr_t)c->Rsp = c->Rip;
+        /* Resume in escape() as if called: the stack aligned as at a
+         * function's entry. Nothing is written there now: below the
+         * faulting Rsp lie this exception's own records, which Windows
+         * reads back to resume; escape() never returns, and its frame
+         * reuses that space only once they are dead. */
+        c->Rsp = (c->Rsp & ~(DWORD64)15) - 8;
         c->Rip = (DWORD64)(uintptr_t)escape;
         return EXCEPTION_CONTINUE_EXECUTION;
     }
@@ -78,6 +80,7 @@ static BOOL CALLBACK install(INIT_ONCE *once, void *param, void **ctx)
      * runtime's handler that would treat it as a crash. */
     if (!AddVectoredExceptionHandler(1, on_exception))
         return FALSE;
+    atomic_store_explicit(&smmap__guard_fixup, true, memory_order_relaxed);
     atomic_store_explicit(&installed, true, memory_order_release);
     return TRUE;
 }
@@ -88,7 +91,9 @@ static inline void ensure_installed(void)
         InitOnceExecuteOnce(&install_once, install, NULL, NULL);
 }
 
-int smmap__guard_copy(void *dst, const void *src, size_t len)
+_Atomic bool smmap__guard_fixup;
+
+int smmap__guard_copy_slow(void *dst, const void *src, size_t len)
 {
     ensure_installed();
     return smmap__fixup_copy(dst, src, len) ? SMMAP_ETRUNC : 0;

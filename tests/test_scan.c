@@ -110,6 +110,26 @@ TEST(scan, stop_value_of_fn_is_returned)
     smmap_manager_free(m);
 }
 
+static int positive(void *arg, const unsigned char *data, size_t len, uint64_t offset)
+{
+    (void)data, (void)len, (void)offset;
+    ++*(int *)arg;
+    return 5;
+}
+
+TEST(scan, positive_value_of_fn_is_a_misuse)
+{
+    const char *p = util_make_file("f", 256 * KiB, SALT);
+    smmap_manager *m = manager_64k();
+    smmap_cursor *c = util_cursor(m, p);
+    int calls = 0;
+    ASSERT_EQ(smmap_scan(c, 0, UINT64_MAX, positive, &calls), SMMAP_EINVAL,
+              "not a byte count");
+    ASSERT_EQ(calls, 1, "the scan stopped at once");
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+}
+
 TEST(scan, bad_arguments)
 {
     const char *p = util_make_file("f", 10, SALT);

@@ -59,6 +59,23 @@ class DropIn(unittest.TestCase):
             with self.assertRaises(IndexError):
                 b[n]
 
+    def test_int_subclasses_as_offsets(self):
+        # Before 3.10 PyNumber_Index returns an int subclass as it is; the
+        # extension once called itself on it forever (a crash).
+        import enum
+
+        class Off(enum.IntEnum):
+            AT = W + 5
+
+        m = SlidingWindowMapManager(window_size=W)
+        c = m.make_cursor(self.path).use_region(Off.AT, True)
+        self.assertEqual((c.ofs_begin(), c.size()), (W + 5, 1))
+        self.assertEqual(bytes(c.buffer()), self.data[W + 5:W + 6])
+        buf = SlidingWindowMapBuffer(m.make_cursor(self.path), offset=Off.AT)
+        self.assertEqual(buf[0], self.data[W + 5])
+        buf.end_access()
+        c.unuse_region()
+
     def test_errors(self):
         man = SlidingWindowMapManager(window_size=W)
         with self.assertRaises(FileNotFoundError) as e:

@@ -286,7 +286,8 @@ static int cursor_open(CursorObject *self, ManagerObject *man, PyObject *path_or
         if (fd == -1 && PyErr_Occurred())
             return -1;
         if (fd < 0 || fd > INT32_MAX) {
-            PyErr_SetString(PyExc_ValueError, "file descriptor must not be negative");
+            PyErr_SetString(PyExc_ValueError, fd < 0 ? "file descriptor must not be negative"
+                                                     : "file descriptor out of range");
             return -1;
         }
         Py_BEGIN_ALLOW_THREADS

@@ -145,8 +145,10 @@ static PyObject *manager_stats(ManagerObject *self, PyObject *Py_UNUSED(a))
 static PyObject *manager_make_room(ManagerObject *self, PyObject *arg)
 {
     smmap_manager *m = manager_get(self);
+    if (!m)
+        return NULL;
     unsigned long long bytes = PyLong_AsUnsignedLongLong(arg);
-    if (!m || PyErr_Occurred())
+    if (bytes == (unsigned long long)-1 && PyErr_Occurred())
         return NULL;
     int n;
     Py_BEGIN_ALLOW_THREADS

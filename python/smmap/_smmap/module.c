@@ -98,31 +98,29 @@ int get_u64(PyObject *o, uint64_t *v, const char *what)
 {
     int overflow;
     long long x;
-    if (PyLong_CheckExact(o)) {
-        x = PyLong_AsLongLongAndOverflow(o, &overflow);
-    } else {
-        PyObject *i = PyNumber_Index(o);
-        if (!i)
-            return -1;
-        int rc = get_u64(i, v, what);
-        Py_DECREF(i);
-        return rc;
-    }
-    if (x == -1 && PyErr_Occurred())
+    /* Before 3.10, PyNumber_Index() returns an int subclass (True, an
+     * IntEnum) as it is: read the value from what it returns. */
+    PyObject *i = PyLong_CheckExact(o) ? Py_NewRef(o) : PyNumber_Index(o);
+    if (!i)
         return -1;
-    if (overflow > 0) {
-        unsigned long long u = PyLong_AsUnsignedLongLong(o);
+    x = PyLong_AsLongLongAndOverflow(i, &overflow);
+    int rc = 0;
+    if (x == -1 && PyErr_Occurred()) {
+        rc = -1;
+    } else if (overflow > 0) {
+        unsigned long long u = PyLong_AsUnsignedLongLong(i);
         if (u == (unsigned long long)-1 && PyErr_Occurred())
-            return -1;
-        *v = u;
-        return 0;
-    }
-    if (overflow < 0 || x < 0) {
+            rc = -1;
+        else
+            *v = u;
+    } else if (overflow < 0 || x < 0) {
         PyErr_Format(PyExc_ValueError, "%s must not be negative", what);
-        return -1;
+        rc = -1;
+    } else {
+        *v = (uint64_t)x;
     }
-    *v = (uint64_t)x;
-    return 0;
+    Py_DECREF(i);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- indexing */
