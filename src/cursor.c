@@ -154,6 +154,16 @@ use_miss(smmap_cursor *c, uint64_t offset, size_t size, unsigned flags)
     uint64_t reach = smmap__win_reach(c->m, offset);
     if (size > reach)
         return use(c, offset, (size_t)reach, flags);
+    /* A request that runs off the window's end from its second half reads
+     * on through the file: map the next window with its page tables filled
+     * in at once, as a populated whole-file mapping has them, rather than
+     * fault by fault. Random requests almost never end up here. */
+    const struct window *cur = c->w;
+    unsigned hint = (unsigned)c->hint;
+    if (hint == SMMAP_HINT_NORMAL && cur && offset >= cur->begin && offset <= cur->end &&
+        offset + (size ? size : 1) > cur->end &&
+        offset - cur->begin >= (cur->end - cur->begin) / 2)
+        hint = SMMAP_HINT_POPULATE;
     /* Spares serve smmap_read() alone: a cursor that moved on to
      * smmap_use() would otherwise hold them until it is freed. */
     if (!(flags & ACQ_KEEP))
@@ -164,7 +174,7 @@ use_miss(smmap_cursor *c, uint64_t offset, size_t size, unsigned flags)
     c->w = NULL;
     c->data = NULL;
     c->size = 0;
-    flags |= (unsigned)c->hint << ACQ_HINT_SHIFT;
+    flags |= hint << ACQ_HINT_SHIFT;
     int rc = smmap__mgr_acquire(c->m, c->file, offset, size, flags, w, &w);
     if (rc != 0) {
         drop_spares(c); /* a cursor without a window holds nothing */

@@ -355,3 +355,37 @@ TEST(cursor, long_requests_reuse_windows)
     smmap_cursor_free(d);
     smmap_manager_free(m);
 }
+
+/* A cursor that runs off its window's end from its second half is reading
+ * on: the next window comes with its page tables filled in. A first window
+ * and a jump elsewhere are mapped as usual, to be faulted in on touch. */
+#ifdef _WIN32
+NOT_ON_WINDOWS(cursor, reading_on_maps_the_next_window_populated,
+               "page tables are read from Linux's /proc/self/pagemap")
+#else
+static uint64_t window_resident(const smmap_cursor *c)
+{
+    const unsigned char *w = smmap_data(c) - (smmap_begin(c) - smmap_window_begin(c));
+    return util_resident(w, (size_t)(smmap_window_end(c) - smmap_window_begin(c)));
+}
+
+TEST(cursor, reading_on_maps_the_next_window_populated)
+{
+    const char *p = util_make_file("f", 1 * MiB, 31);
+    smmap_manager *m = sliding(64 * KiB);
+    smmap_cursor *c = util_cursor(m, p);
+    ASSERT_EQ(smmap_use(c, 0, 0), 0);
+    ASSERT_EQ(window_resident(c), 0, "a first window: faulted in on touch");
+    ASSERT_EQ(smmap_use(c, 64 * KiB, 0), 0, "on from the window's end");
+    ASSERT_EQ(smmap_window_begin(c), 64 * KiB);
+    ASSERT_EQ(window_resident(c), 64 * KiB, "populated");
+    ASSERT_EQ(smmap_use(c, 128 * KiB - 10, 100), 0, "across the end, from the second half");
+    ASSERT_EQ(smmap_window_begin(c), 96 * KiB);
+    ASSERT_EQ(window_resident(c), 64 * KiB, "populated");
+    ASSERT_EQ(smmap_use(c, 700 * KiB, 10), 0, "a jump");
+    ASSERT_EQ(smmap_window_begin(c), 640 * KiB);
+    ASSERT_EQ(window_resident(c), 0, "not populated");
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+}
+#endif

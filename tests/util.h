@@ -137,6 +137,14 @@ uint64_t util_clip(int64_t v, uint64_t size);
 
 size_t util_page(void);
 
+#ifndef _WIN32
+/* Bytes of [p, p + len) whose page is mapped in this process's page tables
+ * (/proc/self/pagemap), as opposed to mapped on the next touch. The test
+ * is skipped where that cannot be read or is not true to the host (qemu-user
+ * shows the emulator's own tables). */
+uint64_t util_resident(const void *p, size_t len);
+#endif
+
 /* A test that has no meaning on Windows (fork, signals, FIFOs, /proc...):
  * there it stays listed, skipped with the reason. Used as
  *   #ifdef _WIN32

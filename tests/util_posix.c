@@ -209,3 +209,53 @@ size_t util_page(void)
     long p = sysconf(_SC_PAGESIZE);
     return p > 0 ? (size_t)p : 4096;
 }
+
+/* Pages of [p, p + len) present in the page tables, or -1 if pagemap
+ * cannot tell. */
+static int64_t present_pages(const void *p, size_t len)
+{
+    size_t page = util_page();
+    int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int64_t n = 0;
+    uintptr_t first = (uintptr_t)p / page, last = ((uintptr_t)p + len - 1) / page;
+    for (uintptr_t i = first; i <= last; i++) {
+        uint64_t e;
+        if (pread(fd, &e, sizeof e, (off_t)(i * sizeof e)) != (ssize_t)sizeof e) {
+            n = -1;
+            break;
+        }
+        n += (int64_t)(e >> 63);
+    }
+    close(fd);
+    return n;
+}
+
+/* Whether pagemap tells a mapping populated from one touched nowhere. */
+static int probe_pagemap(void)
+{
+    size_t page = util_page(), len = 4 * page;
+    void *a = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+                   -1, 0);
+    void *b = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    int ok = a != MAP_FAILED && b != MAP_FAILED && present_pages(a, len) == 4 &&
+             present_pages(b, len) == 0;
+    if (a != MAP_FAILED)
+        munmap(a, len);
+    if (b != MAP_FAILED)
+        munmap(b, len);
+    return ok;
+}
+
+uint64_t util_resident(const void *p, size_t len)
+{
+    static int usable = -1;
+    if (usable < 0)
+        usable = probe_pagemap();
+    if (!usable)
+        SKIP("/proc/self/pagemap does not show this process's page tables (qemu-user)");
+    int64_t n = present_pages(p, len);
+    ASSERT(n >= 0, "pagemap read failed");
+    return (uint64_t)n * util_page();
+}
