@@ -53,9 +53,10 @@ long sys_pid(void);
  * to be deleted when closed (or when the process ends): an fd or -errno. */
 int sys_create_temp(const char *path);
 
-/* Map [0, len) of fd read-only with every page read in and mapped, as
- * MAP_POPULATE does, so that reading it takes no fault. */
-int sys_map(int fd, size_t len, const void **out);
+/* Map [offset, offset + len) of fd read-only with every page read in and
+ * mapped, as MAP_POPULATE does, so that reading it takes no fault. offset
+ * is a multiple of 64 KiB (Windows' allocation granularity). */
+int sys_map(int fd, uint64_t offset, size_t len, const void **out);
 void sys_unmap(const void *p, size_t len);
 
 struct sys_thread;

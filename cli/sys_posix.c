@@ -81,9 +81,9 @@ int sys_create_temp(const char *path)
     return fd;
 }
 
-int sys_map(int fd, size_t len, const void **out)
+int sys_map(int fd, uint64_t offset, size_t len, const void **out)
 {
-    void *p = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+    void *p = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, (off_t)offset);
     if (p == MAP_FAILED)
         return -errno;
     *out = p;

@@ -201,14 +201,14 @@ int sys_create_temp(const char *path)
     return fd < 0 ? -e : fd;
 }
 
-int sys_map(int fd, size_t len, const void **out)
+int sys_map(int fd, uint64_t offset, size_t len, const void **out)
 {
     HANDLE s = CreateFileMappingW((HANDLE)_get_osfhandle(fd), NULL, PAGE_READONLY,
                                   0, 0, NULL);
     if (!s)
         return from_win(GetLastError());
     /* The view keeps the section alive; its handle is not needed after. */
-    void *p = MapViewOfFile(s, FILE_MAP_READ, 0, 0, len);
+    void *p = MapViewOfFile(s, FILE_MAP_READ, (DWORD)(offset >> 32), (DWORD)offset, len);
     DWORD e = GetLastError();
     CloseHandle(s);
     if (!p)

@@ -417,12 +417,28 @@ SMMAP_API int smmap_cursor_hint(smmap_cursor *c, int hint);
  * afterwards is the last one read, or none. A read that runs past the
  * size last seen re-reads it (see "Sizes"). Returns the number of bytes
  * copied (fewer than len only at end of file, 0 at or past it), or:
- *   SMMAP_EINVAL  c NULL, dst NULL with len > 0, or len > INT64_MAX
+ *   SMMAP_EINVAL  c NULL, dst NULL with len > 0, len > INT64_MAX, or
+ *                 offset + len past UINT64_MAX
  *   SMMAP_ETRUNC  the file shrank under a mapping
  *   errors of smmap_use()
  */
 SMMAP_API int64_t smmap_read(smmap_cursor *c, void *dst, size_t len,
                              uint64_t offset);
+
+/*
+ * n reads of len bytes, the i-th at offsets[i] into dst + i * len, as n
+ * calls of smmap_read() would make them: for callers with many offsets at
+ * hand (index lookups, a list of objects to fetch). One call keeps several
+ * reads' cache misses in flight at once, where a loop of smmap_read() on
+ * random offsets waits for most of them one by one. The batch stops at the
+ * first read that comes back short (the end of the file) or fails.
+ * Returns the number of reads done whole (n when all were; the short
+ * read's bytes are copied, as smmap_read() copies them), or, when the first
+ * read fails, its error (those of smmap_read(); SMMAP_EINVAL also for
+ * offsets or dst NULL with n > 0, or n * len past SIZE_MAX or INT64_MAX).
+ */
+SMMAP_API int64_t smmap_read_many(smmap_cursor *c, void *dst, size_t len,
+                                  const uint64_t *offsets, size_t n);
 
 /* ------------------------------------------------ processing in place */
 

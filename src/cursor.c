@@ -430,8 +430,14 @@ static inline int64_t read_in(smmap_cursor *c, const struct window *w, void *dst
     return SMMAP_ETRUNC;
 }
 
+/* Whether w holds [offset, offset + len). */
+static inline bool holds(const struct window *w, uint64_t offset, size_t len)
+{
+    return offset >= w->begin && offset < w->end && len <= w->end - offset;
+}
+
 /* Every read the fast path in smmap_read() leaves: the checks, a size to
- * ask again, the spares and reads across windows. */
+ * ask again, reads across windows. */
 __attribute__((noinline)) static int64_t
 read_slow(smmap_cursor *c, void *dst, size_t len, uint64_t offset)
 {
@@ -452,37 +458,75 @@ read_slow(smmap_cursor *c, void *dst, size_t len, uint64_t offset)
             return 0;
         if (len > (uint64_t)now - offset)
             len = (size_t)((uint64_t)now - offset);
+        if (c->w && holds(c->w, offset, len))
+            return read_in(c, c->w, dst, len, offset);
     }
-    struct window *w = c->w;
-    if (!(w && offset >= w->begin && offset < w->end && len <= w->end - offset)) {
-        int i = 0;
-        for (; i < c->nspare; i++) {
-            w = c->spare[i];
-            if (offset >= w->begin && offset < w->end && len <= w->end - offset)
-                break;
+    return read_windows(c, dst, len, offset);
+}
+
+/* smmap_read(), inline in smmap_read_many() too (a call to the exported
+ * function would go through the PLT). */
+static inline int64_t read_one(smmap_cursor *c, void *dst, size_t len, uint64_t offset)
+{
+    /* The hit path, kept short: a random read is mostly waiting for
+     * memory, and the fewer instructions and stores between two reads, the
+     * more of those waits the CPU overlaps. A read inside the size last
+     * seen, from the current window or a spare (which then becomes
+     * current). */
+    if (c && dst && len) {
+        uint64_t size = atomic_load_explicit(&c->file->size, memory_order_relaxed);
+        struct window *w = c->w;
+        if (offset < size && len <= size - offset) {
+            if (w && holds(w, offset, len))
+                return read_in(c, w, dst, len, offset);
+            for (int i = 0; i < c->nspare; i++) {
+                if (holds(c->spare[i], offset, len)) {
+                    struct window *s = c->spare[i];
+                    if (w)
+                        c->spare[i] = w;
+                    else
+                        c->spare[i] = c->spare[--c->nspare];
+                    c->w = s;
+                    return read_in(c, s, dst, len, offset);
+                }
+            }
         }
-        if (i == c->nspare)
-            return read_windows(c, dst, len, offset);
-        /* Swap: the spare becomes current, the current one a spare. */
-        if (c->w)
-            c->spare[i] = c->w;
-        else
-            c->spare[i] = c->spare[--c->nspare];
-        c->w = w;
     }
-    return read_in(c, w, dst, len, offset);
+    return read_slow(c, dst, len, offset);
 }
 
 int64_t smmap_read(smmap_cursor *c, void *dst, size_t len, uint64_t offset)
 {
-    /* The hit path, kept short: a random read is mostly waiting for
-     * memory, and the fewer instructions and stores between two reads, the
-     * more of those waits the CPU overlaps. offset + len cannot wrap: it is
-     * at most the window's end. */
-    const struct window *w = c ? c->w : NULL;
-    if (w && dst && len && offset >= w->begin && offset < w->end &&
-        len <= w->end - offset &&
-        offset + len <= atomic_load_explicit(&c->file->size, memory_order_relaxed))
-        return read_in(c, w, dst, len, offset);
-    return read_slow(c, dst, len, offset);
+    return read_one(c, dst, len, offset);
+}
+
+/* How many reads ahead smmap_read_many() asks for the bytes: enough to keep
+ * the CPU's cache-miss slots busy, few enough that a prefetched line is
+ * still there when its read comes. */
+#define READ_AHEAD 32
+
+int64_t smmap_read_many(smmap_cursor *c, void *dst, size_t len,
+                        const uint64_t *offsets, size_t n)
+{
+    if (!c || (n && (!offsets || (!dst && len))) || too_long(n) ||
+        (len && (n > SIZE_MAX / len || too_long(n * len))))
+        return SMMAP_EINVAL;
+    unsigned char *out = dst;
+    for (size_t i = 0; i < n; i++) {
+        /* A prefetch never faults, so one into a page the file lost, or
+         * outside every window, is harmless. */
+        const struct window *w = c->w;
+        if (w && i + READ_AHEAD < n) {
+            uint64_t ahead = offsets[i + READ_AHEAD];
+            if (len && holds(w, ahead, len)) {
+                const unsigned char *p = w->data + (ahead - w->begin);
+                __builtin_prefetch(p);
+                __builtin_prefetch(p + len - 1);
+            }
+        }
+        int64_t r = read_one(c, out + i * len, len, offsets[i]);
+        if (r != (int64_t)len)
+            return r < 0 && i == 0 ? r : (int64_t)i;
+    }
+    return (int64_t)n;
 }

@@ -303,3 +303,56 @@ TEST(read, empty_read_keeps_span)
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }
+
+/* smmap_read_many() makes the reads n calls of smmap_read() would, across
+ * windows and in any order, and stops at the first short read. */
+TEST(read, read_many_matches_single_reads)
+{
+    const uint64_t size = 3 * MiB + 333;
+    const char *p = util_make_file("f", size, 41);
+    smmap_manager *m = make(SMMAP_SLIDING, 256 * KiB, 0, 0);
+    smmap_cursor *c = util_cursor(m, p);
+    enum { N = 500, LEN = 100 };
+    uint64_t offs[N], seed = 5;
+    unsigned char *got = malloc(N * LEN), one[LEN];
+    ASSERT_NOT_NULL(got);
+    for (int i = 0; i < N; i++)
+        offs[i] = util_below(&seed, size - LEN + 1);
+    ASSERT_EQ(smmap_read_many(c, got, LEN, offs, N), N);
+    for (int i = 0; i < N; i++) {
+        ASSERT_EQ(util_mismatch(41, offs[i], got + i * LEN, LEN), -1, "read %d", i);
+        ASSERT_EQ(smmap_read(c, one, LEN, offs[i]), LEN);
+        ASSERT(memcmp(one, got + i * LEN, LEN) == 0, "read %d again", i);
+    }
+    /* The third read runs past the end: two whole, its bytes copied. */
+    uint64_t tail[4] = {0, 1 * MiB, size - 10, 5};
+    memset(got, 0xA5, 4 * LEN);
+    ASSERT_EQ(smmap_read_many(c, got, LEN, tail, 4), 2);
+    ASSERT_EQ(util_mismatch(41, size - 10, got + 2 * LEN, 10), -1);
+    ASSERT_EQ(got[3 * LEN], 0xA5, "nothing after the short read");
+    uint64_t past[2] = {size, 0};
+    ASSERT_EQ(smmap_read_many(c, got, LEN, past, 2), 0, "the first read is empty");
+    ASSERT_EQ(smmap_read_many(c, got, LEN, offs, 0), 0);
+    ASSERT_EQ(smmap_read_many(c, got, 0, offs, 3), 3, "empty reads");
+    free(got);
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+}
+
+TEST(read, read_many_bad_arguments)
+{
+    const char *p = util_make_file("f", 1000, 42);
+    smmap_manager *m = make(SMMAP_SLIDING, 0, 0, 0);
+    smmap_cursor *c = util_cursor(m, p);
+    uint64_t offs[2] = {0, 10};
+    unsigned char buf[20];
+    ASSERT_EQ(smmap_read_many(NULL, buf, 10, offs, 2), SMMAP_EINVAL);
+    ASSERT_EQ(smmap_read_many(c, NULL, 10, offs, 2), SMMAP_EINVAL);
+    ASSERT_EQ(smmap_read_many(c, buf, 10, NULL, 2), SMMAP_EINVAL);
+    ASSERT_EQ(smmap_read_many(c, buf, SIZE_MAX / 2, offs, 3), SMMAP_EINVAL, "n * len overflows");
+    uint64_t wrap[1] = {UINT64_MAX - 3};
+    ASSERT_EQ(smmap_read_many(c, buf, 10, wrap, 1), SMMAP_EINVAL, "the first read's error");
+    ASSERT_EQ(smmap_read_many(c, NULL, 0, NULL, 0), 0, "nothing to do");
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+}

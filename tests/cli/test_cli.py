@@ -277,9 +277,9 @@ def test_bench_quick_json_names_every_case(tmp_path):
     rows = [json.loads(line) for line in r.stdout.splitlines()]
     got = {(row["case"], row["impl"]) for row in rows}
     want = {("seq-scan", i) for i in ("sliding-default", "sliding-1m", "static",
-                                      "raw-mmap-populate", "read-1m")}
+                                      "raw-mmap-populate", "read-1m", "raw-mmap-1m")}
     want |= {("random-64b", i) for i in ("sliding-default", "sliding-smallcap", "pread",
-                                        "raw-mmap")}
+                                        "raw-mmap", "sliding-batch")}
     want |= {("hit-path", "cursor"), ("hit-path", "raw-pointer")}
     want |= {("threads", i) for i in ("1", "2", "raw-mmap-1", "raw-mmap-2")}
     assert got == want
