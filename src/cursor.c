@@ -279,7 +279,7 @@ int smmap_window_users_at(const smmap_cursor *c, uint64_t begin)
 
 /* A guarded copy from the file's window; on a fault the size is read
  * again, so that the calls after this one stop at the new end. */
-static int copy(smmap_cursor *c, void *dst, const unsigned char *src, size_t len)
+static inline int copy(smmap_cursor *c, void *dst, const unsigned char *src, size_t len)
 {
     int rc = smmap__guard_copy(dst, src, len);
     if (rc == SMMAP_ETRUNC)
@@ -424,10 +424,8 @@ static inline int64_t read_in(smmap_cursor *c, const struct window *w, void *dst
     c->size = len;
     c->hits++;
     c->next_read = offset + len;
-    if (smmap__guard_copy(dst, c->data, len) == 0)
-        return (int64_t)len;
-    smmap_file_stat(c);
-    return SMMAP_ETRUNC;
+    int rc = copy(c, dst, c->data, len);
+    return rc ? rc : (int64_t)len;
 }
 
 /* Whether w holds [offset, offset + len). */
@@ -458,8 +456,6 @@ read_slow(smmap_cursor *c, void *dst, size_t len, uint64_t offset)
             return 0;
         if (len > (uint64_t)now - offset)
             len = (size_t)((uint64_t)now - offset);
-        if (c->w && holds(c->w, offset, len))
-            return read_in(c, c->w, dst, len, offset);
     }
     return read_windows(c, dst, len, offset);
 }
