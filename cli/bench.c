@@ -20,7 +20,6 @@
 #include <string.h>
 
 #define MiB (1024ull * 1024)
-#define GiB (1024ull * MiB)
 
 #define MAX_REPS 16
 #define MAX_IMPLS 6
@@ -228,7 +227,7 @@ static uint64_t read_smmap(struct reader *r, smmap_cursor *c)
 #define BATCH 256
 static uint64_t read_smmap_many(struct reader *r, smmap_cursor *c)
 {
-    static _Thread_local unsigned char buf[BATCH * 64];
+    unsigned char buf[BATCH * 64];
     uint64_t offs[BATCH], s = 0;
     size_t j = r->first, n = r->b->n_offsets;
     for (size_t i = 0; i < r->count; i += BATCH) {
