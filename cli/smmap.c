@@ -228,6 +228,9 @@ static void print_stats(const smmap_manager *m)
         {"hits", s.hits}, {"misses", s.misses}, {"evictions", s.evictions},
         {"limit_exceeded", s.limit_exceeded}, {"failures", s.failures},
         {"retries", s.retries}, {"preads", s.preads},
+        {"files_read_not_mapped", s.files_read_not_mapped},
+        {"bytes_read_into_windows", s.bytes_read_into_windows},
+        {"files_deleted", s.files_deleted},
     };
     size_t n = sizeof f / sizeof f[0];
 

@@ -34,8 +34,10 @@
  * window covers takes no lock; mmap and munmap never run under the manager's
  * lock.
  *
- * Files are opened read-only with O_CLOEXEC and mapped PROT_READ; smmap never
- * writes to a file.
+ * Files are opened read-only with O_CLOEXEC and mapped PROT_READ and
+ * MAP_PRIVATE, as git maps packs (some filesystems refuse shared mappings
+ * only); smmap never writes to a file or a mapping, so no page is ever
+ * copied and a private mapping shows the file as a shared one would.
  */
 #ifndef SMMAP_H
 #define SMMAP_H
@@ -189,6 +191,38 @@ SMMAP_API int smmap_collect_path(smmap_manager *m, const char *prefix);
  * Returns the number of windows unmapped, or SMMAP_EINVAL for NULL. */
 SMMAP_API int smmap_make_room(smmap_manager *m, uint64_t bytes);
 
+/*
+ * Files that cannot be mapped. Where the system refuses to map a file at
+ * all (a FUSE mount with direct_io, sysfs, some network and cluster
+ * filesystems; mmap fails with ENODEV, EACCES, EPERM, EINVAL or ENOTSUP,
+ * CreateFileMapping with a "not supported" or "access denied" error), the
+ * manager reads that file's windows into memory of its own with positioned
+ * reads instead: the same window geometry, limits (max_memory counts that
+ * memory), LRU and calls, and no SIGBUS is possible. Decided once per
+ * file, at its first refused mapping; counted in files_read_not_mapped and
+ * bytes_read_into_windows. A window filled so holds the bytes as they were
+ * when it was read: changes to the file show in windows read afterwards,
+ * and a truncation never faults (smmap_file_stat() tells the new end,
+ * after which copies stop there). A read that comes back short means the
+ * file ends there (sysfs reports 4096 bytes for a few): the window ends
+ * with it, and requests past it are SMMAP_EOF. A pseudo-file that reports
+ * a size of 0 (procfs) stays SMMAP_ENOTREG.
+ *
+ * Deleted files. A file deleted (no name left: st_nlink 0, or on Windows
+ * delete-pending) or replaced (the path its first cursor gave now names
+ * another file, as when git renames a new pack over an old one) since it
+ * was opened is given back as soon as no cursor holds it: its idle windows
+ * are unmapped and its descriptor closed, so that the system can free its
+ * disk space. Files are checked at smmap_collect(), at smmap_make_room(),
+ * and at a miss of any cursor of the manager at most every 100 ms (two
+ * system calls a file with windows); never on a hit. While a cursor holds
+ * the file it holds the descriptor, and with it the space, anyway: its
+ * windows stay cached and it reads on, and when the last such cursor is
+ * freed they go at once. Counted in files_deleted. A relative path is
+ * looked up from the current directory: after a chdir() a file may be seen
+ * as replaced that is not, which costs only its cached windows.
+ */
+
 /* ------------------------------------------------------------- statistics */
 
 /*
@@ -209,6 +243,10 @@ typedef struct smmap_stats {
     uint64_t failures;              /* failed open, fstat, mmap, munmap, pread */
     uint64_t retries;               /* mmap or open retried after eviction */
     uint64_t preads;                /* smmap_read() calls served by pread */
+    uint64_t files_read_not_mapped; /* files the system refused to map,
+                                     * served by reads into windows */
+    uint64_t bytes_read_into_windows;
+    uint64_t files_deleted;         /* files found deleted or replaced */
 } smmap_stats;
 
 /* A consistent snapshot of the counters above; for m NULL, *out is zeroed

@@ -185,7 +185,7 @@ use_miss(smmap_cursor *c, uint64_t offset, size_t size, unsigned flags)
     c->begin = offset;
     c->data = w->data + (offset - w->begin);
     c->size = size && size < avail ? size : (size_t)avail;
-    if (c->hint == SMMAP_HINT_WILLNEED)
+    if (c->hint == SMMAP_HINT_WILLNEED && !w->copied)
         smmap__os_advise(w->data + (offset - w->begin), (size_t)avail, c->hint);
     return 0;
 }

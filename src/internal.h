@@ -27,9 +27,13 @@ struct file {
     uint64_t dev, ino;
     os_file handle;
     char *path;                  /* the first path a cursor gave, or NULL */
-    uint32_t cursors;            /* cursors bound to this file */
+    uint32_t cursors;            /* cursors bound to this file (and sweeps) */
     uint32_t windows;            /* windows of this file, pending included */
     _Atomic uint64_t size;       /* size as last seen by fstat */
+    bool read;                   /* the system refused to map it: windows
+                                  * are filled by reads (decided once) */
+    bool gone;                   /* deleted or replaced: its windows go as
+                                  * soon as no cursor holds the file */
 };
 
 /* --------------------------------------------------------------- windows */
@@ -47,6 +51,7 @@ struct window {
     uint32_t users;              /* cursors using it; 0 = idle, on the LRU */
     uint8_t state;
     bool indexed;                /* findable; false once superseded */
+    bool copied;                 /* data is our memory, filled by reads */
 };
 
 /* ---------------------------------------------------------------- manager */
@@ -71,6 +76,7 @@ struct smmap_manager {
     _Atomic uint64_t hits;        /* cursors add theirs without the lock */
     _Atomic bool roomy;           /* far from the limits: cursors may keep spares */
     _Atomic uint64_t preads;
+    _Atomic uint64_t swept_ms;    /* when files were last checked for deletion */
     smmap_manager *all_prev, *all_next; /* every manager, for fork */
 };
 

@@ -7,6 +7,12 @@
  * close - runs with the lock released: a new window is published as
  * pending, so others wait for it rather than map it twice, and victims are
  * detached under the lock and unmapped after it (struct reap).
+ *
+ * Two kinds of file bend that picture. A file the system will not map
+ * (a FUSE direct_io mount, sysfs) has its windows filled by reads into
+ * memory of our own: same geometry, same limits and LRU. A file deleted
+ * or replaced since it was opened (sweep) has its windows given back as
+ * soon as no cursor holds it, so that its space on the disk is freed.
  */
 #include "internal.h"
 
@@ -255,7 +261,7 @@ static void detach_locked(smmap_manager *m, struct window *w, struct reap *r)
     m->st.mapped -= w->end - w->begin;
     m->st.windows--;
     update_room_locked(m);
-    if (w->data)
+    if (w->data && !w->copied)
         m->st.munmap_calls++;
     if (--f->windows == 0) {
         m->st.files_mapped--;
@@ -271,7 +277,9 @@ static void reap(smmap_manager *m, struct reap *r)
     unsigned failed = 0;
     for (struct window *w = r->windows, *next; w; w = next) {
         next = w->lnext;
-        if (w->data && smmap__os_unmap((void *)w->data, w->end - w->begin) != 0)
+        if (w->copied)
+            smmap__os_free_aligned((void *)w->data);
+        else if (w->data && smmap__os_unmap((void *)w->data, w->end - w->begin) != 0)
             failed++;
         free(w);
     }
@@ -320,13 +328,104 @@ static int collect_locked(smmap_manager *m, struct reap *r)
     return n;
 }
 
+/* ------------------------------------------------------- deleted files */
+
+/* How often a miss checks the files: two system calls a file, for an event
+ * as rare as a deletion. collect and make_room check every time. */
+#define SWEEP_MS 100
+
+/* Unmap f's idle windows; the last one closes f when no cursor holds it. */
+static int give_back_locked(smmap_manager *m, struct file *f, struct reap *r)
+{
+    int n = 0;
+    for (struct window *w = m->lru_head, *next; w; w = next) {
+        next = w->lnext;
+        if (w->file == f) {
+            smmap__lru_del(m, w);
+            detach_locked(m, w, r);
+            n++;
+        }
+    }
+    return n;
+}
+
+/* Whether the file has lost its last name, or path names another file now
+ * (a pack replaced by rename). A relative path is taken from the current
+ * directory, so a process that changed directory may see a file as
+ * replaced that is not: that costs its cached windows, nothing else. */
+static bool file_gone(os_file h, uint64_t dev, uint64_t ino, const char *path)
+{
+    struct os_stat st;
+    if (smmap__os_fstat(h, &st) != 0)
+        return false;
+    if (st.links == 0)
+        return true;
+    return path && smmap__os_stat_path(path, &st) == 0 && (st.dev != dev || st.ino != ino);
+}
+
+struct check {
+    struct file *f;
+    const char *path;
+    bool gone;
+};
+
+/* Find the files with windows that were deleted or replaced, and give
+ * back the windows of those no cursor holds (a cursor holds the file's
+ * descriptor, and with it the space, anyway). The system calls run
+ * outside the lock, each file pinned as a cursor pins it. Unless forced,
+ * at most once per SWEEP_MS. Returns the windows given back. */
+static int sweep(smmap_manager *m, bool force, struct reap *r)
+{
+    uint64_t now = smmap__os_now_ms();
+    if (!force && now - atomic_load_explicit(&m->swept_ms, memory_order_relaxed) < SWEEP_MS)
+        return 0;
+    smmap__os_mutex_lock(&m->mu);
+    atomic_store_explicit(&m->swept_ms, now, memory_order_relaxed);
+    size_t n = 0;
+    for (struct file *f = m->files; f; f = f->next)
+        n += !f->gone && f->windows;
+    struct check *c = n ? malloc(n * sizeof *c) : NULL;
+    if (!c) {
+        smmap__os_mutex_unlock(&m->mu);
+        return 0;
+    }
+    n = 0;
+    for (struct file *f = m->files; f; f = f->next) {
+        if (!f->gone && f->windows) {
+            f->cursors++;
+            c[n++] = (struct check){.f = f, .path = f->path};
+        }
+    }
+    smmap__os_mutex_unlock(&m->mu);
+    for (size_t i = 0; i < n; i++)
+        c[i].gone = file_gone(c[i].f->handle, c[i].f->dev, c[i].f->ino, c[i].path);
+    int given = 0;
+    smmap__os_mutex_lock(&m->mu);
+    for (size_t i = 0; i < n; i++) {
+        struct file *f = c[i].f;
+        f->cursors--;
+        if (c[i].gone && !f->gone) {
+            f->gone = true;
+            m->st.files_deleted++;
+        }
+        if (f->cursors == 0 && f->windows == 0)
+            drop_file_locked(m, f, r); /* its windows went while pinned */
+        else if (f->gone && f->cursors == 0)
+            given += give_back_locked(m, f, r);
+    }
+    smmap__os_mutex_unlock(&m->mu);
+    free(c);
+    return given;
+}
+
 int smmap_make_room(smmap_manager *m, uint64_t bytes)
 {
     if (!m)
         return SMMAP_EINVAL;
     struct reap r = {0};
+    int given = sweep(m, true, &r);
     smmap__os_mutex_lock(&m->mu);
-    int n = evict_for_locked(m, bytes, &r);
+    int n = given + evict_for_locked(m, bytes, &r);
     smmap__os_mutex_unlock(&m->mu);
     reap(m, &r);
     return n;
@@ -368,9 +467,10 @@ int smmap_collect_path(smmap_manager *m, const char *prefix)
 static int collect(smmap_manager *m, unsigned retries)
 {
     struct reap r = {0};
+    int given = sweep(m, true, &r);
     smmap__os_mutex_lock(&m->mu);
     m->st.retries += retries;
-    int n = collect_locked(m, &r);
+    int n = given + collect_locked(m, &r);
     smmap__os_mutex_unlock(&m->mu);
     reap(m, &r);
     return n;
@@ -486,6 +586,8 @@ void smmap__mgr_detach(smmap_manager *m, struct file *f)
     smmap__os_mutex_lock(&m->mu);
     if (--f->cursors == 0 && f->windows == 0)
         drop_file_locked(m, f, &r);
+    else if (f->cursors == 0 && f->gone)
+        give_back_locked(m, f, &r);
     smmap__os_mutex_unlock(&m->mu);
     reap(m, &r);
 }
@@ -587,7 +689,7 @@ static int map_new_locked(smmap_manager *m, struct file *f, uint64_t offset,
         return -ENOMEM;
     *w = (struct window){
         .file = f, .begin = begin, .end = end, .slot = slot,
-        .users = 1, .state = W_PENDING,
+        .users = 1, .state = W_PENDING, .copied = f->read,
     };
     if (smmap__win_index_add(m, w) != 0) {
         free(w);
@@ -606,29 +708,81 @@ static int map_new_locked(smmap_manager *m, struct file *f, uint64_t offset,
     return 0;
 }
 
-/* mmap outside the lock; on ENOMEM (address space or vm.max_map_count)
- * unmap every idle window and try once more. */
+/* One try at w's bytes, outside the lock: mapped, or for a file the system
+ * will not map (copied), read into memory of our own. *got is how many
+ * there are: a read that comes back short found the end of the file. */
+static int fill(struct window *w, bool copied, int hint, void **p, uint64_t *got,
+                unsigned *mmap_calls)
+{
+    size_t len = (size_t)(w->end - w->begin);
+    *got = len;
+    if (!copied) {
+        ++*mmap_calls;
+        return smmap__os_map(w->file->handle, w->begin, len, hint, p);
+    }
+    void *buf = smmap__os_alloc_aligned(smmap__os_page_size(), len);
+    if (!buf)
+        return -ENOMEM;
+    int64_t n = smmap__os_pread(w->file->handle, buf, len, w->begin);
+    if (n <= 0) {
+        smmap__os_free_aligned(buf);
+        return n < 0 ? (int)n : SMMAP_EOF;
+    }
+    *p = buf;
+    *got = (uint64_t)n;
+    return 0;
+}
+
+/* Fill the pending window w; on ENOMEM (address space, vm.max_map_count)
+ * unmap every idle window and try once more. When the system refuses to
+ * map the file, it is read from then on: decided once per file. */
 static int map_pending(smmap_manager *m, struct window *w, int hint)
 {
     void *p = NULL;
-    size_t len = (size_t)(w->end - w->begin);
-    int rc = smmap__os_map(w->file->handle, w->begin, len, hint, &p);
-    unsigned calls = 1, retried = 0;
-    if (rc == -ENOMEM) {
-        collect(m, 0); /* the retry is counted below, with the result */
-        rc = smmap__os_map(w->file->handle, w->begin, len, hint, &p);
-        calls++;
-        retried = 1;
+    uint64_t got = 0;
+    unsigned calls = 0, retried = 0;
+    bool copied = w->copied, refused = false;
+    int rc;
+    for (;;) {
+        rc = fill(w, copied, hint, &p, &got, &calls);
+        if (rc == -ENOMEM && !retried) {
+            collect(m, 0); /* the retry is counted below, with the result */
+            retried = 1;
+            continue;
+        }
+        if (rc == -ENODEV && !copied) {
+            copied = refused = true;
+            continue;
+        }
+        break;
     }
     struct reap r = {0};
     smmap__os_mutex_lock(&m->mu);
     m->st.mmap_calls += calls;
     m->st.retries += retried;
+    struct file *f = w->file;
+    if (refused && !f->read) {
+        f->read = true;
+        m->st.files_read_not_mapped++;
+    }
     if (rc == 0) {
         w->data = p;
+        w->copied = copied;
         w->state = W_READY;
+        if (copied) {
+            m->st.bytes_read_into_windows += got;
+            if (got < w->end - w->begin) {
+                m->st.mapped -= w->end - w->begin - got;
+                w->end = w->begin + got;
+                atomic_store_explicit(&f->size, w->end, memory_order_relaxed);
+                update_room_locked(m);
+            }
+        }
     } else {
-        m->st.failures++;
+        if (rc != SMMAP_EOF)
+            m->st.failures++;
+        if (rc == SMMAP_EOF)
+            atomic_store_explicit(&f->size, w->begin, memory_order_relaxed);
         detach_locked(m, w, &r);
     }
     smmap__os_cond_broadcast(&m->mapped_cv);
@@ -646,6 +800,7 @@ int smmap__mgr_acquire(smmap_manager *m, struct file *f, uint64_t offset,
     bool restat = true, created = false;
     int rc = 0;
 
+    sweep(m, false, &r);
     smmap__os_mutex_lock(&m->mu);
     if (old)
         release_locked(m, old, &r);
@@ -697,6 +852,12 @@ int smmap__mgr_acquire(smmap_manager *m, struct file *f, uint64_t offset,
     reap(m, &r);
     if (created)
         rc = map_pending(m, w, (int)(flags >> ACQ_HINT_SHIFT));
+    /* A file read rather than mapped may end before the size it reports
+     * (sysfs says 4096 for a few bytes): the window then ends short. */
+    if (rc == 0 && offset >= w->end) {
+        smmap__mgr_release(m, w);
+        rc = SMMAP_EOF;
+    }
     *out = rc == 0 ? w : NULL;
     return rc;
 }

@@ -37,6 +37,8 @@ typedef intptr_t os_file;
 
 struct os_stat {
     uint64_t dev, ino, size;   /* dev and ino: the file's identity */
+    uint64_t links;            /* names it has; 0 once deleted (on Windows
+                                * also while its deletion is pending) */
     int type;                  /* OS_REG, OS_DIR, OS_OTHER */
 };
 enum { OS_REG, OS_DIR, OS_OTHER };
@@ -52,14 +54,23 @@ HIDDEN int smmap__os_open(const char *path, os_file *out);
  * open for reading. */
 HIDDEN int smmap__os_dup(int fd, os_file *out);
 HIDDEN int smmap__os_fstat(os_file f, struct os_stat *st);
+/* The same of the file path names now (which may be another file than one
+ * opened by that path before). */
+HIDDEN int smmap__os_stat_path(const char *path, struct os_stat *st);
 HIDDEN int smmap__os_close(os_file f);
-/* Map [offset, offset + len) read-only; offset is a page multiple. */
+/* Map [offset, offset + len) read-only and private (nothing is ever
+ * written, so no page is copied); offset is a page multiple. -ENODEV means
+ * the system will not map this file at all (a FUSE direct_io mount, sysfs,
+ * a filesystem or security module that refuses): the caller reads it. */
 HIDDEN int smmap__os_map(os_file f, uint64_t offset, size_t len, int hint, void **out);
 HIDDEN void smmap__os_advise(const void *p, size_t len, int hint);
 HIDDEN int smmap__os_unmap(void *p, size_t len);
 /* Read up to len bytes at offset, without moving any file position; the
  * count read (short only at the end of the file) or -errno. */
 HIDDEN int64_t smmap__os_pread(os_file f, void *dst, size_t len, uint64_t offset);
+
+/* Milliseconds on a clock that never goes back. */
+HIDDEN uint64_t smmap__os_now_ms(void);
 
 /* ---------------------------------------------------------------- threads */
 

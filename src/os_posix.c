@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 
@@ -80,15 +81,30 @@ int smmap__os_dup(int fd, os_file *out)
     return 0;
 }
 
+static void from_stat(const struct stat *s, struct os_stat *st)
+{
+    st->dev = (uint64_t)s->st_dev;
+    st->ino = (uint64_t)s->st_ino;
+    st->size = s->st_size > 0 ? (uint64_t)s->st_size : 0;
+    st->links = (uint64_t)s->st_nlink;
+    st->type = S_ISREG(s->st_mode) ? OS_REG : S_ISDIR(s->st_mode) ? OS_DIR : OS_OTHER;
+}
+
 int smmap__os_fstat(os_file fd, struct os_stat *st)
 {
     struct stat s;
     if (fstat((int)fd, &s) != 0)
         return -errno;
-    st->dev = (uint64_t)s.st_dev;
-    st->ino = (uint64_t)s.st_ino;
-    st->size = s.st_size > 0 ? (uint64_t)s.st_size : 0;
-    st->type = S_ISREG(s.st_mode) ? OS_REG : S_ISDIR(s.st_mode) ? OS_DIR : OS_OTHER;
+    from_stat(&s, st);
+    return 0;
+}
+
+int smmap__os_stat_path(const char *path, struct os_stat *st)
+{
+    struct stat s;
+    if (stat(path, &s) != 0)
+        return -errno;
+    from_stat(&s, st);
     return 0;
 }
 
@@ -99,16 +115,31 @@ int smmap__os_close(os_file fd)
     return close((int)fd) == 0 ? 0 : -errno;
 }
 
+/* What mmap(2) says when the file, not the request, is the problem: no
+ * mmap operation (ENODEV), refused by the filesystem or a security module
+ * (EACCES, EPERM, ENOTSUP); EINVAL too, since our arguments are valid. */
+static bool refused(int e)
+{
+#if defined(EOPNOTSUPP) && EOPNOTSUPP != ENOTSUP
+    if (e == EOPNOTSUPP)
+        return true;
+#endif
+    return e == ENODEV || e == EACCES || e == EPERM || e == EINVAL || e == ENOTSUP;
+}
+
 int smmap__os_map(os_file fd, uint64_t offset, size_t len, int hint, void **out)
 {
     if (offset > (uint64_t)INT64_MAX)
         return -EOVERFLOW;
-    int flags = MAP_SHARED;
+    /* Private, as git maps packs: some filesystems refuse shared mappings
+     * and allow private ones, and a read-only private mapping shows the
+     * page cache as a shared one does (no page is ever copied). */
+    int flags = MAP_PRIVATE;
     if (hint == SMMAP_HINT_POPULATE || hint == SMMAP_HINT_SEQUENTIAL)
         flags |= MAP_POPULATE;
     void *p = mmap(NULL, len, PROT_READ, flags, (int)fd, (off_t)offset);
     if (p == MAP_FAILED)
-        return -errno;
+        return refused(errno) ? -ENODEV : -errno;
     if (hint == SMMAP_HINT_SEQUENTIAL || hint == SMMAP_HINT_RANDOM)
         smmap__os_advise(p, len, hint);
     *out = p;
@@ -149,6 +180,13 @@ int64_t smmap__os_pread(os_file fd, void *dst, size_t len, uint64_t offset)
 int smmap__os_unmap(void *p, size_t len)
 {
     return munmap(p, len) == 0 ? 0 : -errno;
+}
+
+uint64_t smmap__os_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* ---------------------------------------------------------------- threads */

@@ -84,27 +84,49 @@ uint32_t smmap__os_default_handles(void)
     return 16384;
 }
 
-int smmap__os_open(const char *path, os_file *out)
+/* path (UTF-8) as Windows wants it; NULL and the error when it cannot be. */
+static wchar_t *wide(const char *path, int *err)
 {
     int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, NULL, 0);
-    if (n <= 0)
-        return from_win(GetLastError());
+    if (n <= 0) {
+        *err = from_win(GetLastError());
+        return NULL;
+    }
     wchar_t *w = malloc((size_t)n * sizeof *w);
-    if (!w)
-        return -ENOMEM;
+    if (!w) {
+        *err = -ENOMEM;
+        return NULL;
+    }
     MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, w, n);
-    /* BACKUP_SEMANTICS opens a directory too, so that it is told apart
-     * (-EISDIR) instead of failing as access denied. A NULL security
-     * descriptor: the handle is not inherited by child processes. */
-    HANDLE h = CreateFileW(w, GENERIC_READ,
-                           FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+    return w;
+}
+
+/* BACKUP_SEMANTICS opens a directory too, so that it is told apart
+ * (-EISDIR) instead of failing as access denied. A NULL security
+ * descriptor: the handle is not inherited by child processes. */
+static int open_as(const char *path, DWORD access, HANDLE *out)
+{
+    int rc = 0;
+    wchar_t *w = wide(path, &rc);
+    if (!w)
+        return rc;
+    HANDLE h = CreateFileW(w, access, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
                            NULL, OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, NULL);
     DWORD e = GetLastError();
     free(w);
     if (h == INVALID_HANDLE_VALUE)
         return from_win(e);
-    *out = (os_file)h;
+    *out = h;
     return 0;
+}
+
+int smmap__os_open(const char *path, os_file *out)
+{
+    HANDLE h;
+    int rc = open_as(path, GENERIC_READ, &h);
+    if (rc == 0)
+        *out = (os_file)h;
+    return rc;
 }
 
 int smmap__os_dup(int fd, os_file *out)
@@ -156,13 +178,41 @@ int smmap__os_fstat(os_file f, struct os_stat *st)
     st->dev = info.dwVolumeSerialNumber;
     st->ino = (uint64_t)info.nFileIndexHigh << 32 | info.nFileIndexLow;
     st->size = (uint64_t)info.nFileSizeHigh << 32 | info.nFileSizeLow;
+    st->links = info.nNumberOfLinks;
     st->type = info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY ? OS_DIR : OS_REG;
+    /* A deleted file keeps its name until its last handle closes: it is
+     * gone once its deletion is pending. */
+    FILE_STANDARD_INFO si;
+    if (GetFileInformationByHandleEx(h, FileStandardInfo, &si, sizeof si) && si.DeletePending)
+        st->links = 0;
     return 0;
+}
+
+/* A handle without read access: enough to ask who the file is, and it
+ * does not stop anyone from deleting or replacing the file meanwhile. */
+int smmap__os_stat_path(const char *path, struct os_stat *st)
+{
+    HANDLE h;
+    int rc = open_as(path, 0, &h);
+    if (rc != 0)
+        return rc;
+    rc = smmap__os_fstat((os_file)h, st);
+    CloseHandle(h);
+    return rc;
 }
 
 int smmap__os_close(os_file f)
 {
     return CloseHandle((HANDLE)f) ? 0 : from_win(GetLastError());
+}
+
+/* What CreateFileMapping says when the file cannot be mapped at all (a
+ * redirector or filesystem without sections), as opposed to a lack of
+ * memory or a file that changed. */
+static bool refused(DWORD e)
+{
+    return e == ERROR_NOT_SUPPORTED || e == ERROR_INVALID_FUNCTION ||
+           e == ERROR_ACCESS_DENIED || e == ERROR_INVALID_PARAMETER;
 }
 
 /* A view may not reach past the file's end, as a POSIX mapping may: the
@@ -181,8 +231,10 @@ int smmap__os_map(os_file f, uint64_t offset, size_t len, int hint, void **out)
     uint64_t skew = offset % granularity(), base = offset - skew;
     /* The view keeps the section alive; its handle is not needed after. */
     HANDLE s = CreateFileMappingW(h, NULL, PAGE_READONLY, 0, 0, NULL);
-    if (!s)
-        return from_win(GetLastError());
+    if (!s) {
+        DWORD e = GetLastError();
+        return refused(e) ? -ENODEV : from_win(e);
+    }
     char *p = MapViewOfFile(s, FILE_MAP_READ, (DWORD)(base >> 32), (DWORD)base,
                             (SIZE_T)(skew + len));
     DWORD e = GetLastError();
@@ -236,6 +288,11 @@ int64_t smmap__os_pread(os_file f, void *dst, size_t len, uint64_t offset)
         done += got;
     }
     return (int64_t)done;
+}
+
+uint64_t smmap__os_now_ms(void)
+{
+    return GetTickCount64();
 }
 
 /* ---------------------------------------------------------------- threads */

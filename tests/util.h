@@ -83,6 +83,17 @@ smmap_manager *util_manager(const smmap_options *o);
 /* A cursor on path; fails the test if smmap_cursor_new does not succeed. */
 smmap_cursor *util_cursor(smmap_manager *m, const char *path);
 
+/* Delete the file at path (unlink(2), DeleteFile): 0 or -1. Windows
+ * refuses while a view of the file exists. */
+int util_remove(const char *path);
+
+void util_sleep_ms(unsigned ms);
+
+/* Files of the test's directory that are deleted yet still held by this
+ * process: " (deleted)" entries of /proc/self/maps and /proc/self/fd; on
+ * Windows, open handles of files whose deletion is pending. */
+int util_deleted_held(void);
+
 /* Number of open descriptors (handles, on Windows) of this process. */
 int util_count_fds(void);
 

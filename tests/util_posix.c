@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #if defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)
@@ -69,6 +70,54 @@ int util_shrink_here(const char *path, uint64_t size)
 int util_rename(const char *from, const char *to)
 {
     return rename(from, to);
+}
+
+int util_remove(const char *path)
+{
+    return unlink(path);
+}
+
+void util_sleep_ms(unsigned ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* A /proc/self name of a file of the test's directory that is deleted. */
+static int deleted_here(const char *name)
+{
+    const char *dir = t_dir(), *tag = " (deleted)";
+    size_t n = strlen(name), d = strlen(dir), t = strlen(tag);
+    return n > d + t && !strncmp(name, dir, d) && name[d] == '/' && !strcmp(name + n - t, tag);
+}
+
+int util_deleted_held(void)
+{
+    int n = 0;
+    FILE *f = fopen("/proc/self/maps", "re");
+    ASSERT_NOT_NULL(f);
+    char line[PATH_MAX + 256];
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        const char *name = strchr(line, '/');
+        n += name && deleted_here(name);
+    }
+    fclose(f);
+    DIR *d = opendir("/proc/self/fd");
+    ASSERT_NOT_NULL(d);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char link[300], target[PATH_MAX];
+        snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
+        ssize_t len = readlink(link, target, sizeof target - 1);
+        if (e->d_name[0] == '.' || len <= 0)
+            continue;
+        target[len] = 0;
+        n += deleted_here(target);
+    }
+    closedir(d);
+    return n;
 }
 
 int util_count_fds(void)

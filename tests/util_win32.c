@@ -154,6 +154,36 @@ int util_rename(const char *from, const char *to)
  * never hold more than a few thousand. */
 #define MAX_HANDLE 0x4000
 
+int util_remove(const char *path)
+{
+    wchar_t *w = wide(path);
+    BOOL ok = DeleteFileW(w);
+    free(w);
+    return ok ? 0 : -1;
+}
+
+void util_sleep_ms(unsigned ms)
+{
+    Sleep(ms);
+}
+
+/* A view keeps its file only through the handle the library holds with
+ * it, so the handles tell. */
+int util_deleted_held(void)
+{
+    int n = 0;
+    for (uintptr_t v = 4; v < MAX_HANDLE; v += 4) {
+        DWORD flags;
+        FILE_STANDARD_INFO si;
+        HANDLE h = (HANDLE)v;
+        if (GetHandleInformation(h, &flags) && GetFileType(h) == FILE_TYPE_DISK &&
+            GetFileInformationByHandleEx(h, FileStandardInfo, &si, sizeof si) &&
+            si.DeletePending)
+            n++;
+    }
+    return n;
+}
+
 int util_count_fds(void)
 {
     int n = 0;

@@ -133,13 +133,16 @@ static PyObject *manager_stats(ManagerObject *self, PyObject *Py_UNUSED(a))
     if (manager_snapshot(self, &s, NULL) < 0)
         return NULL;
     return Py_BuildValue(
-        "{sKsKsKsKsKsKsKsKsKsKsKsKsKsKsKsK}",
+        "{sKsKsKsKsKsKsKsKsKsKsKsKsKsKsKsKsKsKsK}",
         "mapped", s.mapped, "mapped_peak", s.mapped_peak, "windows", s.windows,
         "windows_peak", s.windows_peak, "files", s.files, "files_peak", s.files_peak,
         "files_mapped", s.files_mapped, "mmap_calls", s.mmap_calls,
         "munmap_calls", s.munmap_calls, "hits", s.hits, "misses", s.misses,
         "evictions", s.evictions, "limit_exceeded", s.limit_exceeded,
-        "failures", s.failures, "retries", s.retries, "preads", s.preads);
+        "failures", s.failures, "retries", s.retries, "preads", s.preads,
+        "files_read_not_mapped", s.files_read_not_mapped,
+        "bytes_read_into_windows", s.bytes_read_into_windows,
+        "files_deleted", s.files_deleted);
 }
 
 static PyObject *manager_make_room(ManagerObject *self, PyObject *arg)

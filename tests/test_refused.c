@@ -1,0 +1,151 @@
+/*
+ * test_refused.c - files the system will not map are read into windows
+ * (smmap.h, "Files that cannot be mapped"): sysfs, and a FUSE mount with
+ * direct_io, which tests/fuse mounts and names in SMMAP_TEST_FUSE_DIR (the
+ * mount) and SMMAP_TEST_FUSE_SRC (the directory it shows). Each test is
+ * skipped where its filesystem is not there.
+ */
+#include "util.h"
+
+#include <smmap.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static smmap_stats stats(smmap_manager *m)
+{
+    smmap_stats s;
+    smmap_manager_stats(m, &s);
+    return s;
+}
+
+/* The bytes read(2) gives for path (as cat shows them), or skip. */
+static size_t read_plain(const char *path, unsigned char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        SKIP("%s cannot be read here", path);
+    size_t n = fread(buf, 1, cap, f);
+    fclose(f);
+    return n;
+}
+
+/* A sysfs attribute: the kernel says 4096 bytes, reads a few, and refuses
+ * every mapping. */
+static void sysfs_case(int kind)
+{
+    const char *path = "/sys/devices/system/cpu/online";
+    unsigned char want[4096], got[4096];
+    size_t len = read_plain(path, want, sizeof want);
+    ASSERT_GT(len, 0u);
+    smmap_options o = {.kind = kind, .window_size = kind == SMMAP_SLIDING ? 64 * KiB : 0};
+    smmap_manager *m = util_manager(&o);
+    smmap_cursor *c = util_cursor(m, path);
+    EXPECT_EQ(smmap_file_size(c), 4096, "the size sysfs reports");
+    ASSERT_EQ(smmap_read(c, got, sizeof got, 0), (int64_t)len, "a read stops where the bytes end");
+    EXPECT_EQ(memcmp(got, want, len), 0);
+    ASSERT_EQ(smmap_use(c, 0, 0), 0);
+    EXPECT_EQ(smmap_size(c), len);
+    EXPECT_EQ(memcmp(smmap_data(c), want, len), 0);
+    EXPECT_EQ(smmap_use(c, len, 0), SMMAP_EOF);
+    EXPECT_EQ(smmap_use(c, 2, 1), 0);
+    EXPECT_EQ(smmap_data(c)[0], want[2]);
+    smmap_stats s = stats(m);
+    EXPECT_EQ(s.files_read_not_mapped, 1u);
+    EXPECT_EQ(s.mmap_calls, 1u, "mapping is tried once per file");
+    EXPECT_GE(s.bytes_read_into_windows, (uint64_t)len);
+    EXPECT_EQ(s.failures, 0u, "a refused mapping is no failure");
+    smmap_cursor_free(c);
+    EXPECT_EQ(smmap_collect(m), 1);
+    smmap_manager_free(m);
+}
+
+TEST(refused, sysfs_reads_as_cat_sliding) { sysfs_case(SMMAP_SLIDING); }
+TEST(refused, sysfs_reads_as_cat_static) { sysfs_case(SMMAP_STATIC); }
+
+/* procfs says 0 bytes and reads many: no size to place windows by. */
+TEST(refused, procfs_is_not_a_regular_file)
+{
+    const char *path = "/proc/self/status";
+    unsigned char buf[64];
+    read_plain(path, buf, sizeof buf);
+    smmap_manager *m = util_manager(NULL);
+    smmap_cursor *c = NULL;
+    EXPECT_EQ(smmap_cursor_new(m, path, &c), SMMAP_ENOTREG);
+    EXPECT_NULL(c);
+    smmap_manager_free(m);
+}
+
+#define FUSE_SIZE (3 * MiB + 4321)
+#define FUSE_WINDOW (16 * KiB)
+#define FUSE_CAP (64 * KiB)
+
+/* The mount's copy of a file written into the directory it shows. */
+static const char *fuse_file(const char *name, uint64_t size, uint32_t salt)
+{
+    const char *mnt = getenv("SMMAP_TEST_FUSE_DIR"), *src = getenv("SMMAP_TEST_FUSE_SRC");
+    if (!mnt || !src || !*mnt || !*src)
+        SKIP("no FUSE mount (tests/fuse sets SMMAP_TEST_FUSE_DIR and SMMAP_TEST_FUSE_SRC)");
+    static char at_src[4096], at_mnt[4096];
+    snprintf(at_src, sizeof at_src, "%s/%s-%s", src, t_name(), name);
+    snprintf(at_mnt, sizeof at_mnt, "%s/%s-%s", mnt, t_name(), name);
+    util_write_pattern(at_src, 1, 0, size, salt);
+    return at_mnt;
+}
+
+/* Tiny windows under a tiny cap: many windows read, evicted, read again. */
+TEST(refused, fuse_tiny_windows)
+{
+    const char *path = fuse_file("data", FUSE_SIZE, 5);
+    smmap_options o = {.window_size = FUSE_WINDOW, .max_memory = FUSE_CAP};
+    smmap_manager *m = util_manager(&o);
+    smmap_cursor *c = util_cursor(m, path);
+    for (uint64_t off = 0; off < FUSE_SIZE; off += smmap_size(c)) {
+        ASSERT_EQ(smmap_use(c, off, 0), 0, "use(%llu)", (unsigned long long)off);
+        ASSERT_EQ(util_mismatch(5, off, smmap_data(c), smmap_size(c)), -1);
+    }
+    EXPECT_EQ(smmap_use(c, FUSE_SIZE, 0), SMMAP_EOF);
+    uint64_t seed = 9;
+    unsigned char buf[40000];
+    for (int i = 0; i < 200; i++) {
+        uint64_t off = util_below(&seed, FUSE_SIZE), len = 1 + util_below(&seed, sizeof buf);
+        uint64_t want = len < FUSE_SIZE - off ? len : FUSE_SIZE - off;
+        ASSERT_EQ(smmap_read(c, buf, (size_t)len, off), (int64_t)want);
+        ASSERT_EQ(util_mismatch(5, off, buf, (size_t)want), -1, "read at %llu",
+                  (unsigned long long)off);
+    }
+    smmap_stats s = stats(m);
+    EXPECT_EQ(s.files_read_not_mapped, 1u);
+    EXPECT_EQ(s.mmap_calls, 1u);
+    EXPECT_GE(s.bytes_read_into_windows, (uint64_t)FUSE_SIZE);
+    EXPECT_LE(s.mapped_peak, (uint64_t)FUSE_CAP);
+    EXPECT_GT(s.evictions, 0u);
+    EXPECT_EQ(s.failures, 0u);
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+}
+
+/* What was read stays as it was read: a file cut short beneath a window
+ * cannot fault; the bytes past the new end are the old ones until the
+ * size is seen, and copies stop at it from then on. */
+TEST(refused, fuse_truncated_under_a_window)
+{
+    const char *path = fuse_file("cut", 256 * KiB, 6);
+    char src[4096];
+    snprintf(src, sizeof src, "%s/%s-cut", getenv("SMMAP_TEST_FUSE_SRC"), t_name());
+    smmap_options o = {.window_size = 128 * KiB, .max_memory = 1 * MiB};
+    smmap_manager *m = util_manager(&o);
+    smmap_cursor *c = util_cursor(m, path);
+    ASSERT_EQ(smmap_use(c, 100 * KiB, 0), 0);
+    ASSERT_EQ(util_truncate(src, 4 * KiB), 0);
+    unsigned char buf[1000];
+    EXPECT_EQ(smmap_read(c, buf, sizeof buf, 120 * KiB), (int64_t)sizeof buf);
+    EXPECT_EQ(util_mismatch(6, 120 * KiB, buf, sizeof buf), -1);
+    EXPECT_EQ(smmap_probe(c), 0);
+    EXPECT_EQ(smmap_file_stat(c), (int64_t)(4 * KiB));
+    EXPECT_EQ(smmap_read(c, buf, sizeof buf, 120 * KiB), 0);
+    EXPECT_EQ(smmap_read(c, buf, sizeof buf, 4 * KiB - 10), 10);
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+}
