@@ -76,7 +76,9 @@ def stats_of(r):
 
 STAT_KEYS = {"mapped", "mapped_peak", "windows", "windows_peak", "files",
              "files_peak", "files_mapped", "mmap_calls", "munmap_calls", "hits",
-             "misses", "evictions", "limit_exceeded", "failures", "retries"}
+             "misses", "evictions", "limit_exceeded", "failures", "retries",
+             "preads", "files_read_not_mapped", "bytes_read_into_windows",
+             "files_deleted"}
 
 
 def test_sum_stats_within_limits(files, expected):
@@ -95,6 +97,26 @@ def test_sum_stats_within_limits(files, expected):
     assert s["misses"] >= (200 * MiB) // (64 * KiB)
     assert s["evictions"] > 0
     assert s["limit_exceeded"] == 0 and s["failures"] == 0
+    assert s["files_read_not_mapped"] == s["bytes_read_into_windows"] == 0
+
+
+SYSFS = "/sys/devices/system/cpu/online"
+
+
+@pytest.mark.skipif(not os.path.exists(SYSFS), reason="no sysfs")
+@pytest.mark.parametrize("mode", [[], ["--static"]], ids=["sliding", "static"])
+def test_sum_and_cat_of_a_sysfs_file(mode):
+    """sysfs refuses every mapping and says 4096 bytes for a few: read."""
+    with open(SYSFS, "rb") as f:
+        data = f.read()
+    r = run("sum", *mode, "--stats", SYSFS)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode() == "%08x  %d  %s\n" % (zlib.crc32(data), len(data), SYSFS)
+    s = stats_of(r)
+    assert s["files_read_not_mapped"] == 1 and s["mmap_calls"] == 1
+    assert s["bytes_read_into_windows"] >= len(data) and s["failures"] == 0
+    r = run("cat", *mode, SYSFS)
+    assert r.returncode == 0 and r.stdout == data, r.stderr
 
 
 def test_sum_stats_static(files):
