@@ -5,9 +5,10 @@
 # aarch64 (qemu-user) and Windows (wine); the fault-injection walk (plain and under ASan);
 # the libFuzzer target for a minute; a build from nothing but the compiler
 # (no pkg-config file found) that installs; then the CLI, example and
-# Python suites (pytest), the wheel, the drop-in on every pyenv CPython, and
-# the Debian packages. Prints each runner's closing lines, a count per
-# target and, last, one line "N passed, N failed".
+# Python suites (pytest), the same on a FUSE mount that refuses shared
+# mappings, the wheel, the drop-in on every pyenv CPython, and the Debian
+# packages. Prints each runner's closing lines, a count per target and,
+# last, one line "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
 scripts/deps.sh test || exit 1
@@ -198,6 +199,10 @@ py_suite cli $pytest tests/cli
 export SMMAP_PACKLS=$PWD/build-test/examples/packls
 py_suite examples $pytest tests/examples
 py_suite python bash tests/python/run.sh
+# The program, the drop-in, gitdb and the C tests named *fuse* on a FUSE
+# mount with direct_io (tests/fuse/passthrough.c, built in build-test),
+# where the kernel refuses shared mappings.
+py_suite fuse bash tests/fuse/run.sh
 
 # The wheel, installed into a virtual environment, under smmap's own suite.
 echo "== Python wheel (unittest)"

@@ -583,3 +583,115 @@ TEST(faults, failed_mmap_counted)
     /* fstat 1: the cursor, 2: smmap_file_stat, 3: the miss; then the mmap */
     EXPECT_EQ(failures_after("mmap:1:5", -EIO), 1u, "a failed mmap is a failure");
 }
+
+/* --------------------------------- files the system will not map (ENODEV) */
+
+#define R_WINDOW (16 * KiB)
+#define R_CAP (64 * KiB)
+#define R_SIZE (1 * MiB + 777)
+
+/* An order-sensitive sum, so that spans passed out of order show. */
+static void mix(uint64_t *sum, const unsigned char *d, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        *sum = *sum * 31 + d[i];
+}
+
+static int scan_fn(void *arg, const unsigned char *d, size_t n, uint64_t at)
+{
+    (void)at;
+    mix(arg, d, n);
+    return 0;
+}
+
+/* The first mmap refused: that file is read into every window it gets
+ * (tiny ones under a tiny cap, evicted and read again), through every
+ * call; another file of the same manager is still mapped. */
+TEST(faults, refused_file_read_into_windows)
+{
+    const char *p = util_make_file("f", R_SIZE, 8), *q = util_make_file("g", 100 * KiB, 9);
+    set_fault("mmap:1:19");
+    smmap_options o = {.window_size = R_WINDOW, .max_memory = R_CAP};
+    smmap_manager *m = util_manager(&o);
+    smmap_cursor *c = util_cursor(m, p);
+    for (uint64_t off = 0; off < R_SIZE; off += smmap_size(c)) {
+        ASSERT_EQ(smmap_use(c, off, 0), 0, "use(%llu)", (unsigned long long)off);
+        ASSERT_EQ(util_mismatch(8, off, smmap_data(c), smmap_size(c)), -1);
+    }
+    ASSERT_EQ(smmap_use(c, R_SIZE, 0), SMMAP_EOF);
+    uint64_t seed = 3;
+    static unsigned char buf[50000];
+    for (int i = 0; i < 300; i++) {
+        uint64_t off = util_below(&seed, R_SIZE + 10), len = 1 + util_below(&seed, sizeof buf);
+        uint64_t want = off >= R_SIZE ? 0 : len < R_SIZE - off ? len : R_SIZE - off;
+        ASSERT_EQ(smmap_read(c, buf, (size_t)len, off), (int64_t)want);
+        ASSERT_EQ(util_mismatch(8, off, buf, (size_t)want), -1);
+    }
+    uint64_t sum = 0, want_sum = 0;
+    unsigned char *image = util_image(8, R_SIZE);
+    mix(&want_sum, image, R_SIZE);
+    free(image);
+    EXPECT_EQ(smmap_scan(c, 0, UINT64_MAX, scan_fn, &sum), (int64_t)R_SIZE);
+    EXPECT_EQ(sum, want_sum);
+    smmap_buffer *b = NULL;
+    ASSERT_EQ(smmap_buffer_new(c, 5000, 0, &b), 0);
+    EXPECT_EQ(smmap_buffer_byte(b, -1), util_byte(8, R_SIZE - 1));
+    EXPECT_EQ(smmap_buffer_read(b, 0, 40000, buf, sizeof buf), 40000);
+    EXPECT_EQ(util_mismatch(8, 5000, buf, 40000), -1);
+    smmap_buffer_free(b);
+
+    smmap_cursor *d = util_cursor(m, q);
+    ASSERT_EQ(smmap_use(d, 1000, 100), 0);
+    EXPECT_EQ(util_mismatch(9, 1000, smmap_data(d), 100), -1);
+    EXPECT_EQ(util_mapped_at(q, 0), 1, "the other file is mapped");
+
+    smmap_stats s;
+    smmap_manager_stats(m, &s);
+    EXPECT_EQ(s.files_read_not_mapped, 1u);
+    EXPECT_EQ(s.mmap_calls, 2u, "one refused for f, one for g");
+    EXPECT_GE(s.bytes_read_into_windows, (uint64_t)R_SIZE);
+    EXPECT_LE(s.mapped_peak, (uint64_t)R_CAP);
+    EXPECT_GT(s.evictions, 0u);
+    EXPECT_EQ(s.failures, 0u);
+    EXPECT_EQ(util_maps_of(p, NULL, 0), 0, "f was mapped");
+    smmap_cursor_free(c);
+    smmap_cursor_free(d);
+    EXPECT_GT(smmap_collect(m), 0);
+    smmap_manager_stats(m, &s);
+    EXPECT_EQ(s.mapped, 0u);
+    EXPECT_EQ(s.windows, 0u);
+    smmap_manager_free(m);
+    set_fault(NULL);
+}
+
+/* A window read before the file was cut keeps its bytes: no fault is
+ * possible. Once the size is seen, copies stop at the new end; a file that
+ * grows is read to its new end. */
+TEST(faults, refused_file_truncated_and_grown)
+{
+    const char *p = util_make_file("f", 256 * KiB, 4);
+    set_fault("mmap:1:19");
+    smmap_options o = {.window_size = 128 * KiB, .max_memory = 1 * MiB};
+    smmap_manager *m = util_manager(&o);
+    smmap_cursor *c = util_cursor(m, p);
+    ASSERT_EQ(smmap_use(c, 100 * KiB, 0), 0);
+    ASSERT_EQ(util_truncate(p, 4 * KiB), 0);
+    unsigned char buf[1000];
+    EXPECT_EQ(smmap_read(c, buf, sizeof buf, 120 * KiB), (int64_t)sizeof buf);
+    EXPECT_EQ(util_mismatch(4, 120 * KiB, buf, sizeof buf), -1, "the bytes as read");
+    EXPECT_EQ(smmap_probe(c), 0);
+    EXPECT_EQ(smmap_file_stat(c), (int64_t)(4 * KiB));
+    EXPECT_EQ(smmap_read(c, buf, sizeof buf, 120 * KiB), 0);
+    EXPECT_EQ(smmap_read(c, buf, sizeof buf, 4 * KiB - 10), 10);
+    EXPECT_EQ(util_mismatch(4, 4 * KiB - 10, buf, 10), -1);
+    util_append(p, 4 * KiB, 300 * KiB, 4);
+    EXPECT_EQ(smmap_read(c, buf, sizeof buf, 250 * KiB), (int64_t)sizeof buf);
+    EXPECT_EQ(util_mismatch(4, 250 * KiB, buf, sizeof buf), -1, "the grown bytes");
+    smmap_stats s;
+    smmap_manager_stats(m, &s);
+    EXPECT_EQ(s.mmap_calls, 1u, "decided once, at the first refusal");
+    EXPECT_EQ(s.files_read_not_mapped, 1u);
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+    set_fault(NULL);
+}
