@@ -17,6 +17,7 @@
 
 static smmap_manager *manager(void)
 {
+    util_require_deletion_seen();
     smmap_options o = {.window_size = WINDOW, .max_memory = 64 * MiB};
     return util_manager(&o);
 }
@@ -173,7 +174,8 @@ TEST(deleted, files_still_there_stay_cached)
 {
     const char *a = util_make_file("a", SIZE, 1);
     util_link(a, util_path("other-name"));
-    smmap_manager *m = manager();
+    smmap_options o = {.window_size = WINDOW, .max_memory = 64 * MiB};
+    smmap_manager *m = util_manager(&o);
     smmap_cursor *c = util_cursor(m, a);
     read_all(c, 1, SIZE);
     smmap_unuse(c);

@@ -89,6 +89,11 @@ int util_remove(const char *path);
 
 void util_sleep_ms(unsigned ms);
 
+/* Skip the test where the system does not tell a deleted file that is
+ * still open from one that is not: wine reports no pending deletion
+ * (FileStandardInfo.DeletePending is always FALSE there). */
+void util_require_deletion_seen(void);
+
 /* Files of the test's directory that are deleted yet still held by this
  * process: " (deleted)" entries of /proc/self/maps and /proc/self/fd; on
  * Windows, open handles of files whose deletion is pending. */

@@ -167,6 +167,25 @@ void util_sleep_ms(unsigned ms)
     Sleep(ms);
 }
 
+void util_require_deletion_seen(void)
+{
+    const char *path = util_path("deletion-probe");
+    util_write_pattern(path, 1, 0, 10, 0);
+    wchar_t *w = wide(path);
+    HANDLE h = CreateFileW(w, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                           NULL, OPEN_EXISTING, 0, NULL);
+    ASSERT(h != INVALID_HANDLE_VALUE, "open %s: error %lu", path, GetLastError());
+    FILE_STANDARD_INFO si = {0};
+    BOOL seen = DeleteFileW(w) &&
+                GetFileInformationByHandleEx(h, FileStandardInfo, &si, sizeof si) &&
+                si.DeletePending;
+    CloseHandle(h);
+    free(w);
+    if (!seen)
+        SKIP("this system does not report a pending deletion of an open file "
+             "(wine: FileStandardInfo.DeletePending is always FALSE)");
+}
+
 /* A view keeps its file only through the handle the library holds with
  * it, so the handles tell. */
 int util_deleted_held(void)
