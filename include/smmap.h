@@ -35,9 +35,10 @@
  * lock.
  *
  * Files are opened read-only with O_CLOEXEC and mapped PROT_READ and
- * MAP_PRIVATE, as git maps packs (some filesystems refuse shared mappings
- * only); smmap never writes to a file or a mapping, so no page is ever
- * copied and a private mapping shows the file as a shared one would.
+ * MAP_PRIVATE, as git maps packs: a FUSE mount with direct_io (sshfs, many
+ * container and cluster filesystems) refuses shared mappings only. smmap
+ * never writes to a file or a mapping, so no page is ever copied and a
+ * private mapping shows the file as a shared one would.
  */
 #ifndef SMMAP_H
 #define SMMAP_H
@@ -193,8 +194,8 @@ SMMAP_API int smmap_make_room(smmap_manager *m, uint64_t bytes);
 
 /*
  * Files that cannot be mapped. Where the system refuses to map a file at
- * all (a FUSE mount with direct_io, sysfs, some network and cluster
- * filesystems; mmap fails with ENODEV, EACCES, EPERM, EINVAL or ENOTSUP,
+ * all (sysfs, filesystems without mmap, security modules that deny it;
+ * mmap fails with ENODEV, EACCES, EPERM, EINVAL or ENOTSUP,
  * CreateFileMapping with a "not supported" or "access denied" error), the
  * manager reads that file's windows into memory of its own with positioned
  * reads instead: the same window geometry, limits (max_memory counts that

@@ -9,7 +9,7 @@
  * detached under the lock and unmapped after it (struct reap).
  *
  * Two kinds of file bend that picture. A file the system will not map
- * (a FUSE direct_io mount, sysfs) has its windows filled by reads into
+ * (sysfs, a filesystem without mmap) has its windows filled by reads into
  * memory of our own: same geometry, same limits and LRU. A file deleted
  * or replaced since it was opened (sweep) has its windows given back as
  * soon as no cursor holds it, so that its space on the disk is freed.

@@ -60,8 +60,8 @@ HIDDEN int smmap__os_stat_path(const char *path, struct os_stat *st);
 HIDDEN int smmap__os_close(os_file f);
 /* Map [offset, offset + len) read-only and private (nothing is ever
  * written, so no page is copied); offset is a page multiple. -ENODEV means
- * the system will not map this file at all (a FUSE direct_io mount, sysfs,
- * a filesystem or security module that refuses): the caller reads it. */
+ * the system will not map this file at all (sysfs, a filesystem without
+ * mmap, a security module that refuses): the caller reads it. */
 HIDDEN int smmap__os_map(os_file f, uint64_t offset, size_t len, int hint, void **out);
 HIDDEN void smmap__os_advise(const void *p, size_t len, int hint);
 HIDDEN int smmap__os_unmap(void *p, size_t len);
