@@ -161,10 +161,46 @@ typedef struct smmap_options {
  * Make a manager. opt may be NULL (all defaults); it is not kept.
  * Returns 0 and sets *out, or:
  *   SMMAP_EINVAL  out NULL, unknown kind or flag, window_size > max_memory,
- *                 max_memory smaller than two pages
+ *                 max_memory smaller than two pages (smmap_options_check()
+ *                 says which, with the values)
  *   -ENOMEM       out of memory
  */
 SMMAP_API int smmap_manager_new(smmap_manager **out, const smmap_options *opt);
+
+/*
+ * Why smmap_manager_new() would refuse opt (NULL: the defaults, which it
+ * never refuses), for a message that names the problem. Returns 0, or
+ * SMMAP_EINVAL and sets *field to the name of the field at fault
+ * ("kind", "flags", "max_memory", "window_size") and writes why, a
+ * sentence with the values (at most len bytes, NUL-terminated), e.g.
+ * "4096 bytes is below the minimum of two pages (8192 bytes)". field and
+ * why may be NULL.
+ */
+SMMAP_API int smmap_options_check(const smmap_options *opt, const char **field,
+                                  char *why, size_t len);
+
+/*
+ * Sizes as people write them: decimal digits, then optionally K, M, G or T
+ * (either case) for powers of 1024: "64K", "1G", "4096". Returns 0 and sets
+ * *out, or SMMAP_EINVAL (s or out NULL, anything else, or past UINT64_MAX).
+ */
+SMMAP_API int smmap_parse_size(const char *s, uint64_t *out);
+
+/*
+ * Configuration without code: set the fields of *opt that the environment
+ * names, and leave the others as they are.
+ *   SMMAP_WINDOW_SIZE    window_size   (a size, smmap_parse_size())
+ *   SMMAP_MAX_MEMORY     max_memory    (a size)
+ *   SMMAP_MAX_HANDLES    max_handles   (a count, K etc. allowed)
+ * The library never reads the environment by itself: a program calls this
+ * where its operator should have the last word, or before its own settings
+ * where those should win (the smmap program and the Python drop-in do the
+ * latter). An empty variable counts as unset. Returns 0, SMMAP_EINVAL for
+ * opt NULL, or SMMAP_EINVAL for a value that is not a size or is 0 or out
+ * of range, with a message that names the variable and its value written
+ * to why (at most len bytes; why may be NULL); *opt is then unchanged.
+ */
+SMMAP_API int smmap_options_from_env(smmap_options *opt, char *why, size_t len);
 
 /* Release the caller's reference; see "Lifetime" above. NULL is ignored. */
 SMMAP_API void smmap_manager_free(smmap_manager *m);
@@ -253,6 +289,42 @@ typedef struct smmap_stats {
 /* A consistent snapshot of the counters above; for m NULL, *out is zeroed
  * (out NULL is ignored). */
 SMMAP_API void smmap_manager_stats(const smmap_manager *m, smmap_stats *out);
+
+/* ------------------------------------------------------- who holds what */
+
+/*
+ * One entry of smmap_manager_walk(): a window, or an open file without
+ * any (its cursors hold its descriptor). For "too many open files" and
+ * "access denied" (Windows) reports: which files the process holds, which
+ * windows of them, and how many cursors use each.
+ */
+typedef struct smmap_window_info {
+    const char *path;      /* the path the file's first cursor gave, as given;
+                            * NULL for a file known by fd only */
+    uint64_t file_size;    /* its size as last seen */
+    uint32_t cursors;      /* cursors on the file */
+    uint32_t users;        /* cursors using this window; 0: idle, cached */
+    uint64_t begin, end;   /* the window's file offsets; both 0 for a file
+                            * without windows */
+    int read;              /* 1: filled by reads (the system refused to map
+                            * the file), 0: mapped (or being mapped) */
+    int deleted;           /* 1: the file was found deleted or replaced */
+} smmap_window_info;
+
+/* Called by smmap_manager_walk() for each entry; 0 to go on, a negative
+ * value of your own to stop the walk. */
+typedef int (*smmap_walk_fn)(void *arg, const smmap_window_info *info);
+
+/*
+ * Call fn for every window of m, grouped by file, and once for every open
+ * file that has no window. It runs under the manager's lock, so what it
+ * sees is consistent and the strings in info stay valid until fn returns
+ * (copy what you keep): fn must not call the library on m or its cursors,
+ * and should be quick, as every other thread's miss waits for it (hits do
+ * not). Returns the number of entries passed to fn, fn's negative value,
+ * or SMMAP_EINVAL (m or fn NULL, or fn returned a positive value).
+ */
+SMMAP_API int smmap_manager_walk(smmap_manager *m, smmap_walk_fn fn, void *arg);
 
 /* ---------------------------------------------------------------- cursors */
 

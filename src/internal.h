@@ -48,6 +48,7 @@ struct window {
     uint64_t slot;               /* grid index: begin / half window */
     struct window *hnext;        /* index chain */
     struct window *lprev, *lnext;/* LRU list, only while idle */
+    struct window *aprev, *anext;/* every window of the manager */
     uint32_t users;              /* cursors using it; 0 = idle, on the LRU */
     uint8_t state;
     bool indexed;                /* findable; false once superseded */
@@ -71,6 +72,7 @@ struct smmap_manager {
     struct window **index;        /* hash of (file, slot) -> window */
     size_t index_cap, indexed;
     struct window *lru_head, *lru_tail; /* idle windows, oldest first */
+    struct window *all;           /* every window, superseded ones too */
 
     smmap_stats st;               /* hits excepted */
     _Atomic uint64_t hits;        /* cursors add theirs without the lock */
@@ -79,6 +81,18 @@ struct smmap_manager {
     _Atomic uint64_t swept_ms;    /* when files were last checked for deletion */
     smmap_manager *all_prev, *all_next; /* every manager, for fork */
 };
+
+/* options.c: a manager's settings after defaults and rounding, or
+ * SMMAP_EINVAL with the field at fault and why (either may be NULL). */
+struct limits {
+    int kind;
+    unsigned flags;
+    size_t window, half;
+    uint64_t max_memory;
+    uint32_t max_handles;
+};
+HIDDEN int smmap__options_resolve(const smmap_options *opt, struct limits *out,
+                                  const char **field, char *why, size_t len);
 
 /* manager.c */
 HIDDEN void smmap__mgr_ref(smmap_manager *m);

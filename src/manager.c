@@ -20,9 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define GiB (1024ull * 1024 * 1024)
-#define MiB (1024ull * 1024)
-
 /* What to unmap and close once the lock is released. */
 struct reap {
     struct window *windows;
@@ -120,34 +117,10 @@ int smmap_manager_new(smmap_manager **out, const smmap_options *opt)
     if (!out)
         return SMMAP_EINVAL;
     *out = NULL;
-    smmap_options o = opt ? *opt : (smmap_options){0};
-    if ((o.kind != SMMAP_SLIDING && o.kind != SMMAP_STATIC) ||
-        (o.flags & ~SMMAP_STRICT_LIMITS))
-        return SMMAP_EINVAL;
-
-    const bool wide = sizeof(void *) >= 8;
-    const uint64_t page = smmap__os_page_size();
-    uint64_t max_memory = o.max_memory ? o.max_memory : wide ? 8 * GiB : 1 * GiB;
-    if (max_memory < 2 * page)
-        return SMMAP_EINVAL;
-    uint64_t window = 0, half = 0;
-    if (o.kind == SMMAP_SLIDING) {
-        if (o.window_size > max_memory || o.window_size > SIZE_MAX / 2)
-            return SMMAP_EINVAL;
-        /* A default window leaves room for eight under the cap, as the
-         * default sizes do, so a small cap still caches several windows. */
-        window = o.window_size ? o.window_size : wide ? 1 * GiB : 64 * MiB;
-        if (!o.window_size && window > max_memory / 8)
-            window = max_memory / 8;
-        /* Whole pages, at least two so that the grid step is a page; never
-         * rounded past the memory cap, which a single window must fit. */
-        window = (window + page - 1) / page * page;
-        if (window > max_memory)
-            window = max_memory / page * page;
-        if (window < 2 * page)
-            window = 2 * page;
-        half = window / 2 / page * page;
-    }
+    struct limits l;
+    int rc = smmap__options_resolve(opt, &l, NULL, NULL, 0);
+    if (rc != 0)
+        return rc;
 
     smmap_manager *m = calloc(1, sizeof *m);
     if (!m)
@@ -164,12 +137,12 @@ int smmap_manager_new(smmap_manager **out, const smmap_options *opt)
     atomic_init(&m->refs, 1);
     atomic_init(&m->hits, 0);
     atomic_init(&m->preads, 0);
-    m->kind = o.kind;
-    m->flags = o.flags;
-    m->window = (size_t)window;
-    m->half = (size_t)half;
-    m->max_memory = max_memory;
-    m->max_handles = o.max_handles ? o.max_handles : smmap__os_default_handles();
+    m->kind = l.kind;
+    m->flags = l.flags;
+    m->window = l.window;
+    m->half = l.half;
+    m->max_memory = l.max_memory;
+    m->max_handles = l.max_handles;
     update_room_locked(m);
     list_add(m);
     *out = m;
@@ -207,6 +180,42 @@ void smmap_manager_stats(const smmap_manager *m, smmap_stats *out)
     smmap__os_mutex_unlock(&mm->mu);
     out->hits += atomic_load_explicit(&mm->hits, memory_order_relaxed);
     out->preads = atomic_load_explicit(&mm->preads, memory_order_relaxed);
+}
+
+/* Who holds what: every window, file by file, and each open file without
+ * one. Under the lock, so that the paths stay valid while fn reads them. */
+int smmap_manager_walk(smmap_manager *m, smmap_walk_fn fn, void *arg)
+{
+    if (!m || !fn)
+        return SMMAP_EINVAL;
+    int n = 0, rc = 0;
+    smmap__os_mutex_lock(&m->mu);
+    for (struct file *f = m->files; f && rc == 0; f = f->next) {
+        smmap_window_info info = {
+            .path = f->path,
+            .file_size = atomic_load_explicit(&f->size, memory_order_relaxed),
+            .cursors = f->cursors,
+            .deleted = f->gone,
+        };
+        bool any = false;
+        for (const struct window *w = m->all; w && rc == 0; w = w->anext) {
+            if (w->file != f)
+                continue;
+            info.begin = w->begin;
+            info.end = w->end;
+            info.users = w->users;
+            info.read = w->copied;
+            any = true;
+            rc = fn(arg, &info);
+            n++;
+        }
+        if (!any && rc == 0) {
+            rc = fn(arg, &info);
+            n++;
+        }
+    }
+    smmap__os_mutex_unlock(&m->mu);
+    return rc ? (rc > 0 ? SMMAP_EINVAL : rc) : n;
 }
 
 /* A failed system call, for the statistics; returns err. */
@@ -258,6 +267,12 @@ static void detach_locked(smmap_manager *m, struct window *w, struct reap *r)
 {
     struct file *f = w->file;
     smmap__win_index_del(m, w);
+    if (w->aprev)
+        w->aprev->anext = w->anext;
+    else
+        m->all = w->anext;
+    if (w->anext)
+        w->anext->aprev = w->aprev;
     m->st.mapped -= w->end - w->begin;
     m->st.windows--;
     update_room_locked(m);
@@ -695,6 +710,10 @@ static int map_new_locked(smmap_manager *m, struct file *f, uint64_t offset,
         free(w);
         return -ENOMEM;
     }
+    w->anext = m->all;
+    if (m->all)
+        m->all->aprev = w;
+    m->all = w;
     m->st.mapped += end - begin;
     if (m->st.mapped > m->st.mapped_peak)
         m->st.mapped_peak = m->st.mapped;

@@ -89,6 +89,9 @@ int util_remove(const char *path);
 
 void util_sleep_ms(unsigned ms);
 
+/* Set (value non-NULL) or remove an environment variable. */
+void util_setenv(const char *name, const char *value);
+
 /* Skip the test where the system does not tell a deleted file that is
  * still open from one that is not: wine reports no pending deletion
  * (FileStandardInfo.DeletePending is always FALSE there). */

@@ -84,6 +84,11 @@ void util_sleep_ms(unsigned ms)
         ;
 }
 
+void util_setenv(const char *name, const char *value)
+{
+    ASSERT_EQ(value ? setenv(name, value, 1) : unsetenv(name), 0, "%s", name);
+}
+
 void util_require_deletion_seen(void)
 {
     /* st_nlink says it on every POSIX system. */

@@ -167,6 +167,12 @@ void util_sleep_ms(unsigned ms)
     Sleep(ms);
 }
 
+void util_setenv(const char *name, const char *value)
+{
+    /* An empty value removes the variable, as POSIX's unsetenv. */
+    ASSERT_EQ(_putenv_s(name, value ? value : ""), 0, "%s", name);
+}
+
 void util_require_deletion_seen(void)
 {
     const char *path = util_path("deletion-probe");
