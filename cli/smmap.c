@@ -38,7 +38,10 @@ static const char usage_details[] =
     "  -h, --help         print this help\n"
     "\n"
     "SIZE, OFFSET and LENGTH are decimal byte counts with an optional\n"
-    "K, M or G suffix (powers of 1024).\n";
+    "K, M, G or T suffix (powers of 1024).\n"
+    "\n"
+    "environment (under the options: an option given wins):\n"
+    "  SMMAP_WINDOW_SIZE, SMMAP_MAX_MEMORY, SMMAP_MAX_HANDLES\n";
 
 /* Exit status after everything was written to stdout: a full disk or a
  * closed pipe must not pass for success. */
@@ -70,40 +73,18 @@ static _Noreturn void usage_error(const char *fmt, const char *arg)
     exit(EXIT_USAGE);
 }
 
-/* Parse a decimal count with an optional K, M or G suffix (powers of 1024,
- * either case) into *out. Returns -1 for anything else or on overflow. */
-static int parse_size(const char *s, uint64_t *out)
-{
-    uint64_t v = 0;
-    const char *p = s;
-    unsigned shift = 0;
-
-    if (*p < '0' || *p > '9')
-        return -1;
-    for (; *p >= '0' && *p <= '9'; p++) {
-        unsigned d = (unsigned)(*p - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return -1;
-        v = v * 10 + d;
-    }
-    switch (*p) {
-    case 'k': case 'K': shift = 10; p++; break;
-    case 'm': case 'M': shift = 20; p++; break;
-    case 'g': case 'G': shift = 30; p++; break;
-    }
-    if (*p != '\0' || v > (UINT64_MAX >> shift))
-        return -1;
-    *out = v << shift;
-    return 0;
-}
-
 /* A SIZE option value in [1, max], or a usage error naming the option. */
 static uint64_t option_size(const char *opt, const char *val, uint64_t max)
 {
     uint64_t v;
 
-    if (parse_size(val, &v) < 0 || v == 0 || v > max) {
-        fprintf(stderr, "smmap: invalid value for --%s: '%s'\n", opt, val);
+    if (smmap_parse_size(val, &v) != 0) {
+        fprintf(stderr, "smmap: --%s '%s': not a size (digits, then K, M, G or T for "
+                "powers of 1024)\n", opt, val);
+        usage_error(NULL, NULL);
+    }
+    if (v == 0 || v > max) {
+        fprintf(stderr, "smmap: --%s %s: must be between 1 and %" PRIu64 "\n", opt, val, max);
         usage_error(NULL, NULL);
     }
     return v;
@@ -111,8 +92,15 @@ static uint64_t option_size(const char *opt, const char *val, uint64_t max)
 
 /* ---------------------------------------------------------------- options */
 
+/* Where each limit came from, to name it in a message: "--window 2M" or
+ * "SMMAP_WINDOW_SIZE=2M"; empty for a default. */
+struct origin {
+    char window[96], max_memory[96], max_handles[96];
+};
+
 struct cli {
     smmap_options opt;
+    struct origin from;
     bool stats;
     char **args;   /* the operands, in order (points into argv) */
     int nargs;
@@ -179,15 +167,19 @@ static void parse_options(int argc, char **argv, struct cli *cli)
         }
 
         const char *opt = options[id].name;
+        struct origin *o = &cli->from;
         switch (id) {
         case OPT_WINDOW:
             cli->opt.window_size = (size_t)option_size(opt, val, SIZE_MAX);
+            snprintf(o->window, sizeof o->window, "--%s %s", opt, val);
             break;
         case OPT_MAX_MEMORY:
             cli->opt.max_memory = option_size(opt, val, UINT64_MAX);
+            snprintf(o->max_memory, sizeof o->max_memory, "--%s %s", opt, val);
             break;
         case OPT_MAX_HANDLES:
             cli->opt.max_handles = (uint32_t)option_size(opt, val, UINT32_MAX);
+            snprintf(o->max_handles, sizeof o->max_handles, "--%s %s", opt, val);
             break;
         case OPT_STATIC:
             cli->opt.kind = SMMAP_STATIC;
@@ -199,22 +191,93 @@ static void parse_options(int argc, char **argv, struct cli *cli)
     }
 }
 
-/* Make the manager, or exit: bad limits (e.g. a window above the memory
- * cap) are the user's mistake, so they exit with the usage status. */
+/* The environment's limits (SMMAP_WINDOW_SIZE...) under the options: a
+ * limit the command line gives wins. A bad variable is a usage error. */
+static void apply_env(struct cli *cli)
+{
+    smmap_options env = {0};
+    char why[256];
+    if (smmap_options_from_env(&env, why, sizeof why) != 0) {
+        fprintf(stderr, "smmap: %s\n", why);
+        exit(EXIT_USAGE);
+    }
+    struct origin *o = &cli->from;
+    if (env.window_size && !o->window[0]) {
+        cli->opt.window_size = env.window_size;
+        snprintf(o->window, sizeof o->window, "SMMAP_WINDOW_SIZE=%s", getenv("SMMAP_WINDOW_SIZE"));
+    }
+    if (env.max_memory && !o->max_memory[0]) {
+        cli->opt.max_memory = env.max_memory;
+        snprintf(o->max_memory, sizeof o->max_memory, "SMMAP_MAX_MEMORY=%s", getenv("SMMAP_MAX_MEMORY"));
+    }
+    if (env.max_handles && !o->max_handles[0]) {
+        cli->opt.max_handles = env.max_handles;
+        snprintf(o->max_handles, sizeof o->max_handles, "SMMAP_MAX_HANDLES=%s", getenv("SMMAP_MAX_HANDLES"));
+    }
+}
+
+/* Make the manager, or exit: limits the library refuses (a window above
+ * the memory cap, a cap below two pages) are the user's mistake, named by
+ * the option or variable that set them, with the usage status. */
 static smmap_manager *manager_from(const struct cli *cli)
 {
+    const char *field = NULL;
+    char why[256];
+    if (smmap_options_check(&cli->opt, &field, why, sizeof why) != 0) {
+        const struct origin *o = &cli->from;
+        const char *from = !strcmp(field, "window_size") ? o->window
+                           : !strcmp(field, "max_memory") ? o->max_memory : "";
+        /* a default limit is named by the option that sets it */
+        if (!from[0])
+            from = !strcmp(field, "window_size") ? "--window" : "--max-memory";
+        fprintf(stderr, "smmap: %s: %s\n", from, why);
+        exit(EXIT_USAGE);
+    }
     smmap_manager *m;
     int rc = smmap_manager_new(&m, &cli->opt);
-
     if (rc < 0) {
-        fprintf(stderr, "smmap: cannot make a manager: %s\n",
-                smmap_strerror(rc));
-        exit(rc == SMMAP_EINVAL ? EXIT_USAGE : EXIT_FAILURE);
+        fprintf(stderr, "smmap: cannot make a manager: %s\n", smmap_strerror(rc));
+        exit(EXIT_FAILURE);
     }
     return m;
 }
 
-/* Print the manager's statistics as one JSON object on stderr. */
+/* s as a JSON string: quotes, backslashes and control characters escaped,
+ * other bytes as they are (paths are UTF-8 here). */
+static void json_string(const char *s)
+{
+    fputc('"', stderr);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(stderr, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(stderr, "\\u%04x", c);
+        else
+            fputc(c, stderr);
+    }
+    fputc('"', stderr);
+}
+
+/* One entry of the "held" list: a window, or an open file without one. */
+static int print_held(void *arg, const smmap_window_info *w)
+{
+    int *first = arg;
+    fputs(*first ? "{\"path\": " : ", {\"path\": ", stderr);
+    *first = 0;
+    if (w->path)
+        json_string(w->path);
+    else
+        fputs("null", stderr);
+    fprintf(stderr, ", \"begin\": %" PRIu64 ", \"end\": %" PRIu64 ", \"users\": %" PRIu32
+            ", \"cursors\": %" PRIu32 ", \"read\": %s, \"deleted\": %s}",
+            w->begin, w->end, w->users, w->cursors, w->read ? "true" : "false",
+            w->deleted ? "true" : "false");
+    return 0;
+}
+
+/* Print the manager's statistics as one JSON object on stderr, with the
+ * windows it holds (and open files without one) under "held". */
 static void print_stats(const smmap_manager *m)
 {
     smmap_stats s;
@@ -236,7 +299,10 @@ static void print_stats(const smmap_manager *m)
 
     for (size_t i = 0; i < n; i++)
         fprintf(stderr, "%s\"%s\": %" PRIu64, i ? ", " : "{", f[i].key, f[i].v);
-    fputs("}\n", stderr);
+    fputs(", \"held\": [", stderr);
+    int first = 1;
+    smmap_manager_walk(m, print_held, &first);
+    fputs("]}\n", stderr);
 }
 
 /* --------------------------------------------------------------- progress */
@@ -453,9 +519,9 @@ static int cmd_cat(struct cli *cli)
 
     if (cli->nargs < 1 || cli->nargs > 3)
         usage_error("cat needs FILE [OFFSET [LENGTH]]", NULL);
-    if (cli->nargs > 1 && parse_size(cli->args[1], &off) < 0)
+    if (cli->nargs > 1 && smmap_parse_size(cli->args[1], &off) != 0)
         usage_error("invalid OFFSET '%s'", cli->args[1]);
-    if (cli->nargs > 2 && parse_size(cli->args[2], &len) < 0)
+    if (cli->nargs > 2 && smmap_parse_size(cli->args[2], &len) != 0)
         usage_error("invalid LENGTH '%s'", cli->args[2]);
 
     const char *path = cli->args[0];
@@ -500,5 +566,6 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "sum") != 0 && strcmp(cmd, "cat") != 0)
         usage_error("unknown command '%s'", cmd);
     parse_options(argc - 1, argv + 1, &cli);
+    apply_env(&cli);
     return cmd[0] == 's' ? cmd_sum(&cli) : cmd_cat(&cli);
 }

@@ -324,7 +324,7 @@ typedef int (*smmap_walk_fn)(void *arg, const smmap_window_info *info);
  * not). Returns the number of entries passed to fn, fn's negative value,
  * or SMMAP_EINVAL (m or fn NULL, or fn returned a positive value).
  */
-SMMAP_API int smmap_manager_walk(smmap_manager *m, smmap_walk_fn fn, void *arg);
+SMMAP_API int smmap_manager_walk(const smmap_manager *m, smmap_walk_fn fn, void *arg);
 
 /* ---------------------------------------------------------------- cursors */
 

@@ -184,10 +184,11 @@ void smmap_manager_stats(const smmap_manager *m, smmap_stats *out)
 
 /* Who holds what: every window, file by file, and each open file without
  * one. Under the lock, so that the paths stay valid while fn reads them. */
-int smmap_manager_walk(smmap_manager *m, smmap_walk_fn fn, void *arg)
+int smmap_manager_walk(const smmap_manager *cm, smmap_walk_fn fn, void *arg)
 {
-    if (!m || !fn)
+    if (!cm || !fn)
         return SMMAP_EINVAL;
+    smmap_manager *m = (smmap_manager *)cm; /* the lock is not state */
     int n = 0, rc = 0;
     smmap__os_mutex_lock(&m->mu);
     for (struct file *f = m->files; f && rc == 0; f = f->next) {

@@ -86,8 +86,17 @@ def test_sum_stats_within_limits(files, expected):
     assert r.returncode == 0, r.stderr
     assert r.stdout.decode().splitlines() == [expected[n] for n in SIZES]
     s = stats_of(r)
+    held = s.pop("held")
     assert STAT_KEYS <= s.keys()
     assert all(isinstance(v, int) and v >= 0 for v in s.values())
+    # every window left is idle (the cursors are gone) and named
+    assert len(held) == s["windows"]
+    names = {files[n][0] for n in SIZES}
+    for h in held:
+        assert h["path"] in names and h["users"] == h["cursors"] == 0, h
+        assert h["begin"] < h["end"] and h["end"] - h["begin"] <= 64 * KiB, h
+        assert h["read"] is False and h["deleted"] is False, h
+    assert sum(h["end"] - h["begin"] for h in held) == s["mapped"]
     assert s["mapped_peak"] <= 256 * KiB
     assert s["windows_peak"] <= 3
     assert s["mapped"] <= s["mapped_peak"] and s["windows"] <= s["windows_peak"]
@@ -98,6 +107,25 @@ def test_sum_stats_within_limits(files, expected):
     assert s["evictions"] > 0
     assert s["limit_exceeded"] == 0 and s["failures"] == 0
     assert s["files_read_not_mapped"] == s["bytes_read_into_windows"] == 0
+
+
+def test_limits_from_the_environment(files, expected):
+    """SMMAP_* configure the manager; an option given on the command line
+    wins over its variable."""
+    path = files[MiB + 7][0]
+    env = dict(os.environ, SMMAP_WINDOW_SIZE="64K", SMMAP_MAX_MEMORY="256K",
+               SMMAP_MAX_HANDLES="3")
+    r = run("sum", "--stats", path, env=env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode().splitlines() == [expected[MiB + 7]]
+    s = stats_of(r)
+    assert s["mapped_peak"] <= 256 * KiB and s["windows_peak"] <= 3, s
+    assert max(h["end"] - h["begin"] for h in s["held"]) == 64 * KiB
+    r = run("sum", "--stats", "--window", "128K", path, env=env)
+    assert r.returncode == 0, r.stderr
+    s = stats_of(r)
+    assert max(h["end"] - h["begin"] for h in s["held"]) == 128 * KiB
+    assert s["mapped_peak"] <= 256 * KiB
 
 
 SYSFS = "/sys/devices/system/cpu/online"

@@ -58,19 +58,68 @@ def test_flag_given_a_value(f):
 
 
 @pytest.mark.parametrize("opt,value", [("--window", "1.5K"), ("--max-memory", "12Q"),
-                                       ("--max-handles", "0"), ("--window", "-1"),
+                                       ("--window", "-1"),
                                        ("--max-memory", "18446744073709551616")])
 def test_bad_size(f, opt, value):
     code, out, err = run("sum", opt, value, f)
     assert (code, out) == (2, b"")
-    assert err.startswith("smmap: invalid value for %s: '%s'\n%s" % (opt, value, USAGE)), err
+    assert err.startswith("smmap: %s '%s': not a size (digits, then K, M, G or T for "
+                          "powers of 1024)\n%s" % (opt, value, USAGE)), err
 
 
-@pytest.mark.parametrize("limits", [["--window", "1M", "--max-memory", "256K"],
-                                    ["--max-memory", "1"]])
-def test_limits_the_library_rejects(f, limits):
+@pytest.mark.parametrize("opt,value,most", [("--max-handles", "0", 2**32 - 1),
+                                            ("--max-handles", "5G", 2**32 - 1),
+                                            ("--window", "0", 2**64 - 1)])
+def test_size_out_of_range(f, opt, value, most):
+    code, out, err = run("sum", opt, value, f)
+    assert (code, out) == (2, b"")
+    assert err.startswith("smmap: %s %s: must be between 1 and %d\n%s"
+                          % (opt, value, most, USAGE)), err
+
+
+PAGE = os.sysconf("SC_PAGESIZE")
+
+
+@pytest.mark.parametrize("limits,says", [
+    (["--window", "1M", "--max-memory", "256K"],
+     "--window 1M: 1048576 bytes is more than max_memory (262144 bytes): "
+     "one window must fit under the cap"),
+    (["--window", "16G"],
+     "--window 16G: 17179869184 bytes is more than max_memory (8589934592 bytes): "
+     "one window must fit under the cap"),
+    (["--max-memory", "1"],
+     "--max-memory 1: 1 bytes is below the minimum of two pages (%d bytes)" % (2 * PAGE)),
+    (["--max-memory", "4K"],
+     "--max-memory 4K: 4096 bytes is below the minimum of two pages (%d bytes)" % (2 * PAGE)),
+])
+def test_limits_the_library_rejects(f, limits, says):
+    """Named by the option that set them, with the values, on one line."""
     code, out, err = run("sum", *limits, f)
-    assert (code, out, err) == (2, b"", "smmap: cannot make a manager: Invalid argument\n")
+    assert (code, out, err) == (2, b"", "smmap: %s\n" % says)
+
+
+def run_env(env, *args):
+    r = subprocess.run([BIN, *map(str, args)], capture_output=True, timeout=30,
+                       env=dict(os.environ, **env))
+    return r.returncode, r.stdout, r.stderr.decode()
+
+
+@pytest.mark.parametrize("name,value,says", [
+    ("SMMAP_MAX_MEMORY", "12Q", "not a size (digits, then K, M, G or T for powers of 1024)"),
+    ("SMMAP_WINDOW_SIZE", "0", "must be between 1 and"),
+    ("SMMAP_MAX_HANDLES", "-3", "not a size"),
+])
+def test_bad_environment(f, name, value, says):
+    code, out, err = run_env({name: value}, "sum", f)
+    assert (code, out) == (2, b"")
+    assert err.startswith("smmap: %s=%s: %s" % (name, value, says)), err
+
+
+def test_limits_from_the_environment_named(f):
+    code, out, err = run_env({"SMMAP_WINDOW_SIZE": "2M"}, "sum", "--max-memory", "1M", f)
+    assert (code, out) == (2, b"")
+    assert err == ("smmap: SMMAP_WINDOW_SIZE=2M: 2097152 bytes is more than max_memory "
+                   "(1048576 bytes): one window must fit under the cap\n")
 
 
 def test_sum_without_files():
