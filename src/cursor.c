@@ -48,6 +48,28 @@ static struct window *keep_spare(smmap_cursor *c)
     return out;
 }
 
+/* Leave the current window (without releasing it: the caller hands it
+ * back or keeps it), adding the hits it served to the manager's. */
+static struct window *forget(smmap_cursor *c)
+{
+    struct window *w = c->w;
+    smmap__mgr_add_hits(c->m, c->hits);
+    c->hits = 0;
+    c->w = NULL;
+    c->data = NULL;
+    c->size = 0;
+    return w;
+}
+
+/* Make [offset, offset + len) of w, the current window, the span. */
+static inline void set_span(smmap_cursor *c, const struct window *w, uint64_t offset,
+                            size_t len)
+{
+    c->begin = offset;
+    c->data = w->data + (offset - w->begin);
+    c->size = len;
+}
+
 static int cursor_make(smmap_manager *m, const char *path, int fd,
                        smmap_cursor **out)
 {
@@ -121,14 +143,8 @@ void smmap_unuse(smmap_cursor *c)
     if (!c)
         return;
     drop_spares(c);
-    if (!c->w)
-        return;
-    smmap__mgr_add_hits(c->m, c->hits);
-    c->hits = 0;
-    smmap__mgr_release(c->m, c->w);
-    c->w = NULL;
-    c->data = NULL;
-    c->size = 0;
+    if (c->w)
+        smmap__mgr_release(c->m, forget(c));
 }
 
 void smmap_cursor_free(smmap_cursor *c)
@@ -142,51 +158,53 @@ void smmap_cursor_free(smmap_cursor *c)
     smmap__os_free_aligned(c);
 }
 
-static inline int use(smmap_cursor *c, uint64_t offset, size_t size,
-                      unsigned flags);
+/* How a request reaches for windows: smmap_use() and smmap_scan() take the
+ * one that holds it; smmap_read() keeps the windows it leaves as spares,
+ * and a read that does not continue the last one takes a window only if
+ * one fits without evicting (else it is read by pread). */
+enum use_mode { USE_SPAN, USE_READ, USE_READ_IF_ROOM };
+
+static inline int use(smmap_cursor *c, uint64_t offset, size_t size, enum use_mode mode);
 
 /* The cursor's window does not hold the request: ask the manager. */
 __attribute__((noinline)) static int
-use_miss(smmap_cursor *c, uint64_t offset, size_t size, unsigned flags)
+use_miss(smmap_cursor *c, uint64_t offset, size_t size, enum use_mode mode)
 {
     /* No window holds more than its reach: asking for more would find no
      * mapped window good enough and map the same one again on every call. */
     uint64_t reach = smmap__win_reach(c->m, offset);
     if (size > reach)
-        return use(c, offset, (size_t)reach, flags);
+        return use(c, offset, (size_t)reach, mode);
     /* A request that runs off the window's end from its second half reads
      * on through the file: map the next window with its page tables filled
      * in at once, as a populated whole-file mapping has them, rather than
      * fault by fault. Random requests almost never end up here. */
     const struct window *cur = c->w;
-    unsigned hint = (unsigned)c->hint;
-    if (hint == SMMAP_HINT_NORMAL && cur && offset >= cur->begin && offset <= cur->end &&
+    struct request rq = {
+        .offset = offset, .size = size, .hint = c->hint,
+        .if_room = mode == USE_READ_IF_ROOM,
+    };
+    if (rq.hint == SMMAP_HINT_NORMAL && cur && offset >= cur->begin && offset <= cur->end &&
         offset + (size ? size : 1) > cur->end &&
         offset - cur->begin >= (cur->end - cur->begin) / 2)
-        hint = SMMAP_HINT_POPULATE;
+        rq.hint = SMMAP_HINT_POPULATE;
     /* Spares serve smmap_read() alone: a cursor that moved on to
      * smmap_use() would otherwise hold them until it is freed. */
-    if (!(flags & ACQ_KEEP))
+    if (mode == USE_SPAN)
         drop_spares(c);
-    struct window *w = flags & ACQ_KEEP ? keep_spare(c) : c->w;
-    smmap__mgr_add_hits(c->m, c->hits);
-    c->hits = 0;
-    c->w = NULL;
-    c->data = NULL;
-    c->size = 0;
-    flags |= hint << ACQ_HINT_SHIFT;
-    int rc = smmap__mgr_acquire(c->m, c->file, offset, size, flags, w, &w);
+    rq.leaving = mode == USE_SPAN ? c->w : keep_spare(c);
+    forget(c);
+    struct window *w;
+    int rc = smmap__mgr_acquire(c->m, c->file, &rq, &w);
     if (rc != 0) {
         drop_spares(c); /* a cursor without a window holds nothing */
         return rc;
     }
     uint64_t avail = w->end - offset;
     c->w = w;
-    c->begin = offset;
-    c->data = w->data + (offset - w->begin);
-    c->size = size && size < avail ? size : (size_t)avail;
+    set_span(c, w, offset, size && size < avail ? size : (size_t)avail);
     if (c->hint == SMMAP_HINT_WILLNEED && !w->copied)
-        smmap__os_advise(w->data + (offset - w->begin), (size_t)avail, c->hint);
+        smmap__os_advise(c->data, (size_t)avail, c->hint);
     return 0;
 }
 
@@ -198,8 +216,7 @@ int smmap_cursor_hint(smmap_cursor *c, int hint)
     return 0;
 }
 
-static inline int use(smmap_cursor *c, uint64_t offset, size_t size,
-                      unsigned flags)
+static inline int use(smmap_cursor *c, uint64_t offset, size_t size, enum use_mode mode)
 {
     const struct window *w = c->w;
     if (w) {
@@ -210,9 +227,7 @@ static inline int use(smmap_cursor *c, uint64_t offset, size_t size,
             /* A request past the window's end is a miss even when the
              * window ends where the file did: the file may have grown. */
             if (size <= avail) {
-                c->begin = offset;
-                c->data = w->data + rel;
-                c->size = size && size < avail ? size : (size_t)avail;
+                set_span(c, w, offset, size && size < avail ? size : (size_t)avail);
                 c->hits++;
                 return 0;
             }
@@ -222,12 +237,12 @@ static inline int use(smmap_cursor *c, uint64_t offset, size_t size,
         smmap_unuse(c);
         return SMMAP_EINVAL;
     }
-    return use_miss(c, offset, size, flags);
+    return use_miss(c, offset, size, mode);
 }
 
 int smmap_use(smmap_cursor *c, uint64_t offset, size_t size)
 {
-    return c ? use(c, offset, size, 0) : SMMAP_EINVAL;
+    return c ? use(c, offset, size, USE_SPAN) : SMMAP_EINVAL;
 }
 
 const unsigned char *smmap_data(const smmap_cursor *c)
@@ -319,7 +334,7 @@ int64_t smmap_scan(smmap_cursor *c, uint64_t offset, uint64_t len,
     uint64_t done = 0;
     while (done < len) {
         uint64_t at = offset + done;
-        int rc = use(c, at, 0, 0);
+        int rc = use(c, at, 0, USE_SPAN);
         if (rc == SMMAP_EOF) {
             /* The miss read the size again: an end before what fn has
              * seen means the file was cut between two spans. */
@@ -375,35 +390,6 @@ int smmap_cursor_fd(const smmap_cursor *c)
     return c ? c->user_fd : -1;
 }
 
-/* A read the current window does not hold whole: walk the windows. Kept
- * out of line so that the hit path in smmap_read() stays small. */
-__attribute__((noinline)) static int64_t
-read_windows(smmap_cursor *c, unsigned char *out, size_t len, uint64_t offset)
-{
-    size_t done = 0;
-    unsigned flags = offset == c->next_read ? ACQ_KEEP : ACQ_NO_EVICT | ACQ_KEEP;
-    c->next_read = offset + len;
-    while (done < len) {
-        int rc = use(c, offset + done, len - done, flags);
-        if (rc == ACQ_FULL) {
-            int64_t n = smmap__mgr_pread(c->m, c->file, out + done, len - done,
-                                         offset + done);
-            if (n < 0)
-                return n;
-            done += (size_t)n;
-            break;
-        }
-        if (rc == SMMAP_EOF)
-            break;
-        if (rc == 0)
-            rc = copy(c, out + done, smmap_data(c), c->size);
-        if (rc != 0)
-            return rc;
-        done += c->size;
-    }
-    return (int64_t)done;
-}
-
 /* The count must fit the int64_t result; only a 64-bit size_t can miss. */
 static bool too_long(size_t len)
 {
@@ -415,13 +401,12 @@ static bool too_long(size_t len)
 #endif
 }
 
-/* Read [offset, offset+len) from w, which holds it, and make it the span. */
+/* Read [offset, offset+len) from w, the current window, which holds it,
+ * and make it the span. */
 static inline int64_t read_in(smmap_cursor *c, const struct window *w, void *dst,
                               size_t len, uint64_t offset)
 {
-    c->begin = offset;
-    c->data = w->data + (offset - w->begin);
-    c->size = len;
+    set_span(c, w, offset, len);
     c->hits++;
     c->next_read = offset + len;
     int rc = copy(c, dst, c->data, len);
@@ -435,7 +420,8 @@ static inline bool holds(const struct window *w, uint64_t offset, size_t len)
 }
 
 /* Every read the fast path in smmap_read() leaves: the checks, a size to
- * ask again, reads across windows. */
+ * ask again, reads across windows or by pread. Kept out of line so that
+ * the hit path stays small. */
 __attribute__((noinline)) static int64_t
 read_slow(smmap_cursor *c, void *dst, size_t len, uint64_t offset)
 {
@@ -457,7 +443,29 @@ read_slow(smmap_cursor *c, void *dst, size_t len, uint64_t offset)
         if (len > (uint64_t)now - offset)
             len = (size_t)((uint64_t)now - offset);
     }
-    return read_windows(c, dst, len, offset);
+    unsigned char *out = dst;
+    size_t done = 0;
+    enum use_mode mode = offset == c->next_read ? USE_READ : USE_READ_IF_ROOM;
+    c->next_read = offset + len;
+    while (done < len) {
+        int rc = use(c, offset + done, len - done, mode);
+        if (rc == SMMAP__FULL) {
+            int64_t n = smmap__mgr_pread(c->m, c->file, out + done, len - done,
+                                         offset + done);
+            if (n < 0)
+                return n;
+            done += (size_t)n;
+            break;
+        }
+        if (rc == SMMAP_EOF)
+            break;
+        if (rc == 0)
+            rc = copy(c, out + done, smmap_data(c), c->size);
+        if (rc != 0)
+            return rc;
+        done += c->size;
+    }
+    return (int64_t)done;
 }
 
 /* smmap_read(), inline in smmap_read_many() too (a call to the exported

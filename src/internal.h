@@ -103,15 +103,24 @@ HIDDEN int smmap__mgr_open(smmap_manager *m, const char *path, int fd, os_file *
 HIDDEN int smmap__mgr_attach(smmap_manager *m, os_file h, const char *path,
                              struct file **out);
 HIDDEN void smmap__mgr_detach(smmap_manager *m, struct file *f);
-/* smmap__mgr_acquire() flags: rather than evict to make room, return ACQ_FULL;
- * the cursor's access hint sits above ACQ_HINT_SHIFT. */
-#define ACQ_NO_EVICT 0x1
-#define ACQ_KEEP 0x2       /* cursor-side: keep the old window as a spare */
-#define ACQ_HINT_SHIFT 8
-#define ACQ_FULL 1
-HIDDEN int smmap__mgr_acquire(smmap_manager *m, struct file *f, uint64_t offset,
-                              size_t size, unsigned flags, struct window *old,
-                              struct window **out);
+/* What a cursor asks of the manager when its own window does not hold a
+ * request (smmap__mgr_acquire). */
+struct request {
+    uint64_t offset;
+    size_t size;            /* 0: as much as one window holds */
+    struct window *leaving; /* the cursor's window, released under the same
+                             * lock (NULL for none) */
+    int hint;               /* SMMAP_HINT_* for a window mapped for it */
+    bool if_room;           /* only without evicting; else SMMAP__FULL */
+};
+/* smmap__mgr_acquire()'s answer to an if_room request that does not fit:
+ * no window, no error; the cursor reads without one. */
+#define SMMAP__FULL 1
+/* A window that holds the request: 0 and *out in use by the caller,
+ * SMMAP__FULL, or a negative error (then the leaving window is released
+ * all the same). */
+HIDDEN int smmap__mgr_acquire(smmap_manager *m, struct file *f,
+                              const struct request *rq, struct window **out);
 HIDDEN int64_t smmap__mgr_pread(smmap_manager *m, struct file *f, void *dst,
                                 size_t len, uint64_t offset);
 HIDDEN void smmap__mgr_release(smmap_manager *m, struct window *w);

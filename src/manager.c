@@ -678,15 +678,15 @@ static int make_room_locked(smmap_manager *m, uint64_t len, struct reap *r)
 }
 
 static int map_new_locked(smmap_manager *m, struct file *f, uint64_t offset,
-                          uint64_t need, uint64_t file_size, unsigned flags,
+                          uint64_t need, uint64_t file_size, bool if_room,
                           struct reap *r, struct window **out)
 {
     uint64_t begin, end;
     smmap__win_place(m, offset, need, file_size, &begin, &end);
     if (end - begin > SIZE_MAX)
         return -ENOMEM; /* a static window larger than the address space */
-    if ((flags & ACQ_NO_EVICT) && full_locked(m, end - begin))
-        return ACQ_FULL;
+    if (if_room && full_locked(m, end - begin))
+        return SMMAP__FULL;
     /* A window on the same slot ended short of the grown file; it goes
      * now if idle, else when its last user leaves. */
     uint64_t slot = smmap__win_slot(m, begin);
@@ -811,10 +811,11 @@ static int map_pending(smmap_manager *m, struct window *w, int hint)
     return rc;
 }
 
-int smmap__mgr_acquire(smmap_manager *m, struct file *f, uint64_t offset,
-                       size_t size, unsigned flags, struct window *old,
+int smmap__mgr_acquire(smmap_manager *m, struct file *f, const struct request *rq,
                        struct window **out)
 {
+    const uint64_t offset = rq->offset;
+    const size_t size = rq->size;
     struct reap r = {0};
     struct window *w = NULL;
     bool restat = true, created = false;
@@ -822,8 +823,8 @@ int smmap__mgr_acquire(smmap_manager *m, struct file *f, uint64_t offset,
 
     sweep(m, false, &r);
     smmap__os_mutex_lock(&m->mu);
-    if (old)
-        release_locked(m, old, &r);
+    if (rq->leaving)
+        release_locked(m, rq->leaving, &r);
     uint64_t fsize = atomic_load_explicit(&f->size, memory_order_relaxed), need;
     for (;;) {
         /* A request past the size last seen asks for the size first: a
@@ -842,16 +843,16 @@ int smmap__mgr_acquire(smmap_manager *m, struct file *f, uint64_t offset,
             }
         }
         if (!restat) {
-            rc = offset < fsize ? map_new_locked(m, f, offset, need, fsize, flags, &r, &w)
+            rc = offset < fsize ? map_new_locked(m, f, offset, need, fsize, rq->if_room, &r, &w)
                                 : SMMAP_EOF;
             created = rc == 0;
             break;
         }
-        if ((flags & ACQ_NO_EVICT) && offset < fsize) {
+        if (rq->if_room && offset < fsize) {
             uint64_t begin, end;
             smmap__win_place(m, offset, need, fsize, &begin, &end);
             if (full_locked(m, end - begin)) {
-                rc = ACQ_FULL; /* the caller reads without a window */
+                rc = SMMAP__FULL;
                 break;
             }
         }
@@ -871,7 +872,7 @@ int smmap__mgr_acquire(smmap_manager *m, struct file *f, uint64_t offset,
     smmap__os_mutex_unlock(&m->mu);
     reap(m, &r);
     if (created)
-        rc = map_pending(m, w, (int)(flags >> ACQ_HINT_SHIFT));
+        rc = map_pending(m, w, rq->hint);
     /* A file read rather than mapped may end before the size it reports
      * (sysfs says 4096 for a few bytes): the window then ends short. */
     if (rc == 0 && offset >= w->end) {
