@@ -16,7 +16,8 @@
 #include <stdint.h>
 
 /* ELF and PE only: the routine's assembly uses their directives. */
-#if (defined(__x86_64__) || defined(__aarch64__)) && (defined(__linux__) || defined(_WIN32))
+#if (defined(__x86_64__) || defined(__aarch64__)) && \
+    ((defined(__linux__) && !defined(SMMAP_PORTABLE_POSIX)) || defined(_WIN32))
 #define HAVE_FIXUP_COPY 1
 
 /* One routine for every OS: on x86-64 it takes its arguments the System V

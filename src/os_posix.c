@@ -2,6 +2,11 @@
  * os_posix.c - the platform layer on POSIX systems (os.h): files, mappings,
  * threads, memory. guard_posix.c holds the rest (the SIGBUS guard).
  * tests/test_faults.c wraps the file and mapping calls to make each fail.
+ *
+ * POSIX calls only, with Linux's extras where Linux has them: MAP_POPULATE
+ * and vm.max_map_count (/proc). Each has its portable way beside it, which
+ * macOS and the BSDs take, and which a Linux build with -Dportable_posix=true
+ * takes too (CI builds it so).
  */
 #include "os.h"
 #include "smmap.h"
@@ -18,6 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#if defined(__linux__) && !defined(SMMAP_PORTABLE_POSIX)
+#define LINUX_EXTRAS 1
+#endif
+
 
 size_t smmap__os_page_size(void)
 {
@@ -25,14 +34,12 @@ size_t smmap__os_page_size(void)
     return p > 0 ? (size_t)p : 4096;
 }
 
-/* A mapping costs one vm.max_map_count entry and, while its file is open,
- * shares one descriptor; keep well inside both. */
-uint32_t smmap__os_default_handles(void)
+/* The most mappings the system lets a process have: Linux says it in
+ * vm.max_map_count; elsewhere its default, as a sane bound. */
+static uint64_t max_map_count(void)
 {
-    uint64_t nofile = 1024, maps = 65530;
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
-        nofile = rl.rlim_cur == RLIM_INFINITY ? 1u << 20 : rl.rlim_cur;
+    uint64_t maps = 65530;
+#ifdef LINUX_EXTRAS
     FILE *f = fopen("/proc/sys/vm/max_map_count", "re");
     if (f) {
         unsigned long long v;
@@ -40,6 +47,18 @@ uint32_t smmap__os_default_handles(void)
             maps = v;
         fclose(f);
     }
+#endif
+    return maps;
+}
+
+/* A mapping costs one vm.max_map_count entry and, while its file is open,
+ * shares one descriptor; keep well inside both. */
+uint32_t smmap__os_default_handles(void)
+{
+    uint64_t nofile = 1024, maps = max_map_count();
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+        nofile = rl.rlim_cur == RLIM_INFINITY ? 1u << 20 : rl.rlim_cur;
     uint64_t h = nofile / 2 < maps / 4 ? nofile / 2 : maps / 4;
     if (h < 16)
         h = 16;
@@ -135,30 +154,40 @@ int smmap__os_map(os_file fd, uint64_t offset, size_t len, int hint, void **out)
      * and allow private ones, and a read-only private mapping shows the
      * page cache as a shared one does (no page is ever copied). */
     int flags = MAP_PRIVATE;
-    if (hint == SMMAP_HINT_POPULATE || hint == SMMAP_HINT_SEQUENTIAL)
+    bool populate = hint == SMMAP_HINT_POPULATE || hint == SMMAP_HINT_SEQUENTIAL;
+#ifdef LINUX_EXTRAS
+    if (populate)
         flags |= MAP_POPULATE;
+#endif
     void *p = mmap(NULL, len, PROT_READ, flags, (int)fd, (off_t)offset);
     if (p == MAP_FAILED)
         return refused(errno) ? -ENODEV : -errno;
     if (hint == SMMAP_HINT_SEQUENTIAL || hint == SMMAP_HINT_RANDOM)
         smmap__os_advise(p, len, hint);
+#ifndef LINUX_EXTRAS
+    /* Without MAP_POPULATE the pages are read in ahead; their page-table
+     * entries are then filled on touch. */
+    if (populate)
+        smmap__os_advise(p, len, SMMAP_HINT_WILLNEED);
+#endif
     *out = p;
     return 0;
 }
 
-/* Advice is only advice: a kernel that refuses it changes nothing we rely on. */
+/* Advice is only advice: a kernel that refuses it changes nothing we rely
+ * on. posix_madvise is madvise on Linux for these four. */
 void smmap__os_advise(const void *p, size_t len, int hint)
 {
     static const int advice[] = {
-        [SMMAP_HINT_NORMAL] = MADV_NORMAL,
-        [SMMAP_HINT_SEQUENTIAL] = MADV_SEQUENTIAL,
-        [SMMAP_HINT_RANDOM] = MADV_RANDOM,
-        [SMMAP_HINT_WILLNEED] = MADV_WILLNEED,
-        [SMMAP_HINT_POPULATE] = MADV_WILLNEED,
+        [SMMAP_HINT_NORMAL] = POSIX_MADV_NORMAL,
+        [SMMAP_HINT_SEQUENTIAL] = POSIX_MADV_SEQUENTIAL,
+        [SMMAP_HINT_RANDOM] = POSIX_MADV_RANDOM,
+        [SMMAP_HINT_WILLNEED] = POSIX_MADV_WILLNEED,
+        [SMMAP_HINT_POPULATE] = POSIX_MADV_WILLNEED,
     };
-    /* madvise wants a page-aligned start. */
+    /* posix_madvise wants a page-aligned start. */
     uintptr_t page = smmap__os_page_size(), a = (uintptr_t)p & ~(page - 1);
-    (void)madvise((void *)a, len + ((uintptr_t)p - a), advice[hint]);
+    (void)posix_madvise((void *)a, len + ((uintptr_t)p - a), advice[hint]);
 }
 
 int64_t smmap__os_pread(os_file fd, void *dst, size_t len, uint64_t offset)

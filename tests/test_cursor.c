@@ -371,6 +371,7 @@ static uint64_t window_resident(const smmap_cursor *c)
 
 TEST(cursor, reading_on_maps_the_next_window_populated)
 {
+    util_require_populate();
     const char *p = util_make_file("f", 1 * MiB, 31);
     smmap_manager *m = sliding(64 * KiB);
     smmap_cursor *c = util_cursor(m, p);

@@ -162,6 +162,10 @@ size_t util_page(void);
  * is skipped where that cannot be read or is not true to the host (qemu-user
  * shows the emulator's own tables). */
 uint64_t util_resident(const void *p, size_t len);
+
+/* Skip the test where windows are not mapped with their page tables filled
+ * (MAP_POPULATE is Linux's; a -Dportable_posix build only advises WILLNEED). */
+void util_require_populate(void);
 #endif
 
 /* A test that has no meaning on Windows (fork, signals, FIFOs, /proc...):

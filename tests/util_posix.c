@@ -84,6 +84,13 @@ void util_sleep_ms(unsigned ms)
         ;
 }
 
+void util_require_populate(void)
+{
+#ifdef SMMAP_PORTABLE_POSIX
+    SKIP("a portable POSIX build has no MAP_POPULATE: it advises WILLNEED instead");
+#endif
+}
+
 void util_setenv(const char *name, const char *value)
 {
     ASSERT_EQ(value ? setenv(name, value, 1) : unsetenv(name), 0, "%s", name);
