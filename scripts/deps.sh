@@ -15,7 +15,7 @@ if [ "${1:-build}" = test ]; then
           binutils lib32gcc-12-dev libc6-dev-i386 lib32z1-dev
           gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
           gcc-mingw-w64-x86-64 libz-mingw-w64-dev wine wine64
-          fuse3 libfuse3-dev"
+          fuse3 libfuse3-dev musl-tools"
 fi
 export DEBIAN_FRONTEND=noninteractive
 

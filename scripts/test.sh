@@ -116,6 +116,13 @@ c_suite gcc build-test
 CC=clang SMMAP_TEST_SLOW=4 c_suite clang build-test-clang
 SMMAP_TEST_SLOW=4 c_suite asan build-test-asan -Db_sanitize=address,undefined -Db_lundef=false
 
+# The POSIX layer's portable paths, which a macOS or BSD build takes (no
+# MAP_POPULATE, no /proc, no fixup copy), and the C library musl (Alpine's;
+# musl-gcc sees no other library, so no zlib).
+c_suite portable-posix build-test-portable -Dportable_posix=true
+empty_pc=$(mktemp -d "$log/musl-pc.XXXXXX")
+PKG_CONFIG_LIBDIR=$empty_pc CC=musl-gcc SMMAP_TEST_SLOW=4 c_suite musl build-test-musl -Dzlib=disabled
+
 # The gcc build again under valgrind memcheck: it follows the harness's
 # forked test processes, and an error or a definite leak makes that test's
 # process exit 99, so the test fails by name.
