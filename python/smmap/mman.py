@@ -7,8 +7,21 @@ library's options and keeps smmap's few rarely used helpers.
 import sys
 
 from . import _smmap
-from ._smmap import WindowCursor
 from .util import MapRegion, MapRegionList, MapWindow
+
+if hasattr(_smmap, "Span"):
+    # PyPy never frees a memoryview that passed through C, so there the
+    # extension hands out views as Spans (_smmap/cursor.c), made memoryviews
+    # here.
+    class WindowCursor(_smmap.WindowCursor):
+        __doc__ = _smmap.WindowCursor.__doc__
+        __slots__ = ()
+
+        def buffer(self):
+            return memoryview(_smmap.WindowCursor.buffer(self))
+        buffer.__doc__ = _smmap.WindowCursor.buffer.__doc__
+else:
+    WindowCursor = _smmap.WindowCursor
 
 __all__ = ["StaticWindowMapManager", "SlidingWindowMapManager", "WindowCursor"]
 

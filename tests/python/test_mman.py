@@ -210,14 +210,21 @@ def test_client_counts(make_file):
     c2.use_region(3 * W)
     assert c2.region() != r
     assert r.client_count() == 2 and c2.region().client_count() == 2
-    # a view counts while it keeps the window after its cursor left it
+    # as in smmap, a view is no client, although it keeps the window mapped
+    # after its cursor left it
     v = c2.buffer()
     c1.use_region(3 * W + 1)
     assert c1.region() == c2.region() and c1.region().client_count() == 3
     c2.unuse_region()
-    assert c1.region().client_count() == 3  # c1 and the view
+    assert c1.region().client_count() == 2  # the manager and c1
+    c1.unuse_region()
+    r = c2.use_region(3 * W).region()
+    c2.unuse_region()
+    assert r.client_count() == 1 and m.collect() == 1  # the other window
+    assert m.num_file_handles() == 1 and v == bytes(v)
     v.release()
-    assert c1.region().client_count() == 2
+    assert r.client_count() == 1 and m.collect() == 1
+    assert r.client_count() == 0
 
 
 def test_idle_region_is_manager_only(make_file):

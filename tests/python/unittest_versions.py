@@ -1,8 +1,10 @@
-"""The drop-in on every CPython it supports, with nothing but the standard
-library (scripts/python-versions.sh runs it with each pyenv interpreter,
-beside smmap's own suite). It covers what depends on the interpreter's
-version: buffer exports and their release, slices, the errors raised, the
-module's version and the calls that release files."""
+"""The drop-in on every CPython it supports and on PyPy, with nothing but the
+standard library (scripts/python-versions.sh runs it with each pyenv
+interpreter, scripts/pypy.sh with PyPy, beside smmap's own suite). It covers
+what depends on the interpreter: buffer exports and their release, slices,
+the errors raised, the module's version, the calls that release files, and
+windows held only by objects nothing references (freed at once by CPython,
+at a garbage collection by PyPy)."""
 import gc
 import os
 import random
@@ -112,6 +114,50 @@ class DropIn(unittest.TestCase):
         for t in ts:
             t.join()
         self.assertEqual(bad, [])
+
+    def test_unreferenced_views_and_cursors_give_windows_back(self):
+        man = SlidingWindowMapManager(window_size=W)
+        c = man.make_cursor(self.path)
+        for ofs in range(0, 8 * W, 2 * W):
+            c.use_region(ofs, 10)
+            self.assertEqual(c.buffer()[:10], self.data[ofs:ofs + 10])
+            self.assertEqual(bytes(c.map()[:10]), self.data[ofs - ofs % (W // 2):][:10])
+        buf = SlidingWindowMapBuffer(man.make_cursor(self.path))
+        for ofs in range(W, 8 * W, 2 * W):
+            self.assertEqual(buf[ofs:ofs + 10], self.data[ofs:ofs + 10])
+        self.assertEqual(man.num_file_handles(), 8)
+        del c, buf
+        self.assertEqual(man.collect(), 8)
+        self.assertEqual(man.num_file_handles(), 0)
+
+    def test_limits_kept_while_views_are_dropped(self):
+        man = SlidingWindowMapManager(window_size=W, max_open_handles=3)
+        c = man.make_cursor(self.path)
+        rnd = random.Random(3)
+        for _ in range(200):
+            ofs = rnd.randrange(len(self.data) - 20)
+            self.assertEqual(c.use_region(ofs, 20).buffer()[:], self.data[ofs:ofs + 20])
+            self.assertLessEqual(man.num_file_handles(), 3)
+
+    def test_views_are_no_clients(self):
+        # as smmap: the manager and the cursors using a window count, not
+        # the views that keep it mapped
+        man = SlidingWindowMapManager(window_size=W)
+        c = man.make_cursor(self.path).use_region(0, 10)
+        v = c.buffer()
+        r = c.region()
+        c.use_region(4 * W, 10)
+        self.assertEqual(r.client_count(), 1)
+        self.assertEqual(man.num_file_handles(), 2)
+        self.assertEqual(v.tobytes(), self.data[:10])
+        v.release()
+        self.assertEqual(man.collect(), 1)
+
+    def test_internal_types_cannot_be_made(self):
+        c = SlidingWindowMapManager(window_size=W).make_cursor(self.path).use_region(0, 10)
+        for obj in (c.map(), c.region()):
+            with self.assertRaises(TypeError):
+                type(obj)()
 
     def test_collect_path(self):
         man = SlidingWindowMapManager(window_size=W)

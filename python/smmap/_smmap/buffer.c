@@ -189,6 +189,7 @@ static void buffer_dealloc(BufferObject *self)
 {
     PyTypeObject *type = Py_TYPE(self);
     PyObject_GC_UnTrack(self);
+    PYPY_FREED();
     /* As smmap's __del__: end_access() releases the cursor's window. */
     if (self->cursor && self->cursor->c && !self->cursor->busy) {
         PyObject *type, *value, *tb; /* a dealloc must keep a pending error */

@@ -44,6 +44,8 @@ struct WindowMapObject {
                                     and probed already */
     Py_ssize_t span_len;
     PyObject *name;              /* the owner's path_or_fd, for errors */
+    module_state *st;            /* of the module that made it */
+    WindowMapObject **pprev, *next; /* in st->pinned while own is set */
 };
 
 int cursor_check(CursorObject *self)
@@ -92,6 +94,21 @@ static int wmap_in_use(WindowMapObject *w)
     return Py_REFCNT(w) > 1 || w->exports > 0;
 }
 
+/* The WindowMap keeps its window mapped by itself from now on (own is
+ * set): listed, so that a Region can tell its user from the cursors. */
+static void wmap_pin(WindowMapObject *w)
+{
+    module_state *st = w->st;
+    w->next = st->pinned;
+    w->pprev = &st->pinned;
+    if (st->pinned)
+        st->pinned->pprev = &w->next;
+    st->pinned = w;
+#ifdef PYPY_VERSION
+    st->npinned++;
+#endif
+}
+
 /* The WindowMap loses its owner. */
 static void wmap_disown(CursorObject *self)
 {
@@ -114,6 +131,7 @@ int cursor_leave(CursorObject *self)
             set_error(rc, NULL);
             return -1;
         }
+        wmap_pin(w);
     }
     wmap_disown(self);
     return 0;
@@ -126,6 +144,37 @@ static void free_cursor(smmap_cursor *c)
     smmap_cursor_free(c);
     Py_END_ALLOW_THREADS
 }
+
+#ifdef PYPY_VERSION
+/* After a miss that left the manager over one of its limits (it evicted
+ * every idle window first), when views pinned at least half of its windows
+ * since the last garbage collection: collect and unmap what it gave back.
+ * Views nothing references any more so cost at most as many windows again
+ * as the cursors and live views hold, and a collection at most every few
+ * misses. The cursor is busy meanwhile: finalizers may end a buffer's
+ * access on it. */
+static int pypy_room(CursorObject *self)
+{
+    module_state *st = cursor_state(self);
+    if (!st)
+        return -1;
+    Py_ssize_t fresh = st->npinned - st->npinned_gc;
+    if (fresh <= 0)
+        return 0;
+    smmap_manager *m = ((ManagerObject *)self->manager)->m;
+    smmap_stats s;
+    smmap_options o;
+    smmap_manager_stats(m, &s);
+    smmap_manager_options(m, &o);
+    if ((s.windows <= o.max_handles && s.mapped <= o.max_memory) ||
+        (uint64_t)(2 * fresh) < s.windows)
+        return 0;
+    self->busy = 1;
+    int rc = pypy_unmap(m, st, 0, 0);
+    self->busy = 0;
+    return rc < 0 ? -1 : 0;
+}
+#endif
 
 /* Make [off, off+size) current. Returns 0 (the cursor may be invalid: end
  * of file) or -1 with an exception set. */
@@ -146,6 +195,10 @@ int cursor_use(CursorObject *self, uint64_t off, uint64_t size)
         Py_END_ALLOW_THREADS
         self->busy = 0;
         cursor_refresh(self);
+#ifdef PYPY_VERSION
+        if (rc == 0 && pypy_room(self) < 0)
+            return -1;
+#endif
     }
     if (rc == 0 || rc == SMMAP_EOF)
         return 0;
@@ -169,6 +222,10 @@ int64_t cursor_read(CursorObject *self, void *dst, size_t n, uint64_t off)
         Py_END_ALLOW_THREADS
         self->busy = 0;
         cursor_refresh(self);
+#ifdef PYPY_VERSION
+        if (r >= 0 && pypy_room(self) < 0)
+            return PYERR;
+#endif
     }
     if (r < 0) {
         set_error(r, self->path_or_fd);
@@ -210,6 +267,7 @@ static WindowMapObject *cursor_window(CursorObject *self)
     w->begin = self->wb;
     w->len = (Py_ssize_t)len;
     w->exports = 0;
+    w->st = st;
     self->win = w;
     return w;
 }
@@ -228,13 +286,20 @@ static int probe_view(smmap_cursor *c, uint64_t wend, uint64_t last, PyObject *n
     return -1;
 }
 
+#ifdef PYPY_VERSION
+static PyObject *span_new(WindowMapObject *w, const unsigned char *p, size_t n);
+#endif
+
 /* A read-only memoryview of [off, off+n), which lies in the current
- * window, after probing its last byte. */
+ * window, after probing its last byte (on PyPy a Span, see there). */
 static PyObject *make_view(CursorObject *self, uint64_t off, size_t n)
 {
     WindowMapObject *w = cursor_window(self);
     if (!w || probe_view(self->c, self->we, off + n - 1, self->path_or_fd) < 0)
         return NULL;
+#ifdef PYPY_VERSION
+    return span_new(w, w->base + (off - w->begin), n);
+#endif
     /* A memoryview of the WindowMap, whose export gives [off, off+n). */
     w->span = w->base + (off - w->begin);
     w->span_len = (Py_ssize_t)n;
@@ -263,6 +328,7 @@ static void cursor_release(CursorObject *self)
         if (wmap_in_use(w)) {
             w->own = self->c;
             self->c = NULL;
+            wmap_pin(w);
         }
         wmap_disown(self);
     }
@@ -392,6 +458,7 @@ static void cursor_dealloc(CursorObject *self)
 {
     PyTypeObject *type = Py_TYPE(self);
     PyObject_GC_UnTrack(self);
+    PYPY_FREED();
     cursor_release(self);
     cursor_clear(self);
     type->tp_free((PyObject *)self);
@@ -702,8 +769,16 @@ static int64_t wmap_read(WindowMapObject *w, void *dst, size_t n, size_t rel)
 static void wmap_dealloc(WindowMapObject *w)
 {
     PyTypeObject *type = Py_TYPE(w);
-    if (w->own)
+    PYPY_FREED();
+    if (w->own) {
+        *w->pprev = w->next;
+        if (w->next)
+            w->next->pprev = w->pprev;
+#ifdef PYPY_VERSION
+        w->st->npinned--;
+#endif
         free_cursor(w->own);
+    }
     Py_XDECREF(w->name);
     PyObject_Free(w);
     Py_DECREF(type);
@@ -727,6 +802,7 @@ static int wmap_getbuffer(WindowMapObject *w, Py_buffer *view, int flags)
 
 static void wmap_releasebuffer(WindowMapObject *w, Py_buffer *Py_UNUSED(view))
 {
+    PYPY_FREED();
     w->exports--;
 }
 
@@ -761,6 +837,7 @@ PyBufferProcs wmap_as_buffer = {
 #endif
 
 static PyType_Slot wmap_slots[] = {
+    NO_NEW_SLOT
     {Py_tp_dealloc, wmap_dealloc},
     {Py_tp_repr, wmap_repr},
     {Py_mp_length, wmap_length},
@@ -781,6 +858,82 @@ PyType_Spec wmap_spec = {
     .flags = TPFLAGS | TPFLAGS_NO_NEW,
     .slots = wmap_slots,
 };
+
+#ifdef PYPY_VERSION
+/* ------------------------------------------------------------------- span */
+
+/*
+ * PyPy (cpyext) never frees a memoryview that has passed through C: the C
+ * object it makes for it refers to itself (PyPy 7.3). So on PyPy the views
+ * are made in Python: cursor.buffer() and buffer slices return a Span, which
+ * mman.py and buf.py turn into a memoryview at once. A Span holds the
+ * WindowMap (so the window stays mapped) until its one export is released,
+ * which PyPy does when the memoryview is collected: the window is given up
+ * in that same garbage collection, not one later.
+ */
+typedef struct {
+    PyObject_HEAD
+    WindowMapObject *w; /* NULL once the export was released */
+    const unsigned char *p;
+    Py_ssize_t n;
+    int exported;
+} SpanObject;
+
+static PyObject *span_new(WindowMapObject *w, const unsigned char *p, size_t n)
+{
+    module_state *st = get_state((PyObject *)w, (destructor)wmap_dealloc);
+    SpanObject *s = st ? PyObject_New(SpanObject, st->span_type) : NULL;
+    if (!s)
+        return NULL;
+    s->w = (WindowMapObject *)Py_NewRef(w);
+    s->p = p;
+    s->n = (Py_ssize_t)n;
+    s->exported = 0;
+    return (PyObject *)s;
+}
+
+static int span_getbuffer(SpanObject *s, Py_buffer *view, int flags)
+{
+    if (s->exported) {
+        PyErr_SetString(PyExc_BufferError, "a Span is exported once");
+        return -1;
+    }
+    if (PyBuffer_FillInfo(view, (PyObject *)s, (void *)s->p, s->n, 1, flags) < 0)
+        return -1;
+    s->exported = 1;
+    return 0;
+}
+
+static void span_releasebuffer(SpanObject *s, Py_buffer *Py_UNUSED(view))
+{
+    PYPY_FREED();
+    Py_CLEAR(s->w);
+}
+
+static void span_dealloc(SpanObject *s)
+{
+    PyTypeObject *type = Py_TYPE(s);
+    PYPY_FREED();
+    Py_XDECREF(s->w);
+    PyObject_Free(s);
+    Py_DECREF(type);
+}
+
+static PyType_Slot span_slots[] = {
+    NO_NEW_SLOT
+    {Py_tp_dealloc, span_dealloc},
+    {Py_bf_getbuffer, span_getbuffer},
+    {Py_bf_releasebuffer, span_releasebuffer},
+    {Py_tp_doc, "Bytes of a window for one memoryview (PyPy); made by the extension."},
+    {0, NULL}};
+
+PyType_Spec span_spec = {
+    .name = "smmap._smmap.Span",
+    .basicsize = sizeof(SpanObject),
+    .flags = TPFLAGS | TPFLAGS_NO_NEW,
+    .slots = span_slots,
+};
+#endif
 
 /* ------------------------------------------------------------------ region */
 
@@ -836,19 +989,27 @@ static void region_dealloc(RegionObject *r)
 {
     PyTypeObject *type = Py_TYPE(r);
     PyObject_GC_UnTrack(r);
+    PYPY_FREED();
     region_clear(r);
     PyObject_GC_Del(r);
     Py_DECREF(type);
 }
 
-/* As smmap: the manager counts as one client, each user as one more; a
- * window that is no longer mapped has none. */
+/* As smmap: the manager counts as one client, each cursor using the window
+ * as one more (not the views that keep it mapped: smmap's views were no
+ * clients); a window that is no longer mapped has none. */
 static PyObject *region_client_count(RegionObject *r, PyObject *Py_UNUSED(a))
 {
-    if (!r->cursor || !r->cursor->c)
-        return PyLong_FromLong(0);
+    module_state *st = r->cursor && r->cursor->c ? cursor_state(r->cursor) : NULL;
+    if (!st)
+        return PyErr_Occurred() ? NULL : PyLong_FromLong(0);
     int n = smmap_window_users_at(r->cursor->c, r->begin);
-    return PyLong_FromLong(n >= 0 ? n + 1 : 0);
+    if (n < 0)
+        return PyLong_FromLong(0);
+    for (WindowMapObject *w = st->pinned; w; w = w->next)
+        if (w->base == r->base && w->begin == r->begin)
+            n--;
+    return PyLong_FromLong(n + 1);
 }
 
 static PyObject *region_ofs_begin(RegionObject *r, PyObject *Py_UNUSED(a))
@@ -921,6 +1082,7 @@ static PyMethodDef region_methods[] = {
     {NULL, NULL, 0, NULL}};
 
 static PyType_Slot region_slots[] = {
+    NO_NEW_SLOT
     {Py_tp_dealloc, region_dealloc},
     {Py_tp_repr, region_repr},
     {Py_tp_hash, region_hash},

@@ -79,20 +79,75 @@ smmap_manager *manager_get(ManagerObject *self)
     return self->m;
 }
 
-static PyObject *manager_collect(ManagerObject *self, PyObject *Py_UNUSED(a))
+/* smmap_collect() if collect, else smmap_make_room(bytes). */
+static int unmap_idle(smmap_manager *m, int collect, uint64_t bytes)
+{
+    int n;
+    Py_BEGIN_ALLOW_THREADS
+    n = collect ? smmap_collect(m) : smmap_make_room(m, bytes);
+    Py_END_ALLOW_THREADS
+    return n;
+}
+
+#ifdef PYPY_VERSION
+/* Whether unmap_idle() left windows that objects PyPy has not freed yet
+ * may hold: any window (collect), or no room for bytes more and one more
+ * window. */
+static int pypy_short(smmap_manager *m, int collect, uint64_t bytes)
+{
+    smmap_stats s;
+    smmap_options o;
+    smmap_manager_stats(m, &s);
+    smmap_manager_options(m, &o);
+    return s.windows > 0 && (collect || s.windows >= o.max_handles ||
+                             s.mapped > o.max_memory || bytes > o.max_memory - s.mapped);
+}
+
+int pypy_unmap(smmap_manager *m, module_state *st, int collect, uint64_t bytes)
+{
+    int n = 0;
+    /* Each collection frees the next link of chains such as a Region that
+     * holds a cursor that holds a window's export; at most 8 of them. */
+    for (int round = 0; round < 8 && pypy_short(m, collect, bytes); round++) {
+        int freed = pypy_gc(st);
+        if (freed < 0)
+            return -1;
+        int k = unmap_idle(m, collect, bytes);
+        if (k < 0) {
+            set_error(k, NULL);
+            return -1;
+        }
+        n += k;
+        if (!freed)
+            break;
+    }
+    return n;
+}
+#endif
+
+static PyObject *manager_unmap(ManagerObject *self, int collect, uint64_t bytes)
 {
     smmap_manager *m = manager_get(self);
     if (!m)
         return NULL;
-    int n;
-    Py_BEGIN_ALLOW_THREADS
-    n = smmap_collect(m);
-    Py_END_ALLOW_THREADS
+    int n = unmap_idle(m, collect, bytes);
     if (n < 0) {
         set_error(n, NULL);
         return NULL;
     }
+#ifdef PYPY_VERSION
+    module_state *st = get_state((PyObject *)self, (destructor)manager_dealloc);
+    int k = st ? pypy_unmap(m, st, collect, bytes) : -1;
+    if (k < 0)
+        return NULL;
+    n += k;
+#endif
     return PyLong_FromLong(n);
+}
+
+static PyObject *manager_collect(ManagerObject *self, PyObject *Py_UNUSED(a))
+{
+    return manager_unmap(self, 1, 0);
 }
 
 static int manager_snapshot(ManagerObject *self, smmap_stats *st, smmap_options *opt)
@@ -147,21 +202,10 @@ static PyObject *manager_stats(ManagerObject *self, PyObject *Py_UNUSED(a))
 
 static PyObject *manager_make_room(ManagerObject *self, PyObject *arg)
 {
-    smmap_manager *m = manager_get(self);
-    if (!m)
-        return NULL;
     unsigned long long bytes = PyLong_AsUnsignedLongLong(arg);
     if (bytes == (unsigned long long)-1 && PyErr_Occurred())
         return NULL;
-    int n;
-    Py_BEGIN_ALLOW_THREADS
-    n = smmap_make_room(m, bytes);
-    Py_END_ALLOW_THREADS
-    if (n < 0) {
-        set_error(n, NULL);
-        return NULL;
-    }
-    return PyLong_FromLong(n);
+    return manager_unmap(self, 0, bytes);
 }
 
 static PyObject *manager_collect_path(ManagerObject *self, PyObject *arg)

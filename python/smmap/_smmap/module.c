@@ -7,8 +7,12 @@
 
 module_state *get_state(PyObject *self, destructor dealloc)
 {
+    /* The topmost type with this dealloc: a subclass made in Python has
+     * another one on CPython (subtype_dealloc), the same one on PyPy. */
     PyTypeObject *t = Py_TYPE(self);
-    while (t->tp_dealloc != dealloc) /* a subclass made in Python */
+    while (t->tp_dealloc != dealloc)
+        t = t->tp_base;
+    while (t->tp_base && t->tp_base->tp_dealloc == dealloc)
         t = t->tp_base;
 #if PY_VERSION_HEX >= 0x03090000
     return PyType_GetModuleState(t);
@@ -57,6 +61,29 @@ void set_error(int64_t code, PyObject *filename)
     }
     Py_XDECREF(name);
 }
+
+#ifdef PYPY_VERSION
+PyObject *no_new(PyTypeObject *type, PyObject *Py_UNUSED(args), PyObject *Py_UNUSED(kwds))
+{
+    PyErr_Format(PyExc_TypeError, "cannot create '%s' instances", type->tp_name);
+    return NULL;
+}
+
+unsigned long pypy_frees;
+
+int pypy_gc(module_state *st)
+{
+    unsigned long before = pypy_frees;
+    PyObject *gc = PyImport_ImportModule("gc");
+    PyObject *r = gc ? PyObject_CallMethod(gc, "collect", NULL) : NULL;
+    Py_XDECREF(gc);
+    if (!r)
+        return -1;
+    Py_DECREF(r);
+    st->npinned_gc = st->npinned;
+    return pypy_frees != before;
+}
+#endif
 
 /* ------------------------------------------------------ argument parsing */
 
@@ -236,13 +263,21 @@ static int add_type(PyObject *m, const char *name, PyTypeObject *type)
 static int module_exec(PyObject *m)
 {
     module_state *st = PyModule_GetState(m);
+    st->pinned = NULL;
+#ifdef PYPY_VERSION
+    st->npinned = st->npinned_gc = 0;
+#endif
     if (!(st->manager_type = new_type(m, &manager_spec)) ||
         !(st->cursor_type = new_type(m, &cursor_spec)) ||
         !(st->wmap_type = new_type(m, &wmap_spec)) ||
         !(st->region_type = new_type(m, &region_spec)) ||
         !(st->buffer_type = new_type(m, &buffer_spec)))
         return -1;
-#ifndef Py_TPFLAGS_DISALLOW_INSTANTIATION
+#ifdef PYPY_VERSION
+    if (!(st->span_type = new_type(m, &span_spec)) || add_type(m, "Span", st->span_type) < 0)
+        return -1;
+#endif
+#if !defined(Py_TPFLAGS_DISALLOW_INSTANTIATION) && !defined(PYPY_VERSION)
     st->wmap_type->tp_new = NULL;
     st->region_type->tp_new = NULL;
 #endif
@@ -269,6 +304,9 @@ static int module_traverse(PyObject *m, visitproc visit, void *arg)
     Py_VISIT(st->wmap_type);
     Py_VISIT(st->region_type);
     Py_VISIT(st->buffer_type);
+#ifdef PYPY_VERSION
+    Py_VISIT(st->span_type);
+#endif
     return 0;
 }
 
@@ -280,6 +318,9 @@ static int module_clear(PyObject *m)
     Py_CLEAR(st->wmap_type);
     Py_CLEAR(st->region_type);
     Py_CLEAR(st->buffer_type);
+#ifdef PYPY_VERSION
+    Py_CLEAR(st->span_type);
+#endif
     return 0;
 }
 

@@ -22,8 +22,9 @@
  * 3.8 takes no buffer slots in a spec (bpo-40724), so exec sets WindowMap's
  * after creation; before 3.10 (no Py_TPFLAGS_DISALLOW_INSTANTIATION) exec
  * clears tp_new of WindowMap and Region, which a spec otherwise inherits
- * from object; before 3.10 (no Py_TPFLAGS_IMMUTABLETYPE) the types accept
- * new attributes.
+ * from object (PyPy ignores that: there their spec has a tp_new that
+ * refuses, NO_NEW_SLOT); before 3.10 (no Py_TPFLAGS_IMMUTABLETYPE) the
+ * types accept new attributes.
  *
  * The GIL is released around every call that may open, mmap or munmap. A
  * request inside a cursor's current window cannot (it is the library's
@@ -66,6 +67,12 @@ static inline PyObject *smmap_xnewref(PyObject *o) { Py_XINCREF(o); return o; }
 #else
 #define TPFLAGS_NO_NEW 0
 #endif
+#ifdef PYPY_VERSION
+PyObject *no_new(PyTypeObject *type, PyObject *args, PyObject *kwds);
+#define NO_NEW_SLOT {Py_tp_new, (void *)no_new},
+#else
+#define NO_NEW_SLOT
+#endif
 
 /* An instance of a heap type refers to it, so a GC type visits it; on 3.8
  * subtype_traverse already visits the type of an instance of a subclass
@@ -89,16 +96,22 @@ static inline PyObject *smmap_xnewref(PyObject *o) { Py_XINCREF(o); return o; }
 #pragma GCC visibility push(hidden)
 #endif
 
+typedef struct WindowMapObject WindowMapObject;
+
 typedef struct {
     PyTypeObject *manager_type, *cursor_type, *wmap_type, *region_type, *buffer_type;
+    WindowMapObject *pinned; /* the WindowMaps that keep a window by themselves */
+#ifdef PYPY_VERSION
+    PyTypeObject *span_type; /* see cursor.c */
+    Py_ssize_t npinned;      /* how many are in pinned */
+    Py_ssize_t npinned_gc;   /* npinned after the last pypy_gc() */
+#endif
 } module_state;
 
 typedef struct {
     PyObject_HEAD
     smmap_manager *m; /* NULL until __init__ ran */
 } ManagerObject;
-
-typedef struct WindowMapObject WindowMapObject;
 
 typedef struct {
     PyObject_HEAD
@@ -111,6 +124,9 @@ typedef struct {
 } CursorObject;
 
 extern PyType_Spec manager_spec, cursor_spec, wmap_spec, region_spec, buffer_spec;
+#ifdef PYPY_VERSION
+extern PyType_Spec span_spec;
+#endif
 #ifndef Py_bf_getbuffer
 extern PyBufferProcs wmap_as_buffer;
 #endif
@@ -134,9 +150,31 @@ PyObject *slice_bytes(void *obj, read_fn read, Py_ssize_t start, Py_ssize_t step
                       Py_ssize_t len);
 PyObject *subscript(void *obj, read_fn read, range_fn range, Py_ssize_t size, PyObject *key);
 
+#ifdef PYPY_VERSION
+/* PyPy frees an object at a garbage collection, not when its last reference
+ * goes: views, cursors and buffers that nothing references any more keep
+ * their windows in use until then, and an object of the extension freed by
+ * one collection may hold the last reference to another, freed only by the
+ * next. pypy_gc() runs the collector once: 1 if it freed or released
+ * anything of the extension's (PYPY_FREED() counts that), 0 if not, -1
+ * with an exception set. */
+extern unsigned long pypy_frees;
+#define PYPY_FREED() (pypy_frees++)
+int pypy_gc(module_state *st);
+#else
+#define PYPY_FREED() ((void)0)
+#endif
+
 /* manager.c */
 
 smmap_manager *manager_get(ManagerObject *self);
+#ifdef PYPY_VERSION
+/* After smmap_collect() (collect) or smmap_make_room(bytes) left windows in
+ * use, or no room: run PyPy's collector and the call again, as long as the
+ * collector frees objects of the extension. Returns the windows unmapped,
+ * or -1 with an exception set. */
+int pypy_unmap(smmap_manager *m, module_state *st, int collect, uint64_t bytes);
+#endif
 
 /* cursor.c */
 
