@@ -10,12 +10,13 @@ if [ "${1:-build}" = test ]; then
     # aarch64: the cross compiler and qemu-user to run its programs.
     # Windows: mingw-w64 (win32 threads) with its zlib, and wine to run it.
     # FUSE: libfuse3 to build tests/fuse/passthrough.c, fusermount3.
+    # PyPy: the interpreter and its headers (cpyext) for scripts/pypy.sh.
     pkgs="$pkgs clang libclang-rt-14-dev valgrind python3 python3-dev
           python3-pip python3-pytest python3-mesonpy python3-smmap python3-gitdb git doxygen man-db cmake
           binutils lib32gcc-12-dev libc6-dev-i386 lib32z1-dev
           gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
           gcc-mingw-w64-x86-64 libz-mingw-w64-dev wine wine64
-          fuse3 libfuse3-dev musl-tools"
+          fuse3 libfuse3-dev musl-tools pypy3 pypy3-dev"
 fi
 export DEBIAN_FRONTEND=noninteractive
 

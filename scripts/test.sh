@@ -6,9 +6,9 @@
 # the libFuzzer target for a minute; a build from nothing but the compiler
 # (no pkg-config file found) that installs; then the CLI, example and
 # Python suites (pytest), the same on a FUSE mount that refuses shared
-# mappings, the wheel, the drop-in on every pyenv CPython, and the Debian
-# packages. Prints each runner's closing lines, a count per target and,
-# last, one line "N passed, N failed".
+# mappings, the wheel, the drop-in on every pyenv CPython and on PyPy, and
+# the Debian packages. Prints each runner's closing lines, a count per
+# target and, last, one line "N passed, N failed".
 #
 # --all adds the Debian packages' round trip, which installs them into this
 # machine and purges them (replacing python3-smmap meanwhile): CI runs it,
@@ -233,6 +233,13 @@ passed=$((passed + ${p:-0})); failed=$((failed + ${f:-1}))
 echo "== Python versions (unittest)"
 bash scripts/python-versions.sh build-test 2>&1 | tee "$log/pyver" | tail -n 8
 read -r p _ f _ < <(tail -n 1 "$log/pyver")
+passed=$((passed + ${p:-0})); failed=$((failed + ${f:-1}))
+
+# The drop-in on Debian's PyPy (cpyext), compiled the same way: smmap's own
+# suite (beside upstream's pure-Python smmap on it) and unittest_versions.
+echo "== PyPy (unittest)"
+bash scripts/pypy.sh build-test 2>&1 | tee "$log/pypy" | tail -n 6
+read -r p _ f _ < <(tail -n 1 "$log/pypy")
 passed=$((passed + ${p:-0})); failed=$((failed + ${f:-1}))
 
 # Last, because it installs the Debian packages into this machine (and

@@ -1,0 +1,76 @@
+#!/bin/bash
+# The Python drop-in on Debian's PyPy 3 (pypy3, pypy3-dev: cpyext): the
+# extension compiled with cc and PyPy's sysconfig against the static library
+# of BUILD (default build-test), as scripts/python-versions.sh does for
+# CPython, then smmap's own suite (Debian's python3-smmap ships it) and
+# tests/python/unittest_versions.py with unittest (PyPy has no pytest).
+# Upstream's pure-Python smmap runs the same suite on the same PyPy for
+# comparison (shown, not counted). The three run side by side. Prints a line
+# per suite and a last line "N passed, N failed" (tests of the drop-in);
+# exits non-zero on failure.
+set -u
+cd "$(dirname "$0")/.."
+build=${1:-build-test}
+py=$(command -v pypy3) || { echo "no pypy3: nothing to run"; echo "0 passed, 0 failed"; exit 0; }
+upstream=/usr/lib/python3/dist-packages/smmap
+suites=(smmap.test.test_buf smmap.test.test_mman smmap.test.test_tutorial smmap.test.test_util)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+ver=$("$py" -c 'import sys; print("%d.%d, PyPy %d.%d.%d" % (sys.version_info[:2] + sys.pypy_version_info[:3]))')
+
+dir=$tmp/dropin
+mkdir -p "$dir/smmap"
+cp python/smmap/*.py "$dir/smmap/"
+[ -d "$upstream/test" ] && cp -r "$upstream/test" "$dir/smmap/test"
+cp tests/python/unittest_versions.py "$dir/"
+inc=$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+suffix=$("$py" -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
+if ! cc -shared -fPIC -O2 -Wall -Wextra -Werror -DSMMAP_STATIC -Iinclude -I"$inc" \
+        python/smmap/_smmap/*.c "$build/libsmmap.a" -pthread \
+        -o "$dir/smmap/_smmap$suffix" >"$tmp/cc.log" 2>&1; then
+    cat "$tmp/cc.log"; echo "pypy $ver: build failed"; echo "0 passed, 1 failed"; exit 1
+fi
+
+# Each suite runs from its own directory, which comes first on sys.path
+# (PyPy's path has /usr/lib/python3/dist-packages, Debian's smmap, too).
+if ! (cd "$dir" && PYTHONPATH= "$py" -c 'import smmap, sys; sys.exit(not smmap.__file__.startswith(sys.argv[1]))' "$dir"); then
+    echo "pypy $ver: the drop-in is not the smmap imported"; echo "0 passed, 1 failed"; exit 1
+fi
+run() { # NAME DIR MODULE...: in the background, log in $tmp/NAME.log
+    local name=$1 dir=$2; shift 2
+    (cd "$dir" && PYTHONPATH= timeout 300 "$py" -m unittest "$@"; echo "exit $?") \
+        >"$tmp/$name.log" 2>&1 &
+}
+run versions "$dir" unittest_versions
+if [ -d "$upstream/test" ]; then
+    run suite "$dir" "${suites[@]}"
+    mkdir -p "$tmp/upstream"
+    cp -r "$upstream" "$tmp/upstream/"
+    run upstream "$tmp/upstream" "${suites[@]}"
+fi
+wait
+
+# "RAN FAILED" of NAME's run: unittest's counts (errors are failures), and
+# one failure more for a run that failed without any (it died, timed out).
+counts() {
+    awk '/^Ran [0-9]+ tests? in/ {ran = $2}
+         /^FAILED \(/ {n = split($0, part, /(failures|errors)=/)
+                       for (i = 2; i <= n; i++) bad += part[i] + 0}
+         /^exit [0-9]+$/ {rc = $2}
+         END {if (rc && !bad) {ran++; bad = 1}; print ran + 0, bad + 0}' "$tmp/$1.log"
+}
+if [ -f "$tmp/upstream.log" ]; then
+    read -r ran bad < <(counts upstream)
+    echo "pypy $ver: smmap's suite on upstream's pure-Python smmap: $((ran - bad))/$ran passed (for comparison)"
+fi
+passed=0 failed=0
+for name in versions suite; do
+    [ -f "$tmp/$name.log" ] || continue
+    read -r ran bad < <(counts "$name")
+    [ "$bad" -ne 0 ] && tail -n 30 "$tmp/$name.log"
+    label=unittest_versions; [ "$name" = suite ] && label="smmap's suite"
+    echo "pypy $ver: $label on the drop-in: $((ran - bad))/$ran passed"
+    passed=$((passed + ran - bad)) failed=$((failed + bad))
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
