@@ -17,18 +17,29 @@
 
 #define EXIT_USAGE 2
 
-static const char usage_synopsis[] =
-    "usage: smmap sum [OPTIONS] FILE...\n"
-    "       smmap cat [OPTIONS] FILE [OFFSET [LENGTH]]\n"
-    "       smmap bench [--quick] [--json] [--dir DIR]\n"
-    "       smmap --version | --help\n";
+struct cli;
+static int cmd_sum(struct cli *cli);
+static int cmd_cat(struct cli *cli);
 
-static const char usage_details[] =
-    "\n"
-    "sum   print `CRC32  SIZE  PATH` for each FILE (zlib's CRC-32)\n"
-    "cat   write LENGTH bytes of FILE from OFFSET (default: to the end)\n"
-    "bench measure the library against raw baselines on generated data\n"
-    "\n"
+/* The commands, in the order --help lists them: the usage lines and every
+ * help text are made from this table. */
+static const struct command {
+    const char *name;
+    const char *operands;                  /* what follows "smmap NAME" */
+    const char *summary;
+    int (*run)(struct cli *cli);           /* takes the common options */
+    int (*run_own)(int argc, char **argv); /* parses its own arguments */
+} commands[] = {
+    {"sum", "[OPTIONS] FILE...", "print `CRC32  SIZE  PATH` for each FILE (zlib's CRC-32)",
+     cmd_sum, NULL},
+    {"cat", "[OPTIONS] FILE [OFFSET [LENGTH]]",
+     "write LENGTH bytes of FILE from OFFSET (default: to the end)", cmd_cat, NULL},
+    {"bench", BENCH_OPERANDS, "measure the library against raw baselines on generated data",
+     NULL, cmd_bench},
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+static const char options_help[] =
     "options:\n"
     "  --window SIZE      bytes per window of a sliding manager\n"
     "  --max-memory SIZE  cap on mapped bytes\n"
@@ -43,6 +54,10 @@ static const char usage_details[] =
     "environment (under the options: an option given wins):\n"
     "  SMMAP_WINDOW_SIZE, SMMAP_MAX_MEMORY, SMMAP_MAX_HANDLES\n";
 
+/* The command being run, for the pointer to its help; NULL before one is
+ * known. */
+static const struct command *current;
+
 /* Exit status after everything was written to stdout: a full disk or a
  * closed pipe must not pass for success. */
 static int stdout_status(int status)
@@ -54,22 +69,32 @@ static int stdout_status(int status)
     return status;
 }
 
-static _Noreturn void print_help(void)
+/* --help: the usage of one command (cmd) or of all, what each does, and
+ * the common options. */
+static _Noreturn void print_help(const struct command *cmd)
 {
-    fputs(usage_synopsis, stdout);
-    fputs(usage_details, stdout);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (!cmd || cmd == &commands[i])
+            printf("%s smmap %s %s\n", cmd || i == 0 ? "usage:" : "      ", commands[i].name,
+                   commands[i].operands);
+    if (!cmd)
+        puts("       smmap --version | --help");
+    putchar('\n');
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (!cmd || cmd == &commands[i])
+            printf("%-6s%s\n", commands[i].name, commands[i].summary);
+    if (!cmd || cmd->run)
+        printf("\n%s", options_help);
     exit(stdout_status(EXIT_SUCCESS));
 }
 
-/* Print a usage error (a NULL fmt prints the usage alone) and exit 2. */
+/* A usage error: one line, with the way to the help; exit 2. */
 static _Noreturn void usage_error(const char *fmt, const char *arg)
 {
-    if (fmt) {
-        fputs("smmap: ", stderr);
-        fprintf(stderr, fmt, arg);
-        fputc('\n', stderr);
-    }
-    fputs(usage_synopsis, stderr);
+    fputs("smmap: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, " (see smmap %s%s--help)\n", current ? current->name : "",
+            current ? " " : "");
     exit(EXIT_USAGE);
 }
 
@@ -78,14 +103,15 @@ static uint64_t option_size(const char *opt, const char *val, uint64_t max)
 {
     uint64_t v;
 
+    char what[160];
     if (smmap_parse_size(val, &v) != 0) {
-        fprintf(stderr, "smmap: --%s '%s': not a size (digits, then K, M, G or T for "
-                "powers of 1024)\n", opt, val);
-        usage_error(NULL, NULL);
+        snprintf(what, sizeof what, "--%s '%.64s': not a size (digits, then K, M, G or T "
+                 "for powers of 1024)", opt, val);
+        usage_error("%s", what);
     }
     if (v == 0 || v > max) {
-        fprintf(stderr, "smmap: --%s %s: must be between 1 and %" PRIu64 "\n", opt, val, max);
-        usage_error(NULL, NULL);
+        snprintf(what, sizeof what, "--%s %.64s: must be between 1 and %" PRIu64, opt, val, max);
+        usage_error("%s", what);
     }
     return v;
 }
@@ -149,7 +175,7 @@ static void parse_options(int argc, char **argv, struct cli *cli)
             continue;
         }
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
-            print_help();
+            print_help(current);
         const char *name = a + 2;
         const char *val = strchr(name, '=');
         int id = a[1] == '-' ? find_option(name, val ? (size_t)(val - name)
@@ -197,10 +223,8 @@ static void apply_env(struct cli *cli)
 {
     smmap_options env = {0};
     char why[256];
-    if (smmap_options_from_env(&env, why, sizeof why) != 0) {
-        fprintf(stderr, "smmap: %s\n", why);
-        exit(EXIT_USAGE);
-    }
+    if (smmap_options_from_env(&env, why, sizeof why) != 0)
+        usage_error("%s", why);
     struct origin *o = &cli->from;
     if (env.window_size && !o->window[0]) {
         cli->opt.window_size = env.window_size;
@@ -230,8 +254,9 @@ static smmap_manager *manager_from(const struct cli *cli)
         /* a default limit is named by the option that sets it */
         if (!from[0])
             from = !strcmp(field, "window_size") ? "--window" : "--max-memory";
-        fprintf(stderr, "smmap: %s: %s\n", from, why);
-        exit(EXIT_USAGE);
+        char what[400];
+        snprintf(what, sizeof what, "%s: %s", from, why);
+        usage_error("%s", what);
     }
     smmap_manager *m;
     int rc = smmap_manager_new(&m, &cli->opt);
@@ -553,19 +578,22 @@ int main(int argc, char **argv)
 
     argv = sys_init(argc, argv);
     if (argc < 2)
-        usage_error(NULL, NULL);
-    const char *cmd = argv[1];
-    if (strcmp(cmd, "--version") == 0 && argc == 2) {
+        usage_error("%s", "a command is needed: sum, cat or bench");
+    const char *name = argv[1];
+    if (strcmp(name, "--version") == 0 && argc == 2) {
         printf("smmap %s\n", smmap_version_string());
         return stdout_status(EXIT_SUCCESS);
     }
-    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0)
-        print_help();
-    if (strcmp(cmd, "bench") == 0)
-        return stdout_status(cmd_bench(argc - 1, argv + 1));
-    if (strcmp(cmd, "sum") != 0 && strcmp(cmd, "cat") != 0)
-        usage_error("unknown command '%s'", cmd);
+    if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0)
+        print_help(NULL);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strcmp(name, commands[i].name) == 0)
+            current = &commands[i];
+    if (!current)
+        usage_error("unknown command '%s'", name);
+    if (current->run_own)
+        return stdout_status(current->run_own(argc - 1, argv + 1));
     parse_options(argc - 1, argv + 1, &cli);
     apply_env(&cli);
-    return cmd[0] == 's' ? cmd_sum(&cli) : cmd_cat(&cli);
+    return current->run(&cli);
 }

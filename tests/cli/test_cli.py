@@ -189,7 +189,8 @@ BAD_SIZES = ["", "abc", "0", "00", "-1", "+1", " 1", "1 ", "1.5K", "0x10", "12Q"
 def test_bad_size_is_usage_error(files, opt, value):
     r = run("sum", opt, value, files[1][0])
     assert r.returncode == 2, r.stderr
-    assert r.stdout == b"" and b"usage" in r.stderr
+    assert r.stdout == b"" and r.stderr.startswith(b"smmap: " + opt.encode())
+    assert r.stderr.endswith(b" (see smmap sum --help)\n") and r.stderr.count(b"\n") == 1
 
 
 @pytest.mark.parametrize("args", [
@@ -201,7 +202,8 @@ def test_bad_size_is_usage_error(files, opt, value):
 def test_usage_errors(files, args):
     r = run(*(files[1][0] if a == "F" else a for a in args))
     assert r.returncode == 2, (args, r.stderr)
-    assert r.stdout == b"" and b"usage: smmap" in r.stderr
+    assert r.stdout == b"" and r.stderr.count(b"\n") == 1, r.stderr
+    assert r.stderr.startswith(b"smmap: ") and r.stderr.endswith(b"--help)\n"), r.stderr
 
 
 def test_limits_the_library_rejects(files):
@@ -211,9 +213,16 @@ def test_limits_the_library_rejects(files):
 
 
 def test_help_and_version():
-    for args in (["--help"], ["-h"], ["sum", "--help"], ["cat", "-h"]):
+    for args in (["--help"], ["-h"], ["sum", "--help"], ["cat", "-h"], ["bench", "--help"]):
         r = run(*args)
-        assert r.returncode == 0 and r.stdout.startswith(b"usage: smmap")
+        assert r.returncode == 0 and r.stdout.startswith(b"usage: smmap"), (args, r)
+        assert r.stderr == b""
+    every = run("--help").stdout.decode()
+    for option in ("--window", "--max-memory", "--max-handles", "--static", "--stats",
+                   "--reps", "--case", "SMMAP_WINDOW_SIZE"):
+        assert option in every, option
+    assert run("sum", "--help").stdout.decode().splitlines()[0] == \
+        "usage: smmap sum [OPTIONS] FILE..."
     with open(os.path.join(ROOT, "include", "smmap.h")) as f:
         ver = ".".join(re.findall(r"#define SMMAP_VERSION_(?:MAJOR|MINOR|PATCH) (\d+)",
                                   f.read()))

@@ -1,7 +1,7 @@
 """The command-line half of the error catalogue (README, "Errors"): each bad
 argument or bad file gives the exit status and the message the README's
-table lists. Exit status 2 is a usage error (the usage follows the
-message), 1 a file that could not be read.
+table lists. Exit status 2 is a usage error (one line: the message and
+the way to the help), 1 a file that could not be read.
 
 Run with Debian's interpreter: /usr/bin/python3 -m pytest tests/cli
 """
@@ -13,7 +13,10 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.environ.get("SMMAP_BIN", os.path.join(ROOT, "build", "smmap"))
-USAGE = "usage: smmap sum [OPTIONS] FILE...\n"
+
+def usage_line(command, message):
+    """A usage error's one line: the message, then the help to read."""
+    return "smmap: %s (see smmap %s--help)\n" % (message, command + " " if command else "")
 
 
 def run(*args):
@@ -29,15 +32,15 @@ def f(tmp_path):
 
 
 def usage_error(args, message):
-    """Exit 2, nothing on stdout, the message then the usage on stderr."""
+    """Exit 2, nothing on stdout, one line on stderr."""
     code, out, err = run(*args)
     assert (code, out) == (2, b""), err
-    assert err.startswith("smmap: %s\n%s" % (message, USAGE)), err
+    command = args[0] if args and args[0] in ("sum", "cat", "bench") else ""
+    assert err == usage_line(command, message), err
 
 
 def test_no_arguments():
-    code, out, err = run()
-    assert (code, out) == (2, b"") and err.startswith(USAGE)
+    usage_error([], "a command is needed: sum, cat or bench")
 
 
 def test_unknown_command(f):
@@ -63,8 +66,8 @@ def test_flag_given_a_value(f):
 def test_bad_size(f, opt, value):
     code, out, err = run("sum", opt, value, f)
     assert (code, out) == (2, b"")
-    assert err.startswith("smmap: %s '%s': not a size (digits, then K, M, G or T for "
-                          "powers of 1024)\n%s" % (opt, value, USAGE)), err
+    assert err == usage_line("sum", "%s '%s': not a size (digits, then K, M, G or T for "
+                                    "powers of 1024)" % (opt, value)), err
 
 
 @pytest.mark.parametrize("opt,value,most", [("--max-handles", "0", 2**32 - 1),
@@ -73,8 +76,7 @@ def test_bad_size(f, opt, value):
 def test_size_out_of_range(f, opt, value, most):
     code, out, err = run("sum", opt, value, f)
     assert (code, out) == (2, b"")
-    assert err.startswith("smmap: %s %s: must be between 1 and %d\n%s"
-                          % (opt, value, most, USAGE)), err
+    assert err == usage_line("sum", "%s %s: must be between 1 and %d" % (opt, value, most)), err
 
 
 PAGE = os.sysconf("SC_PAGESIZE")
@@ -95,7 +97,7 @@ PAGE = os.sysconf("SC_PAGESIZE")
 def test_limits_the_library_rejects(f, limits, says):
     """Named by the option that set them, with the values, on one line."""
     code, out, err = run("sum", *limits, f)
-    assert (code, out, err) == (2, b"", "smmap: %s\n" % says)
+    assert (code, out, err) == (2, b"", usage_line("sum", says))
 
 
 def run_env(env, *args):
@@ -113,13 +115,14 @@ def test_bad_environment(f, name, value, says):
     code, out, err = run_env({name: value}, "sum", f)
     assert (code, out) == (2, b"")
     assert err.startswith("smmap: %s=%s: %s" % (name, value, says)), err
+    assert err.endswith(" (see smmap sum --help)\n") and err.count("\n") == 1, err
 
 
 def test_limits_from_the_environment_named(f):
     code, out, err = run_env({"SMMAP_WINDOW_SIZE": "2M"}, "sum", "--max-memory", "1M", f)
     assert (code, out) == (2, b"")
-    assert err == ("smmap: SMMAP_WINDOW_SIZE=2M: 2097152 bytes is more than max_memory "
-                   "(1048576 bytes): one window must fit under the cap\n")
+    assert err == usage_line("sum", "SMMAP_WINDOW_SIZE=2M: 2097152 bytes is more than "
+                             "max_memory (1048576 bytes): one window must fit under the cap")
 
 
 def test_sum_without_files():
