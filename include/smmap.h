@@ -71,10 +71,11 @@ extern "C" {
 
 /* ---------------------------------------------------------------- version */
 
-/* Version of the library the program was compiled against. */
-#define SMMAP_VERSION_MAJOR 0
-#define SMMAP_VERSION_MINOR 2
-#define SMMAP_VERSION_PATCH 0
+/* Version of the library the program was compiled against:
+ * SMMAP_VERSION_MAJOR, _MINOR and _PATCH, which smmap_version.h defines
+ * (meson writes it from the file VERSION, the one place the version is
+ * kept). */
+#include "smmap_version.h"
 
 /* The same as one number to compare: MAJOR * 10000 + MINOR * 100 + PATCH
  * (0.1.0 is 100), as zstd's ZSTD_VERSION_NUMBER. */
@@ -174,7 +175,7 @@ SMMAP_API int smmap_manager_new(smmap_manager **out, const smmap_options *opt);
  * ("kind", "flags", "max_memory", "window_size") and writes why, a
  * sentence with the values (at most len bytes, NUL-terminated), e.g.
  * "4096 bytes is below the minimum of two pages (8192 bytes)". field and
- * why may be NULL.
+ * why may be NULL. Since 0.3.0.
  */
 SMMAP_API int smmap_options_check(const smmap_options *opt, const char **field,
                                   char *why, size_t len);
@@ -183,6 +184,7 @@ SMMAP_API int smmap_options_check(const smmap_options *opt, const char **field,
  * Sizes as people write them: decimal digits, then optionally K, M, G or T
  * (either case) for powers of 1024: "64K", "1G", "4096". Returns 0 and sets
  * *out, or SMMAP_EINVAL (s or out NULL, anything else, or past UINT64_MAX).
+ * Since 0.3.0.
  */
 SMMAP_API int smmap_parse_size(const char *s, uint64_t *out);
 
@@ -199,6 +201,7 @@ SMMAP_API int smmap_parse_size(const char *s, uint64_t *out);
  * opt NULL, or SMMAP_EINVAL for a value that is not a size or is 0 or out
  * of range, with a message that names the variable and its value written
  * to why (at most len bytes; why may be NULL); *opt is then unchanged.
+ * Since 0.3.0.
  */
 SMMAP_API int smmap_options_from_env(smmap_options *opt, char *why, size_t len);
 
@@ -280,6 +283,7 @@ typedef struct smmap_stats {
     uint64_t failures;              /* failed open, fstat, mmap, munmap, pread */
     uint64_t retries;               /* mmap or open retried after eviction */
     uint64_t preads;                /* smmap_read() calls served by pread */
+    /* since 0.3.0: */
     uint64_t files_read_not_mapped; /* files the system refused to map,
                                      * served by reads into windows */
     uint64_t bytes_read_into_windows;
@@ -323,6 +327,7 @@ typedef int (*smmap_walk_fn)(void *arg, const smmap_window_info *info);
  * and should be quick, as every other thread's miss waits for it (hits do
  * not). Returns the number of entries passed to fn, fn's negative value,
  * or SMMAP_EINVAL (m or fn NULL, or fn returned a positive value).
+ * Since 0.3.0.
  */
 SMMAP_API int smmap_manager_walk(const smmap_manager *m, smmap_walk_fn fn, void *arg);
 
@@ -547,6 +552,7 @@ SMMAP_API int64_t smmap_read(smmap_cursor *c, void *dst, size_t len,
  * read's bytes are copied, as smmap_read() copies them), or, when the first
  * read fails, its error (those of smmap_read(); SMMAP_EINVAL also for
  * offsets or dst NULL with n > 0, or n * len past SIZE_MAX or INT64_MAX).
+ * Since 0.3.0.
  */
 SMMAP_API int64_t smmap_read_many(smmap_cursor *c, void *dst, size_t len,
                                   const uint64_t *offsets, size_t n);

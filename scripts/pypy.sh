@@ -25,7 +25,7 @@ cp python/smmap/*.py "$dir/smmap/"
 cp tests/python/unittest_versions.py "$dir/"
 inc=$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
 suffix=$("$py" -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
-if ! cc -shared -fPIC -O2 -Wall -Wextra -Werror -DSMMAP_STATIC -Iinclude -I"$inc" \
+if ! cc -shared -fPIC -O2 -Wall -Wextra -Werror -DSMMAP_STATIC -Iinclude -I"$build/include" -I"$inc" \
         python/smmap/_smmap/*.c "$build/libsmmap.a" -pthread \
         -o "$dir/smmap/_smmap$suffix" >"$tmp/cc.log" 2>&1; then
     cat "$tmp/cc.log"; echo "pypy $ver: build failed"; echo "0 passed, 1 failed"; exit 1

@@ -25,7 +25,7 @@ for py in "$root"/versions/3.*/bin/python3; do
     cp tests/python/unittest_versions.py "$dir/"
     inc=$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
     suffix=$("$py" -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
-    if ! cc -shared -fPIC -O2 -Wall -Wextra -Werror -DSMMAP_STATIC -Iinclude -I"$inc" \
+    if ! cc -shared -fPIC -O2 -Wall -Wextra -Werror -DSMMAP_STATIC -Iinclude -I"$build/include" -I"$inc" \
             python/smmap/_smmap/*.c "$build/libsmmap.a" -pthread \
             -o "$dir/smmap/_smmap$suffix" >"$dir/cc.log" 2>&1; then
         cat "$dir/cc.log"; echo "python $ver: build failed"; failed=$((failed + 1)); continue

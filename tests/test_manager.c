@@ -33,7 +33,7 @@ TEST(manager, version_number)
     ASSERT_EQ(sscanf(smmap_version_string(), "%u.%u.%u", &major, &minor, &patch), 3);
     ASSERT_EQ(smmap_version_number(), major * 10000 + minor * 100 + patch);
     ASSERT_EQ(smmap_version_number(), SMMAP_VERSION_NUMBER);
-    ASSERT(SMMAP_VERSION_NUMBER >= 200, "0.2.0 or later");
+    ASSERT(SMMAP_VERSION_NUMBER >= 300, "0.3.0 or later");
 }
 
 TEST(manager, defaults_null_options)

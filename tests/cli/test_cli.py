@@ -223,9 +223,8 @@ def test_help_and_version():
         assert option in every, option
     assert run("sum", "--help").stdout.decode().splitlines()[0] == \
         "usage: smmap sum [OPTIONS] FILE..."
-    with open(os.path.join(ROOT, "include", "smmap.h")) as f:
-        ver = ".".join(re.findall(r"#define SMMAP_VERSION_(?:MAJOR|MINOR|PATCH) (\d+)",
-                                  f.read()))
+    with open(os.path.join(ROOT, "VERSION")) as f:
+        ver = f.read().strip()
     r = run("--version")
     assert r.returncode == 0 and r.stdout.decode() == "smmap %s\n" % ver
 

@@ -37,10 +37,14 @@ case $flags in *"-I$dest"*"-L$dest"*) ;; *) fail "pkg-config flags miss the tree
 
 header=$dest$prefix/include/smmap.h
 [ -f "$header" ] || fail "no $prefix/include/smmap.h"
-ok "smmap.h"
-version() { sed -n "s/^#define SMMAP_VERSION_$1 \([0-9]*\).*/\1/p" "$header"; }
+# smmap.h takes the version from smmap_version.h, which meson writes
+vheader=$dest$prefix/include/smmap_version.h
+grep -q '#include "smmap_version.h"' "$header" && [ -f "$vheader" ] ||
+    fail "no $prefix/include/smmap_version.h beside smmap.h"
+ok "smmap.h, smmap_version.h"
+version() { sed -n "s/^#define SMMAP_VERSION_$1 \([0-9]*\).*/\1/p" "$vheader"; }
 major=$(version MAJOR) minor=$(version MINOR) patch=$(version PATCH)
-[ -n "$major" ] && [ -n "$minor" ] && [ -n "$patch" ] || fail "no version in smmap.h"
+[ -n "$major" ] && [ -n "$minor" ] && [ -n "$patch" ] || fail "no version in smmap_version.h"
 
 # The shared library: full version in the file name; in the SONAME the
 # major, and before 1.0 the minor too (each 0.x may break the ABI).

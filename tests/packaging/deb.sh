@@ -67,8 +67,6 @@ if ! (cd "$top" && dpkg-checkbuilddeps >/dev/null 2>&1); then
 fi
 
 tmp=$(mktemp -d /tmp/smmap-deb.XXXXXX)
-pkgs="libsmmap0.2 libsmmap-dev smmap"
-[ -n "$with_python" ] && pkgs="$pkgs python3-smmap-c"
 had_smmap=; installed python3-smmap && had_smmap=yes
 had_gitdb=; installed python3-gitdb && had_gitdb=yes
 # An interrupted run must not leave the packages on the machine (nor
@@ -103,6 +101,8 @@ major=${version%%.*}; minor=${version#*.}; minor=${minor%%.*}
 if [ "$major" = 0 ]; then soversion=0.$minor; else soversion=$major; fi
 check "debian/control names the library package libsmmap$soversion (SONAME libsmmap.so.$soversion)" \
     grep -qx "Package: libsmmap$soversion" "$src/debian/control"
+pkgs="libsmmap$soversion libsmmap-dev smmap"
+[ -n "$with_python" ] && pkgs="$pkgs python3-smmap-c"
 
 # ------------------------------------------------------------------ build
 if (cd "$src" && dpkg-buildpackage -us -uc -b) >"$tmp/build.log" 2>&1; then
@@ -189,11 +189,11 @@ if command -v cmake >/dev/null; then
     cat >"$work/cmake/CMakeLists.txt" <<'EOF'
 cmake_minimum_required(VERSION 3.13)
 project(example C)
-find_package(smmap 0.2 REQUIRED)
+find_package(smmap MAJOR_MINOR REQUIRED)
 add_executable(example ../example.c)
 target_link_libraries(example PRIVATE smmap::smmap)
 EOF
-    sed -i "s/smmap 0\\.2 /smmap $major.$minor /" "$work/cmake/CMakeLists.txt"
+    sed -i "s/MAJOR_MINOR/$major.$minor/" "$work/cmake/CMakeLists.txt"
     if (cd "$work/cmake" && cmake -S . -B b && cmake --build b) >"$tmp/cmake.log" 2>&1 &&
        [ "$("$work/cmake/b/example" "$work/random.bin")" = "$expected_sum" ]; then
         ok "a CMake project builds the example with find_package(smmap $major.$minor) and smmap::smmap"
