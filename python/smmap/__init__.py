@@ -2,7 +2,7 @@
 limits, backed by the C library libsmmap (see smmap.h).
 
 Same public names and behaviour as smmap 5.x, with smmap's bugs fixed; the
-differences are listed in the README ("Python drop-in").
+differences are listed in docs/python.md ("Differences from smmap 5.0.2").
 """
 from ._smmap import LIBRARY_VERSION
 

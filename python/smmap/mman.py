@@ -4,10 +4,13 @@ WindowCursor and the manager's accessors live in the extension
 (smmap/_smmap/); this module turns smmap's constructor keywords into the
 library's options and keeps smmap's few rarely used helpers.
 """
+import operator
 import sys
+from mmap import PAGESIZE
 
 from . import _smmap
-from .util import MapRegion, MapRegionList, MapWindow
+from ._smmap import CursorStateError, CursorTypeError  # noqa: F401 (extensions)
+from .util import MapRegion, MapRegionList, MapWindow, is_64_bit
 
 if hasattr(_smmap, "Span"):
     # PyPy never frees a memoryview that passed through C, so there the
@@ -26,16 +29,45 @@ else:
 __all__ = ["StaticWindowMapManager", "SlidingWindowMapManager", "WindowCursor"]
 
 
-def _limits(max_memory_size, max_open_handles):
-    """smmap's max_memory_size and max_open_handles as libsmmap options, where
-    0 means the library's default."""
-    if max_memory_size < 0:
-        raise ValueError("max_memory_size must not be negative")
-    if max_open_handles < 1:
-        raise ValueError("max_open_handles must be at least 1")
-    if max_open_handles == sys.maxsize:  # smmap's "no limit of our own"
-        max_open_handles = 0
-    return max_memory_size, min(max_open_handles, 2**32 - 1)
+# The library's smallest cap on mapped memory (a window is at least two
+# pages), and its default cap, smmap's too.
+_MIN_MEMORY = 2 * PAGESIZE
+_DEFAULT_MEMORY = (8192 if is_64_bit() else 1024) * 1024 * 1024
+
+
+def _number(name, value):
+    """An int as smmap's arithmetic took it: an int, or a float truncated."""
+    if isinstance(value, float):
+        try:
+            return int(value)
+        except (OverflowError, ValueError) as e:
+            raise type(e)("%s: %s" % (name, e)) from None
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError("%s: expected an int or a float, got %s"
+                        % (name, type(value).__name__)) from None
+
+
+def _options(window_size, max_memory_size, max_open_handles):
+    """smmap's keywords as window_size (an int, as given) and the library's
+    max_memory and max_handles (0: its default). smmap took any limits, soft
+    ones: a cap below two pages (also negative) is two pages, and one below
+    the window_size asked for is lifted to one window, which is what smmap
+    mapped then."""
+    window = _number("window_size", window_size)
+    memory = _number("max_memory_size", max_memory_size)
+    handles = _number("max_open_handles", max_open_handles)
+    if handles < 1:
+        raise ValueError("max_open_handles: must be at least 1, got %d" % handles)
+    if memory != 0:
+        memory = max(memory, _MIN_MEMORY)
+    pages = max(-(-window // PAGESIZE), 2) * PAGESIZE
+    if window > 0 and pages > (memory or _DEFAULT_MEMORY):
+        memory = pages
+    if handles == sys.maxsize:  # smmap's "no limit of our own"
+        handles = 0
+    return min(window, 2**64 - 1), min(memory, 2**64 - 1), min(handles, 2**32 - 1)
 
 
 class StaticWindowMapManager(_smmap.Manager):
@@ -60,20 +92,25 @@ class StaticWindowMapManager(_smmap.Manager):
     _MB_in_bytes = 1024 * 1024
 
     def __init__(self, window_size=0, max_memory_size=0, max_open_handles=sys.maxsize):
-        super().__init__(_smmap.STATIC, 0, *_limits(max_memory_size, max_open_handles))
+        _, memory, handles = _options(window_size, max_memory_size, max_open_handles)
+        super().__init__(_smmap.STATIC, 0, memory, handles)
 
     def make_cursor(self, path_or_fd):
         """:return: a cursor on the file at path (str, bytes or os.PathLike) or on
         the open file descriptor (the library duplicates it; you may close yours).
         The file is opened now: a missing file raises OSError here."""
+        if path_or_fd is None:  # WindowCursor's "no file"
+            raise TypeError("path_or_fd: expected a path or a file descriptor, got None")
         return self.WindowCursorCls(self, path_or_fd)
 
     def _collect_lru_region(self, size):
         """Unmap idle windows: all of them if size is 0, else the least recently
-        used ones until size more bytes fit max_mapped_memory_size().
+        used ones until size more bytes fit max_mapped_memory_size() (none for
+        a negative size, as smmap).
         :return: the number of windows unmapped"""
+        size = _number("size", size)
         if size < 0:
-            raise ValueError("size must not be negative")
+            return 0
         return self.collect() if size == 0 else self._make_room(size)
 
     def force_map_handle_removal_win(self, base_path):
@@ -94,12 +131,13 @@ class SlidingWindowMapManager(StaticWindowMapManager):
     is served whole and contiguous. Thread-safe: share it, one cursor per thread.
 
     window_size: negative for the default (1 GiB on 64-bit, 64 MiB on 32-bit,
-    at most max_memory_size), 0 to map whole files (as StaticWindowMapManager),
-    else rounded up to whole pages; it may not exceed max_memory_size."""
+    at most max_memory_size/8), 0 to map whole files (as
+    StaticWindowMapManager), else rounded up to whole pages (at least two); a
+    max_memory_size below it is lifted to it."""
 
     __slots__ = ()
 
     def __init__(self, window_size=-1, max_memory_size=0, max_open_handles=sys.maxsize):
-        kind = _smmap.STATIC if window_size == 0 else _smmap.SLIDING
-        _smmap.Manager.__init__(self, kind, max(window_size, 0),
-                                *_limits(max_memory_size, max_open_handles))
+        window, memory, handles = _options(window_size, max_memory_size, max_open_handles)
+        kind = _smmap.SLIDING if window else _smmap.STATIC
+        _smmap.Manager.__init__(self, kind, max(window, 0), memory, handles)

@@ -95,11 +95,17 @@ def test_begin_end_access(make_file):
     assert buf.cursor() is None and len(buf) == 0
     buf.end_access()
     buf.end_access()
-    assert buf[0:10] == b""
-    with pytest.raises(IndexError):
-        buf[0]
+    # not in access: as smmap's AttributeError (no cursor) or AssertionError
+    # (after end_access()), a ValueError and an AttributeError
+    for key in (0, slice(0, 10)):
+        with pytest.raises(ValueError):
+            buf[key]
+        with pytest.raises(AttributeError):
+            buf[key]
     assert buf.begin_access() is False  # no cursor yet
     assert buf.begin_access(c, len(data)) is False
+    with pytest.raises(AttributeError):
+        buf[0]
     assert buf.begin_access(c, 100) is True
     assert buf.cursor() is c and c.is_valid() and len(buf) == len(data) - 100
     assert buf[0] == data[100]
@@ -109,7 +115,16 @@ def test_begin_end_access(make_file):
     assert buf.begin_access(cursor=c, offset=1, size=3, flags=0) and buf[:] == data[1:4]
     buf.end_access()
     assert not c.is_valid() and c.is_associated() and len(buf) == 0
+    with pytest.raises(ValueError):
+        buf[0]
     assert buf.begin_access() and c.is_valid()
+    # an empty buffer in access answers with IndexError and empty slices
+    assert buf.begin_access(size=0) and len(buf) == 0 and buf[:10] == b""
+    with pytest.raises(IndexError):
+        buf[0]
+    # floats are truncated, as smmap's arithmetic took them
+    assert buf.begin_access(offset=2.5, size=3.9) and buf[:] == data[2:5]
+    assert buf.begin_access()
     del buf  # ends access, as smmap
     assert not c.is_valid()
     b2 = SlidingWindowMapBuffer(cursor=c, offset=3, size=4, flags=0)

@@ -109,8 +109,10 @@ def test_write_only_fd(m, f):
 
 
 def test_negative_fd(m):
-    with pytest.raises(ValueError, match="^file descriptor must not be negative$"):
+    # as smmap's os.fstat() of it, at make_cursor() rather than later
+    with pytest.raises(OSError) as e:
         m.make_cursor(-1)
+    assert e.value.errno == errno.EBADF and str(e.value) == "[Errno 9] Bad file descriptor"
 
 
 def test_empty_path(m):
@@ -128,25 +130,38 @@ def test_path_of_wrong_type(m):
         m.make_cursor(1.5)
 
 
-def test_negative_limits():
-    with pytest.raises(ValueError, match="^max_memory_size must not be negative$"):
-        SlidingWindowMapManager(max_memory_size=-1)
-    with pytest.raises(ValueError, match="^max_open_handles must be at least 1$"):
-        SlidingWindowMapManager(max_open_handles=0)
+def test_max_open_handles_below_one():
+    for n in (0, -5):
+        with pytest.raises(ValueError, match="^max_open_handles: must be at least 1, got %d$" % n):
+            SlidingWindowMapManager(max_open_handles=n)
+
+
+def test_limits_of_the_wrong_type():
+    for kw in ("window_size", "max_memory_size", "max_open_handles"):
+        with pytest.raises(TypeError, match="^%s: expected an int or a float, got str$" % kw):
+            SlidingWindowMapManager(**{kw: "1"})
+    with pytest.raises(ValueError, match="^max_memory_size: cannot convert float NaN to integer$"):
+        SlidingWindowMapManager(max_memory_size=float("nan"))
 
 
 def test_limits_the_library_rejects():
-    with pytest.raises(ValueError, match="^Invalid argument$"):
-        SlidingWindowMapManager(window_size=16 * PAGE, max_memory_size=8 * PAGE)
-    with pytest.raises(ValueError, match="^Invalid argument$"):
-        SlidingWindowMapManager(max_memory_size=PAGE)
+    """What smmap's keywords cannot reach (tests/python/test_mman.py
+    shows them clipped) the library names: the field, in smmap's words."""
+    from smmap import _smmap
+    with pytest.raises(ValueError, match=r"^max_memory_size: 4096 bytes is below the minimum "
+                                         r"of two pages \(8192 bytes\)$"):
+        _smmap.Manager(_smmap.SLIDING, 0, PAGE, 0)
+    with pytest.raises(ValueError, match="^window_size: "):
+        _smmap.Manager(_smmap.SLIDING, 16 * PAGE, 8 * PAGE, 0)
 
 
-@pytest.mark.parametrize("kw", ["window_size", "max_memory_size"])
-def test_size_beyond_64_bits(kw):
-    """A size that does not fit 64 bits is refused, not taken modulo 2**64."""
-    with pytest.raises(OverflowError):
-        SlidingWindowMapManager(**{kw: 2**64 + 16 * PAGE})
+def test_size_beyond_64_bits():
+    """A size that does not fit 64 bits is never taken modulo 2**64: a
+    window that large is refused, a cap that large is no cap."""
+    with pytest.raises((ValueError, OverflowError), match="^window_size: "):
+        SlidingWindowMapManager(window_size=2**64 + 16 * PAGE)
+    assert SlidingWindowMapManager(max_memory_size=2**64 + 16 * PAGE).max_mapped_memory_size() \
+        == 2**64 - 1
 
 
 def test_unknown_keyword():
@@ -156,10 +171,12 @@ def test_unknown_keyword():
 
 def test_negative_offset_and_size(m, f):
     c = m.make_cursor(f)
-    with pytest.raises(ValueError, match="^offset must not be negative$"):
+    with pytest.raises(ValueError, match="^offset: must not be negative, got -1$"):
         c.use_region(-1, 10)
-    with pytest.raises(ValueError, match="^size must not be negative$"):
-        c.use_region(0, -10)
+    with pytest.raises(ValueError, match=r"^size: must not be negative, got -10.5$"):
+        c.use_region(0, -10.5)
+    with pytest.raises(TypeError, match="^offset: expected an int or a float, got str$"):
+        c.use_region("1")
 
 
 def test_offset_past_end_is_not_an_error(m, f):
@@ -169,13 +186,23 @@ def test_offset_past_end_is_not_an_error(m, f):
 
 
 def test_unassociated_cursor():
-    with pytest.raises(ValueError, match="^WindowCursor is not associated with a file$"):
+    # ValueError, and AttributeError as smmap raised
+    with pytest.raises(smmap.mman.CursorStateError,
+                       match="^WindowCursor is not associated with a file$"):
         WindowCursor().use_region(0, 1)
 
 
 def test_map_without_region(m, f):
-    with pytest.raises(ValueError, match=r"^WindowCursor has no region in use \(call use_region\(\) first\)$"):
+    with pytest.raises(smmap.mman.CursorStateError,
+                       match=r"^WindowCursor has no region in use \(call use_region\(\) first\)$"):
         m.make_cursor(f).map()
+
+
+def test_buffer_not_in_access(m, f):
+    b = SlidingWindowMapBuffer()
+    with pytest.raises(smmap.mman.CursorStateError,
+                       match=r"^SlidingWindowMapBuffer is not in access \(call begin_access\(\) first\)$"):
+        b[0]
 
 
 def test_path_and_fd_of_the_other_kind(m, f):
@@ -191,8 +218,11 @@ def test_path_and_fd_of_the_other_kind(m, f):
 
 
 def test_assign_non_cursor(m, f):
-    with pytest.raises(TypeError, match=r"^assign\(\) needs a WindowCursor$"):
+    # TypeError, and AttributeError as smmap raised
+    with pytest.raises(smmap.mman.CursorTypeError, match=r"^assign\(\) needs a WindowCursor, not int$"):
         m.make_cursor(f).assign(5)
+    with pytest.raises(smmap.mman.CursorTypeError, match="^cursor must be a WindowCursor, not int$"):
+        SlidingWindowMapBuffer(5)
 
 
 def test_region_of_a_released_window(m, f):
@@ -204,8 +234,7 @@ def test_region_of_a_released_window(m, f):
 
 
 def test_collect_negative(m):
-    with pytest.raises(ValueError, match="^size must not be negative$"):
-        m._collect_lru_region(-1)
+    assert m._collect_lru_region(-1) == 0  # as smmap: nothing to make room for
 
 
 def test_buffer_out_of_bounds(m, f, tmp_path):
@@ -216,7 +245,7 @@ def test_buffer_out_of_bounds(m, f, tmp_path):
         SlidingWindowMapBuffer(m.make_cursor(empty))
     with pytest.raises(ValueError, match=msg):
         SlidingWindowMapBuffer(m.make_cursor(f), offset=10 * PAGE + 1)
-    with pytest.raises(ValueError, match="^offset must not be negative$"):
+    with pytest.raises(ValueError, match="^offset: must not be negative, got -1$"):
         SlidingWindowMapBuffer(m.make_cursor(f), offset=-1)
 
 

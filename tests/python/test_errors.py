@@ -53,8 +53,9 @@ def test_bad_fds_and_paths(make_file):
     with pytest.raises(OSError) as e:
         m.make_cursor(r)  # closed
     assert e.value.errno == errno.EBADF
-    with pytest.raises(ValueError):
+    with pytest.raises(OSError) as e:
         m.make_cursor(-1)
+    assert e.value.errno == errno.EBADF
     with pytest.raises(ValueError):
         m.make_cursor("a\0b")
     with pytest.raises(TypeError):

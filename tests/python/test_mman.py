@@ -103,13 +103,38 @@ def test_keywords():
 
 
 @pytest.mark.parametrize("kw", [
-    dict(max_memory_size=-1), dict(max_open_handles=0), dict(max_open_handles=-5),
-    dict(window_size=4 * W, max_memory_size=2 * W),  # a window over the cap
-    dict(max_memory_size=1),                          # less than two pages
+    dict(max_open_handles=0), dict(max_open_handles=-5), dict(max_open_handles=0.5),
+    dict(max_memory_size=float("nan")),
 ])
 def test_bad_keywords(kw):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^%s: " % next(iter(kw))):
         SlidingWindowMapManager(**kw)
+
+
+def test_limits_smmap_took_are_clipped(make_file):
+    """smmap took any cap (soft limits): one below two pages, even negative,
+    is two pages, the library's least; one below the window asked for is
+    lifted to one window, which is what smmap mapped then. Floats are
+    truncated."""
+    path, data = make_file(4 * W)
+    for kw, window, memory in (
+            (dict(window_size=W, max_memory_size=1), W, W),
+            (dict(window_size=W, max_memory_size=-1), W, W),
+            (dict(max_memory_size=1), 2 * PAGE, 2 * PAGE),
+            (dict(window_size=4 * W, max_memory_size=2 * W), 4 * W, 4 * W),
+            (dict(window_size=W + 0.5, max_memory_size=8 * W + 0.5), W, 8 * W),
+            (dict(window_size=1), 2 * PAGE, None)):
+        m = SlidingWindowMapManager(**kw)
+        assert m.window_size() == window
+        assert memory is None or m.max_mapped_memory_size() == memory
+        c = m.make_cursor(path)
+        for ofs in (0, 2 * W + 5, 4 * W - 10):
+            assert c.use_region(ofs, 10).buffer() == data[ofs:ofs + 10]
+            assert m.mapped_memory_size() <= m.max_mapped_memory_size()
+    assert SlidingWindowMapManager(max_open_handles=2.5).max_file_handles() == 2
+    # a window larger than the default cap lifts it too (smmap: 8 GiB, soft)
+    big = SlidingWindowMapManager(window_size=2 * mman._DEFAULT_MEMORY)
+    assert big.max_mapped_memory_size() == big.window_size() == 2 * mman._DEFAULT_MEMORY
 
 
 def test_geometry_and_counters(make_file):
@@ -361,11 +386,13 @@ def test_unassociated_cursor(make_file):
     m = sliding()
     ci = WindowCursor(m)
     assert not ci.is_valid() and not ci.is_associated()
-    assert ci.size() == 0 and ci.region() is None and ci.path_or_fd() is None
-    assert not ci.includes_ofs(0)
+    assert ci.size() == 0 and ci.region() is None
+    # as smmap, every other call raises; AttributeError there, both here
     for call in (ci.use_region, ci.buffer, ci.map, ci.ofs_begin, ci.ofs_end, ci.file_size,
-                 ci.path, ci.fd):
+                 ci.path, ci.fd, ci.path_or_fd, lambda: ci.includes_ofs(0)):
         with pytest.raises(ValueError):
+            call()
+        with pytest.raises(AttributeError):
             call()
     ci.unuse_region()
     ci._destroy()
@@ -387,15 +414,21 @@ def test_unassociated_cursor(make_file):
 def test_invalid_cursor_queries(make_file):
     path, data = make_file(W)
     c = sliding().make_cursor(path)
-    for call in (c.buffer, c.map, c.ofs_begin, c.ofs_end):
-        with pytest.raises(ValueError):
+    for call in (c.buffer, c.map, c.ofs_begin, c.ofs_end, lambda: c.includes_ofs(0)):
+        with pytest.raises(mman.CursorStateError):  # smmap: AttributeError
             call()
     assert c.use_region(10, 10).includes_ofs(10)
     assert not c.includes_ofs(9) and not c.includes_ofs(20) and not c.includes_ofs(-1)
     assert not c.includes_ofs(2**70)
+    # floats compare as they are, as in smmap
+    assert c.includes_ofs(10.5) and c.includes_ofs(19.9) and not c.includes_ofs(9.9)
+    with pytest.raises(TypeError):
+        c.includes_ofs("10")
     c.unuse_region()
     c.unuse_region()
-    assert not c.is_valid() and c.is_associated() and not c.includes_ofs(10)
+    assert not c.is_valid() and c.is_associated()
+    with pytest.raises(AttributeError):
+        c.includes_ofs(10)
 
 
 def test_use_region_arguments(make_file):
@@ -414,9 +447,12 @@ def test_use_region_arguments(make_file):
         c.use_region(1, offset=1)
     with pytest.raises(TypeError):
         c.use_region("1")
-    with pytest.raises(OverflowError):
-        c.use_region(2**64)
-    assert not c.use_region(2**63).is_valid()
+    # past any file's end, as in smmap
+    assert not c.use_region(2**64).is_valid() and not c.use_region(2**63).is_valid()
+    # floats are truncated; a size of None is 0, as much as the window holds
+    assert c.use_region(3.9, 4.5).buffer() == data[3:7]
+    assert c.use_region(W - 10, None).size() == 10
+    assert c.use_region(0.5).ofs_begin() == 0
 
 
 def test_copy_and_assign(make_file):

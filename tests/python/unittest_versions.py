@@ -83,8 +83,17 @@ class DropIn(unittest.TestCase):
         with self.assertRaises(FileNotFoundError) as e:
             man.make_cursor(os.path.join(self.dir.name, "missing"))
         self.assertEqual(e.exception.errno, 2)
-        with self.assertRaises(ValueError):
-            SlidingWindowMapManager(window_size=W, max_memory_size=1)
+        with self.assertRaisesRegex(ValueError, "^max_open_handles: must be at least 1, got 0$"):
+            SlidingWindowMapManager(max_open_handles=0)
+        # a cap below the window (smmap's soft limits) is lifted to it
+        self.assertEqual(SlidingWindowMapManager(window_size=W, max_memory_size=1)
+                         .max_mapped_memory_size(), W)
+        # misuse raises what smmap raised (AttributeError), as a ValueError too
+        c = man.make_cursor(self.path)
+        for exc in (AttributeError, ValueError):
+            with self.assertRaises(exc):
+                c.buffer()
+        self.assertEqual(bytes(c.use_region(1.5, 3.5).buffer()), self.data[1:4])
 
     def test_truncated_under_mapping(self):
         man = SlidingWindowMapManager(window_size=4 * W)

@@ -10,31 +10,41 @@ typedef struct {
     PyObject_HEAD
     CursorObject *cursor; /* NULL or a WindowCursor */
     uint64_t offset, size;
+    int active;           /* between a successful begin_access() and end_access() */
 } BufferObject;
 
 static void buffer_dealloc(BufferObject *self);
+
+static module_state *buffer_state(BufferObject *self)
+{
+    return get_state((PyObject *)self, (destructor)buffer_dealloc);
+}
 
 /* begin_access(): returns 1 if usable, 0 if not, -1 with an exception. */
 static int buffer_begin(BufferObject *self, PyObject *cursor, PyObject *ofs, PyObject *sz)
 {
     uint64_t offset = 0, size = UINT64_MAX;
-    if ((ofs && get_u64(ofs, &offset, "offset") < 0) ||
-        (sz && get_u64(sz, &size, "size") < 0))
+    if ((ofs && get_offset(ofs, &offset, "offset") < 0) ||
+        (sz && get_offset(sz, &size, "size") < 0))
         return -1;
     if (cursor && cursor != Py_None) {
-        module_state *st = get_state((PyObject *)self, (destructor)buffer_dealloc);
+        module_state *st = buffer_state(self);
         if (!st)
             return -1;
         if (!PyObject_TypeCheck(cursor, st->cursor_type)) {
-            PyErr_SetString(PyExc_TypeError, "cursor must be a WindowCursor");
+            PyErr_Format((PyObject *)st->cursor_type_error,
+                         "cursor must be a WindowCursor, not %.200s", Py_TYPE(cursor)->tp_name);
             return -1;
         }
         Py_INCREF(cursor);
         Py_XSETREF(self->cursor, (CursorObject *)cursor);
     }
     CursorObject *c = self->cursor;
-    if (!c || !c->c)
+    if (!c || !c->c) {
+        self->size = 0;
+        self->active = 0;
         return 0;
+    }
     /* Held: another thread may replace self->cursor while this one runs
      * without the GIL (so in every buffer call below). */
     Py_INCREF(c);
@@ -49,7 +59,10 @@ static int buffer_begin(BufferObject *self, PyObject *cursor, PyObject *ofs, PyO
         uint64_t avail = (uint64_t)fsize > offset ? (uint64_t)fsize - offset : 0;
         self->offset = offset;
         self->size = size < avail ? size : avail;
+    } else {
+        self->size = 0;
     }
+    self->active = ok == 1;
     Py_DECREF(c);
     return ok;
 }
@@ -62,6 +75,7 @@ static int buffer_init(BufferObject *self, PyObject *args, PyObject *kwds)
                                      &cursor, &ofs, &sz, &flags))
         return -1;
     self->size = 0;
+    self->active = 0;
     if (cursor == Py_None)
         return 0;
     int ok = buffer_begin(self, cursor, ofs, sz);
@@ -85,6 +99,7 @@ static PyObject *buffer_begin_access(BufferObject *self, PyObject *const *args,
 static PyObject *buffer_end_access(BufferObject *self, PyObject *Py_UNUSED(a))
 {
     self->size = 0;
+    self->active = 0;
     if (!self->cursor)
         Py_RETURN_NONE;
     CursorObject *c = (CursorObject *)Py_NewRef(self->cursor);
@@ -159,13 +174,20 @@ static PyObject *buffer_subscript(BufferObject *self, PyObject *key)
             off < c->we && smmap_read(c->c, &byte, 1, off) == 1)
             return PyLong_FromLong(byte);
     }
+    if (!self->active) { /* smmap: AttributeError on its cursor None */
+        module_state *st = buffer_state(self);
+        if (st)
+            PyErr_SetString((PyObject *)st->state_error,
+                            "SlidingWindowMapBuffer is not in access (call begin_access() first)");
+        return NULL;
+    }
     Py_ssize_t size = buffer_length(self);
     if (size < 0)
         return NULL;
     if (size > 0 && cursor_check(self->cursor) < 0)
         return NULL;
-    /* size > 0 means a cursor (begin_access succeeded); an empty buffer
-     * only answers with empty slices and IndexError. */
+    /* An empty buffer in access (size 0 asked for) only answers with empty
+     * slices and IndexError. */
     BufferCall k = {(CursorObject *)Py_XNewRef(self->cursor), self->offset};
     PyObject *r = subscript(&k, buffer_read_fn, buffer_range, size, key);
     Py_XDECREF(k.c);

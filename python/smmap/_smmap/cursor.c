@@ -25,6 +25,8 @@
  */
 #include "smmapmodule.h"
 
+#include <errno.h>
+
 /*
  * One window of one cursor, exported without copying. Exactly one of owner
  * and own keeps the window mapped: owner while that cursor stays on the
@@ -48,19 +50,6 @@ struct WindowMapObject {
     WindowMapObject **pprev, *next; /* in st->pinned while own is set */
 };
 
-int cursor_check(CursorObject *self)
-{
-    if (self->busy) {
-        PyErr_SetString(PyExc_RuntimeError, "WindowCursor is in use by another thread");
-        return -1;
-    }
-    if (!self->c) {
-        PyErr_SetString(PyExc_ValueError, "WindowCursor is not associated with a file");
-        return -1;
-    }
-    return 0;
-}
-
 static void cursor_dealloc(CursorObject *self);
 
 static module_state *cursor_state(CursorObject *self)
@@ -68,15 +57,32 @@ static module_state *cursor_state(CursorObject *self)
     return get_state((PyObject *)self, (destructor)cursor_dealloc);
 }
 
+/* CursorStateError(msg); returns -1. */
+static int state_error(CursorObject *self, const char *msg)
+{
+    module_state *st = cursor_state(self);
+    if (st)
+        PyErr_SetString((PyObject *)st->state_error, msg);
+    return -1;
+}
+
+int cursor_check(CursorObject *self)
+{
+    if (self->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "WindowCursor is in use by another thread");
+        return -1;
+    }
+    if (!self->c)
+        return state_error(self, "WindowCursor is not associated with a file");
+    return 0;
+}
+
 static int cursor_check_valid(CursorObject *self)
 {
     if (cursor_check(self) < 0)
         return -1;
-    if (!self->we) {
-        PyErr_SetString(PyExc_ValueError,
-                        "WindowCursor has no region in use (call use_region() first)");
-        return -1;
-    }
+    if (!self->we)
+        return state_error(self, "WindowCursor has no region in use (call use_region() first)");
     return 0;
 }
 
@@ -351,9 +357,13 @@ static int cursor_open(CursorObject *self, ManagerObject *man, PyObject *path_or
         long fd = PyLong_AsLong(path_or_fd);
         if (fd == -1 && PyErr_Occurred())
             return -1;
-        if (fd < 0 || fd > INT32_MAX) {
-            PyErr_SetString(PyExc_ValueError, fd < 0 ? "file descriptor must not be negative"
-                                                     : "file descriptor out of range");
+        /* as os.fstat(), which smmap called on it */
+        if (fd < 0) {
+            set_error(-EBADF, NULL);
+            return -1;
+        }
+        if (fd > INT32_MAX) {
+            PyErr_SetString(PyExc_OverflowError, "file descriptor out of range");
             return -1;
         }
         Py_BEGIN_ALLOW_THREADS
@@ -365,7 +375,7 @@ static int cursor_open(CursorObject *self, ManagerObject *man, PyObject *path_or
         }
     } else {
         PyObject *bytes = NULL;
-        if (!PyUnicode_FSConverter(path_or_fd, &bytes))
+        if (!fs_path(path_or_fd, &bytes))
             return -1;
         const char *path = PyBytes_AS_STRING(bytes);
         Py_BEGIN_ALLOW_THREADS
@@ -482,9 +492,10 @@ static PyObject *cursor_use_region(CursorObject *self, PyObject *const *args,
     static const char *const names[] = {"offset", "size", "flags"};
     PyObject *a[3] = {NULL, NULL, NULL};
     uint64_t off = 0, size = 0;
+    /* size None is 0, "as much as the window holds", as smmap's "size or ..." */
     if (parse_args("use_region", names, 3, args, nargs, kwnames, a) < 0 ||
-        (a[0] && get_u64(a[0], &off, "offset") < 0) ||
-        (a[1] && get_u64(a[1], &size, "size") < 0))
+        (a[0] && get_offset(a[0], &off, "offset") < 0) ||
+        (a[1] && a[1] != Py_None && get_offset(a[1], &size, "size") < 0))
         return NULL;
     /* flags (extra os.open flags in smmap) has no meaning here: files are
      * opened by the library, read-only. */
@@ -559,15 +570,27 @@ static PyObject *cursor_ofs_end(CursorObject *self, PyObject *Py_UNUSED(a))
     return PyLong_FromUnsignedLongLong(smmap_end(self->c));
 }
 
-static PyObject *cursor_includes_ofs(CursorObject *self, PyObject *ofs)
+/* Whether ofs (an int, or a float compared as it is, as smmap did) lies
+ * in [begin, end): 1, 0, or -1 with an exception set. */
+static int includes(PyObject *ofs, uint64_t begin, uint64_t end)
 {
+    if (PyFloat_Check(ofs)) {
+        double d = PyFloat_AS_DOUBLE(ofs);
+        return d >= (double)begin && d < (double)end;
+    }
     int overflow;
     long long v = PyLong_AsLongLongAndOverflow(ofs, &overflow);
     if (v == -1 && PyErr_Occurred())
+        return -1;
+    return !overflow && v >= 0 && (uint64_t)v >= begin && (uint64_t)v < end;
+}
+
+static PyObject *cursor_includes_ofs(CursorObject *self, PyObject *ofs)
+{
+    if (cursor_check_valid(self) < 0)
         return NULL;
-    if (overflow || v < 0 || !self->c || self->busy)
-        Py_RETURN_FALSE;
-    return PyBool_FromLong(smmap_includes(self->c, (uint64_t)v));
+    int in = includes(ofs, smmap_begin(self->c), smmap_end(self->c));
+    return in < 0 ? NULL : PyBool_FromLong(in);
 }
 
 static PyObject *cursor_file_size(CursorObject *self, PyObject *Py_UNUSED(a))
@@ -579,12 +602,20 @@ static PyObject *cursor_file_size(CursorObject *self, PyObject *Py_UNUSED(a))
 
 static PyObject *cursor_path_or_fd(CursorObject *self, PyObject *Py_UNUSED(a))
 {
-    return Py_NewRef(self->path_or_fd ? self->path_or_fd : Py_None);
+    if (!self->path_or_fd) {
+        state_error(self, "WindowCursor is not associated with a file");
+        return NULL;
+    }
+    return Py_NewRef(self->path_or_fd);
 }
 
 static PyObject *cursor_path(CursorObject *self, PyObject *Py_UNUSED(a))
 {
-    if (!self->path_or_fd || PyLong_Check(self->path_or_fd)) {
+    if (!self->path_or_fd) {
+        state_error(self, "WindowCursor is not associated with a file");
+        return NULL;
+    }
+    if (PyLong_Check(self->path_or_fd)) {
         PyErr_SetString(PyExc_ValueError,
                         "Path queried although mapping was applied to a file descriptor");
         return NULL;
@@ -594,7 +625,11 @@ static PyObject *cursor_path(CursorObject *self, PyObject *Py_UNUSED(a))
 
 static PyObject *cursor_fd(CursorObject *self, PyObject *Py_UNUSED(a))
 {
-    if (!self->path_or_fd || !PyLong_Check(self->path_or_fd)) {
+    if (!self->path_or_fd) {
+        state_error(self, "WindowCursor is not associated with a file");
+        return NULL;
+    }
+    if (!PyLong_Check(self->path_or_fd)) {
         PyErr_SetString(PyExc_ValueError,
                         "File descriptor queried although mapping was generated from path");
         return NULL;
@@ -651,7 +686,8 @@ static PyObject *cursor_assign(CursorObject *self, PyObject *rhs)
     if (!st)
         return NULL;
     if (!PyObject_TypeCheck(rhs, st->cursor_type)) {
-        PyErr_SetString(PyExc_TypeError, "assign() needs a WindowCursor");
+        PyErr_Format((PyObject *)st->cursor_type_error, "assign() needs a WindowCursor, not %.200s",
+                     Py_TYPE(rhs)->tp_name);
         return NULL;
     }
     if (cursor_assign_from(self, (CursorObject *)rhs) < 0)
@@ -1029,12 +1065,8 @@ static PyObject *region_size(RegionObject *r, PyObject *Py_UNUSED(a))
 
 static PyObject *region_includes_ofs(RegionObject *r, PyObject *ofs)
 {
-    int overflow;
-    long long v = PyLong_AsLongLongAndOverflow(ofs, &overflow);
-    if (v == -1 && PyErr_Occurred())
-        return NULL;
-    return PyBool_FromLong(!overflow && v >= 0 && (uint64_t)v >= r->begin &&
-                           (uint64_t)v < r->end);
+    int in = includes(ofs, r->begin, r->end);
+    return in < 0 ? NULL : PyBool_FromLong(in);
 }
 
 static PyObject *region_buffer(RegionObject *r, PyObject *Py_UNUSED(a))

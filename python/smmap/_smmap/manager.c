@@ -4,6 +4,8 @@
  */
 #include "smmapmodule.h"
 
+#include <string.h>
+
 static void free_manager(smmap_manager *m)
 {
     /* The last reference unmaps every window. */
@@ -34,7 +36,9 @@ static int manager_init(ManagerObject *self, PyObject *args, PyObject *kwds)
                                      to_u64, &mem, to_u64, &max_handles))
         return -1;
     if (ws > SIZE_MAX || max_handles > UINT32_MAX) {
-        PyErr_SetString(PyExc_OverflowError, "window_size or max_handles too large");
+        PyErr_Format(PyExc_OverflowError, "%s: %llu is more than this system can have",
+                     ws > SIZE_MAX ? "window_size" : "max_open_handles",
+                     ws > SIZE_MAX ? ws : max_handles);
         return -1;
     }
     /* Cursors being made in other threads use the C manager without the
@@ -50,6 +54,16 @@ static int manager_init(ManagerObject *self, PyObject *args, PyObject *kwds)
     Py_BEGIN_ALLOW_THREADS
     rc = smmap_manager_new(&m, &opt);
     Py_END_ALLOW_THREADS
+    const char *field;
+    char why[160];
+    if (rc == SMMAP_EINVAL && smmap_options_check(&opt, &field, why, sizeof why) != 0) {
+        /* the library's name for the field, as smmap's keyword */
+        const char *name = strcmp(field, "max_memory") == 0    ? "max_memory_size"
+                           : strcmp(field, "max_handles") == 0 ? "max_open_handles"
+                                                               : field;
+        PyErr_Format(PyExc_ValueError, "%s: %s", name, why);
+        return -1;
+    }
     if (rc != 0) {
         set_error(rc, NULL);
         return -1;
@@ -212,7 +226,7 @@ static PyObject *manager_collect_path(ManagerObject *self, PyObject *arg)
 {
     smmap_manager *m = manager_get(self);
     PyObject *prefix = NULL;
-    if (!m || !PyUnicode_FSConverter(arg, &prefix))
+    if (!m || !fs_path(arg, &prefix))
         return NULL;
     int n;
     const char *s = PyBytes_AS_STRING(prefix);

@@ -87,6 +87,16 @@ int pypy_gc(module_state *st)
 
 /* ------------------------------------------------------ argument parsing */
 
+int fs_path(PyObject *o, PyObject **bytes)
+{
+    PyObject *p = PyOS_FSPath(o);
+    if (!p)
+        return 0;
+    int ok = PyUnicode_FSConverter(p, bytes);
+    Py_DECREF(p);
+    return ok;
+}
+
 /* Match METH_FASTCALL arguments to names[0..n): positional ones first, then
  * keywords. out[] must start as NULL ("not given"). */
 int parse_args(const char *fname, const char *const *names, int n, PyObject *const *args,
@@ -120,28 +130,46 @@ int parse_args(const char *fname, const char *const *names, int n, PyObject *con
     return 0;
 }
 
-/* A non-negative integer: ValueError if negative, OverflowError past 2**64. */
-int get_u64(PyObject *o, uint64_t *v, const char *what)
+int get_offset(PyObject *o, uint64_t *v, const char *what)
 {
-    int overflow;
-    long long x;
+    if (PyFloat_Check(o)) {
+        double d = PyFloat_AS_DOUBLE(o);
+        if (d != d) {
+            PyErr_Format(PyExc_ValueError, "%s: cannot convert float NaN to integer", what);
+            return -1;
+        }
+        if (d <= -1.0) {
+            PyErr_Format(PyExc_ValueError, "%s: must not be negative, got %R", what, o);
+            return -1;
+        }
+        *v = d < 0 ? 0 : d >= 18446744073709551616.0 ? UINT64_MAX : (uint64_t)d;
+        return 0;
+    }
     /* Before 3.10, PyNumber_Index() returns an int subclass (True, an
      * IntEnum) as it is: read the value from what it returns. */
     PyObject *i = PyLong_CheckExact(o) ? Py_NewRef(o) : PyNumber_Index(o);
-    if (!i)
+    if (!i) {
+        if (PyErr_ExceptionMatches(PyExc_TypeError)) {
+            PyErr_Clear();
+            PyErr_Format(PyExc_TypeError, "%s: expected an int or a float, got %.200s", what,
+                         Py_TYPE(o)->tp_name);
+        }
         return -1;
-    x = PyLong_AsLongLongAndOverflow(i, &overflow);
+    }
+    int overflow;
+    long long x = PyLong_AsLongLongAndOverflow(i, &overflow);
     int rc = 0;
     if (x == -1 && PyErr_Occurred()) {
         rc = -1;
     } else if (overflow > 0) {
         unsigned long long u = PyLong_AsUnsignedLongLong(i);
-        if (u == (unsigned long long)-1 && PyErr_Occurred())
-            rc = -1;
-        else
-            *v = u;
+        if (u == (unsigned long long)-1 && PyErr_Occurred()) {
+            PyErr_Clear();
+            u = UINT64_MAX;
+        }
+        *v = u;
     } else if (overflow < 0 || x < 0) {
-        PyErr_Format(PyExc_ValueError, "%s must not be negative", what);
+        PyErr_Format(PyExc_ValueError, "%s: must not be negative, got %R", what, o);
         rc = -1;
     } else {
         *v = (uint64_t)x;
@@ -260,6 +288,17 @@ static int add_type(PyObject *m, const char *name, PyTypeObject *type)
     return 0;
 }
 
+/* An exception that is both base and AttributeError, which smmap raised
+ * for the same misuse (its code reached for an attribute of None or of the
+ * wrong object). */
+static PyTypeObject *new_error(const char *name, const char *doc, PyObject *base)
+{
+    PyObject *bases = PyTuple_Pack(2, base, PyExc_AttributeError);
+    PyObject *e = bases ? PyErr_NewExceptionWithDoc(name, doc, bases, NULL) : NULL;
+    Py_XDECREF(bases);
+    return (PyTypeObject *)e;
+}
+
 static int module_exec(PyObject *m)
 {
     module_state *st = PyModule_GetState(m);
@@ -271,7 +310,18 @@ static int module_exec(PyObject *m)
         !(st->cursor_type = new_type(m, &cursor_spec)) ||
         !(st->wmap_type = new_type(m, &wmap_spec)) ||
         !(st->region_type = new_type(m, &region_spec)) ||
-        !(st->buffer_type = new_type(m, &buffer_spec)))
+        !(st->buffer_type = new_type(m, &buffer_spec)) ||
+        !(st->state_error = new_error(
+              "smmap.mman.CursorStateError",
+              "A call that the cursor's or buffer's state does not allow: a cursor\n"
+              "not associated with a file, or without a region in use; a buffer\n"
+              "not in access. A ValueError, and an AttributeError as smmap raised.",
+              PyExc_ValueError)) ||
+        !(st->cursor_type_error = new_error(
+              "smmap.mman.CursorTypeError",
+              "Not a WindowCursor where one is needed. A TypeError, and an\n"
+              "AttributeError as smmap raised.",
+              PyExc_TypeError)))
         return -1;
 #ifdef PYPY_VERSION
     if (!(st->span_type = new_type(m, &span_spec)) || add_type(m, "Span", st->span_type) < 0)
@@ -289,6 +339,8 @@ static int module_exec(PyObject *m)
         add_type(m, "WindowMap", st->wmap_type) < 0 ||
         add_type(m, "Region", st->region_type) < 0 ||
         add_type(m, "SlidingWindowMapBuffer", st->buffer_type) < 0 ||
+        add_type(m, "CursorStateError", st->state_error) < 0 ||
+        add_type(m, "CursorTypeError", st->cursor_type_error) < 0 ||
         PyModule_AddIntConstant(m, "SLIDING", SMMAP_SLIDING) < 0 ||
         PyModule_AddIntConstant(m, "STATIC", SMMAP_STATIC) < 0 ||
         PyModule_AddStringConstant(m, "LIBRARY_VERSION", smmap_version_string()) < 0)
@@ -304,6 +356,8 @@ static int module_traverse(PyObject *m, visitproc visit, void *arg)
     Py_VISIT(st->wmap_type);
     Py_VISIT(st->region_type);
     Py_VISIT(st->buffer_type);
+    Py_VISIT(st->state_error);
+    Py_VISIT(st->cursor_type_error);
 #ifdef PYPY_VERSION
     Py_VISIT(st->span_type);
 #endif
@@ -318,6 +372,8 @@ static int module_clear(PyObject *m)
     Py_CLEAR(st->wmap_type);
     Py_CLEAR(st->region_type);
     Py_CLEAR(st->buffer_type);
+    Py_CLEAR(st->state_error);
+    Py_CLEAR(st->cursor_type_error);
 #ifdef PYPY_VERSION
     Py_CLEAR(st->span_type);
 #endif

@@ -100,6 +100,7 @@ typedef struct WindowMapObject WindowMapObject;
 
 typedef struct {
     PyTypeObject *manager_type, *cursor_type, *wmap_type, *region_type, *buffer_type;
+    PyTypeObject *state_error, *cursor_type_error; /* CursorStateError, CursorTypeError */
     WindowMapObject *pinned; /* the WindowMaps that keep a window by themselves */
 #ifdef PYPY_VERSION
     PyTypeObject *span_type; /* see cursor.c */
@@ -138,9 +139,16 @@ extern PyBufferProcs wmap_as_buffer;
  * an exception only on 3.8, if someone took MODULE_KEY from the type. */
 module_state *get_state(PyObject *self, destructor dealloc);
 void set_error(int64_t code, PyObject *filename);
+/* A path (str, bytes, os.PathLike) as bytes: PyUnicode_FSConverter(),
+ * whose PyPy takes no os.PathLike, given os.fspath() of it. */
+int fs_path(PyObject *o, PyObject **bytes);
 int parse_args(const char *fname, const char *const *names, int n, PyObject *const *args,
                Py_ssize_t nargs, PyObject *kwnames, PyObject **out);
-int get_u64(PyObject *o, uint64_t *v, const char *what);
+/* An offset or a size as smmap took them: an int, or a float truncated
+ * toward zero; past 2**64 - 1 it is 2**64 - 1 (past any file's end). A
+ * negative value or NaN is a ValueError, another type a TypeError, each
+ * message starting with what. */
+int get_offset(PyObject *o, uint64_t *v, const char *what);
 
 /* Bytes of the positions start, start+step, ... (len of them) of a
  * sequence of the given size, read through read(obj, dst, n, pos). */
