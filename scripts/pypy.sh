@@ -1,11 +1,12 @@
 #!/bin/bash
 # The Python drop-in on Debian's PyPy 3 (pypy3, pypy3-dev: cpyext): the
 # extension compiled with cc and PyPy's sysconfig against the static library
-# of BUILD (default build-test), as scripts/python-versions.sh does for
-# CPython, then smmap's own suite (Debian's python3-smmap ships it) and
-# tests/python/unittest_versions.py with unittest (PyPy has no pytest).
-# Upstream's pure-Python smmap runs the same suite on the same PyPy for
-# comparison (shown, not counted). The three run side by side. Prints a line
+# (and generated headers) of BUILD (default build-test), as
+# scripts/python-versions.sh does for CPython, then smmap's own suite
+# (Debian's python3-smmap ships it) and tests/python/unittest_versions.py
+# with unittest (PyPy has no pytest), and the call-by-call comparison with
+# smmap (tests/python/api_probe.py --check, one test). Upstream's pure-Python smmap runs smmap's suite on the same PyPy
+# for comparison (shown, not counted). All run side by side. Prints a line
 # per suite and a last line "N passed, N failed" (tests of the drop-in);
 # exits non-zero on failure.
 set -u
@@ -13,6 +14,10 @@ cd "$(dirname "$0")/.."
 build=${1:-build-test}
 py=$(command -v pypy3) || { echo "no pypy3: nothing to run"; echo "0 passed, 0 failed"; exit 0; }
 upstream=/usr/lib/python3/dist-packages/smmap
+# Debian's python3-smmap, not the drop-in's package that replaces it while
+# tests/packaging runs
+have_upstream=0
+[ -d "$upstream/test" ] && ! compgen -G "$upstream/_smmap*" >/dev/null && have_upstream=1
 suites=(smmap.test.test_buf smmap.test.test_mman smmap.test.test_tutorial smmap.test.test_util)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -21,7 +26,7 @@ ver=$("$py" -c 'import sys; print("%d.%d, PyPy %d.%d.%d" % (sys.version_info[:2]
 dir=$tmp/dropin
 mkdir -p "$dir/smmap"
 cp python/smmap/*.py "$dir/smmap/"
-[ -d "$upstream/test" ] && cp -r "$upstream/test" "$dir/smmap/test"
+[ "$have_upstream" = 1 ] && cp -r "$upstream/test" "$dir/smmap/test"
 cp tests/python/unittest_versions.py "$dir/"
 inc=$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
 suffix=$("$py" -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
@@ -42,11 +47,15 @@ run() { # NAME DIR MODULE...: in the background, log in $tmp/NAME.log
         >"$tmp/$name.log" 2>&1 &
 }
 run versions "$dir" unittest_versions
-if [ -d "$upstream/test" ]; then
+if [ "$have_upstream" = 1 ]; then
+    (PYTHONPATH= "$py" tests/python/api_probe.py --ours "$dir" --check; echo "exit $?") \
+        >"$tmp/probe.log" 2>&1 &
     run suite "$dir" "${suites[@]}"
     mkdir -p "$tmp/upstream"
     cp -r "$upstream" "$tmp/upstream/"
     run upstream "$tmp/upstream" "${suites[@]}"
+else
+    echo "pypy $ver: no Debian python3-smmap: neither smmap's suite nor the comparison runs"
 fi
 wait
 
@@ -72,5 +81,13 @@ for name in versions suite; do
     echo "pypy $ver: $label on the drop-in: $((ran - bad))/$ran passed"
     passed=$((passed + ran - bad)) failed=$((failed + bad))
 done
+if [ -f "$tmp/probe.log" ]; then
+    if grep -qx "exit 0" "$tmp/probe.log"; then
+        passed=$((passed + 1))
+    else
+        tail -n 30 "$tmp/probe.log"; failed=$((failed + 1))
+    fi
+    echo "pypy $ver: $(grep -E '^[0-9]+ of [0-9]+ cases' "$tmp/probe.log" || echo "api_probe.py failed")"
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

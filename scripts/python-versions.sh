@@ -2,10 +2,10 @@
 # The Python drop-in on every CPython pyenv has (3.8 and later): Debian's
 # meson cannot find Python >= 3.12 and meson-python 0.12 wants >= 3.10, so
 # the extension is compiled here with cc and each interpreter's sysconfig
-# against the static library of BUILD (default build-test), and tested with
-# unittest alone (these interpreters have no pytest and no PyPI): smmap's
-# own suite (Debian's python3-smmap ships it) and
-# tests/python/unittest_versions.py. Prints one line per interpreter and a
+# against the static library (and generated headers) of BUILD (default
+# build-test), and tested with unittest alone (these interpreters have no
+# pytest and no PyPI): smmap's own suite (Debian's python3-smmap ships it)
+# and tests/python/unittest_versions.py. Prints one line per interpreter and a
 # last line "N passed, N failed" (interpreters); exits non-zero on failure.
 set -u
 cd "$(dirname "$0")/.."
