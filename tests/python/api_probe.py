@@ -38,33 +38,34 @@ def upstream_installed():
     d = os.path.join(UPSTREAM, "smmap")
     return os.path.isfile(os.path.join(d, "mman.py")) and not glob.glob(os.path.join(d, "_smmap*"))
 
+
 # The differences docs/python.md lists: case name (a regular expression,
 # matched whole) -> the row of its table ("Differences from smmap 5.0.2").
 KNOWN = {
-    r"version_info": "version (the reference is Debian's 5.0.0, which says (5, 0, 0))",
-    r"(Sliding|Static)WindowMapManager\(window_1\)\.use": "window_size rounded to pages",
+    r"version_info": "version (Debian's python3-smmap is 5.0.0 and says so)",
+    r"(Sliding|Static)WindowMapManager\(window_1\)\.use": "window_size",
     r"SlidingWindowMapManager\(window_float\)\.use|use_region\((1\.5, 5|0, 5\.5|W \+ 0\.5, 5)\)\..*"
-    r"|SlidingWindowMapBuffer\((1\.5|W \+ 0\.5, 10|0, 10\.5)\)\..*": "floats truncated",
+    r"|SlidingWindowMapBuffer\((1\.5|W \+ 0\.5, 10|0, 10\.5)\)\..*": "floats as sizes and offsets",
     r"(Sliding|Static)WindowMapManager\((memory|handles)_(str|none)\)(\.use)?":
-        "limits of the wrong type",
+        "limits of another type",
     r"(Sliding|Static)WindowMapManager\(handles_(0|negative)\)(\.use)?": "max_open_handles",
     r"manager_default_handles": "max_open_handles",
     r"make_cursor\((bytes|pathlike)\)\.use_region|cursor_fd_of_bytes_path": "paths",
-    r"make_cursor\((missing|directory|none|float|negative_fd)\)": "make_cursor opens the file",
-    r"(unassociated|no_manager)\.copy": "copies",
+    r"make_cursor\((missing|directory|none|float|negative_fd)\)": "make_cursor()",
+    r"(unassociated|no_manager)\.copy": "copy.copy(cursor), assign()",
     r"unused\.size": "size() after unuse_region()",
     r"use_region\(offset=5\)\.(where|buffer)": "window geometry",
     r"use_region\((-5, 10|-5|10, -5)\)\..*|SlidingWindowMapBuffer\(-5\)\..*":
         "negative offsets and sizes",
-    r"window_cursor_bad_manager": "WindowCursor(manager)",
+    r"window_cursor_bad_manager": "WindowCursor(manager) with something else than a manager",
     r"map_type|map_mmap_methods": "map()",
     r"region_type|names_region": "region()",
-    r"buffer_uninitialized_len|SlidingWindowMapBuffer\(SIZE\)\.begin_access": "len() of a buffer",
+    r"buffer_uninitialized_len|SlidingWindowMapBuffer\(SIZE\)\.begin_access": "len(buf)",
     r"SlidingWindowMapBuffer\((100|offset=100, size=50|SIZE - 1|100, flags=0)\)\.first_last"
     r"|buffer_begin_access_keeps_cursor": "buffer indexes",
     r"buffer\[(10:5|:0|0:30:3|::-1|len - 5:len \+ 5)\]": "buffer slices",
     r"buffer\[(0:10|W - 5:W \+ 5|-10:)\]": "buffer slice types",
-    r"buffer_after_end_access": "a buffer not in access",
+    r"buffer_after_end_access": "misusing a cursor ..., or a buffer not in access",
 }
 
 
@@ -518,8 +519,9 @@ def map_as_buffer(sm, path, data):
     base = c.region().ofs_begin()
     with memoryview(m) as v:
         view = (v.readonly, len(v) == len(m), bytes(v[:10]) == data[base:base + 10])
+    whole = data[base:base + len(m)]
     return (view, struct.unpack_from(">L", m, 4) == struct.unpack_from(">L", data, base + 4),
-            zlib.crc32(m) == zlib.crc32(data[base:base + len(m)]), bytes(m) == data[base:base + len(m)])
+            zlib.crc32(m) == zlib.crc32(whole), bytes(m) == whole)
 
 
 @case
@@ -560,8 +562,9 @@ def map_static_is_whole_file(sm, path, data):
 def region_queries(sm, path, data):
     c = cursor(sm, path).use_region(W + 3, 10)
     r = c.region()
-    return (r.client_count(), r.ofs_begin() <= W + 3 < r.ofs_end(), r.size() == r.ofs_end() - r.ofs_begin(),
-            r.includes_ofs(W + 3), r.includes_ofs(r.ofs_end()), c.region() == r)
+    return (r.client_count(), r.ofs_begin() <= W + 3 < r.ofs_end(),
+            r.size() == r.ofs_end() - r.ofs_begin(), r.includes_ofs(W + 3),
+            r.includes_ofs(r.ofs_end()), c.region() == r)
 
 
 @case
