@@ -49,15 +49,36 @@ def _number(name, value):
                         % (name, type(value).__name__)) from None
 
 
-def _options(window_size, max_memory_size, max_open_handles):
+def _from_env(window, memory, handles, default_window):
+    """The limits left at their defaults, from SMMAP_WINDOW_SIZE,
+    SMMAP_MAX_MEMORY and SMMAP_MAX_HANDLES where those are set (the library's
+    smmap_options_from_env): so that the manager a program makes with no
+    arguments, as gitdb and GitPython do at import, is configured without
+    code. A limit given explicitly wins; a bad variable raises ValueError
+    naming it."""
+    if window != default_window and memory != 0 and handles != sys.maxsize:
+        return window, memory, handles
+    env_window, env_memory, env_handles = _smmap.options_from_env()
+    if window == default_window and env_window:
+        window = env_window
+    if memory == 0 and env_memory:
+        memory = env_memory
+    if handles == sys.maxsize and env_handles:
+        handles = env_handles
+    return window, memory, handles
+
+
+def _options(window_size, max_memory_size, max_open_handles, default_window=None):
     """smmap's keywords as window_size (an int, as given) and the library's
-    max_memory and max_handles (0: its default). smmap took any limits, soft
-    ones: a cap below two pages (also negative) is two pages, and one below
-    the window_size asked for is lifted to one window, which is what smmap
-    mapped then."""
+    max_memory and max_handles (0: its default), with the environment's for
+    those left at their defaults (default_window: window_size's; None where
+    it means nothing). smmap took any limits, soft ones: a cap below two
+    pages (also negative) is two pages, and one below the window_size asked
+    for is lifted to one window, which is what smmap mapped then."""
     window = _number("window_size", window_size)
     memory = _number("max_memory_size", max_memory_size)
     handles = _number("max_open_handles", max_open_handles)
+    window, memory, handles = _from_env(window, memory, handles, default_window)
     if handles < 1:
         raise ValueError("max_open_handles: must be at least 1, got %d" % handles)
     if memory != 0:
@@ -138,6 +159,7 @@ class SlidingWindowMapManager(StaticWindowMapManager):
     __slots__ = ()
 
     def __init__(self, window_size=-1, max_memory_size=0, max_open_handles=sys.maxsize):
-        window, memory, handles = _options(window_size, max_memory_size, max_open_handles)
+        window, memory, handles = _options(window_size, max_memory_size, max_open_handles,
+                                           default_window=-1)
         kind = _smmap.SLIDING if window else _smmap.STATIC
         _smmap.Manager.__init__(self, kind, max(window, 0), memory, handles)

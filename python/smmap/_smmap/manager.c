@@ -241,6 +241,38 @@ static PyObject *manager_collect_path(ManagerObject *self, PyObject *arg)
     return PyLong_FromLong(n);
 }
 
+/* One tuple per smmap_manager_walk() entry, appended to the list arg. */
+static int walk_one(void *arg, const smmap_window_info *w)
+{
+    PyObject *path = w->path ? PyUnicode_DecodeFSDefault(w->path) : Py_NewRef(Py_None);
+    PyObject *t = path ? Py_BuildValue("(NKKkkOO)", path, (unsigned long long)w->begin,
+                                       (unsigned long long)w->end, (unsigned long)w->users,
+                                       (unsigned long)w->cursors, w->read ? Py_True : Py_False,
+                                       w->deleted ? Py_True : Py_False)
+                       : NULL;
+    int rc = t ? PyList_Append(arg, t) : -1;
+    Py_XDECREF(t);
+    return rc < 0 ? -1 : 0;
+}
+
+static PyObject *manager_windows(ManagerObject *self, PyObject *Py_UNUSED(a))
+{
+    smmap_manager *m = manager_get(self);
+    PyObject *list = m ? PyList_New(0) : NULL;
+    if (!list)
+        return NULL;
+    /* The walk holds the manager's lock, under which nothing here waits
+     * for another thread: the list grows with the GIL held throughout. */
+    int n = smmap_manager_walk(m, walk_one, list);
+    if (n < 0) {
+        if (!PyErr_Occurred())
+            set_error(n, NULL);
+        Py_DECREF(list);
+        return NULL;
+    }
+    return list;
+}
+
 static PyMethodDef manager_methods[] = {
     {"_collect_path", (PyCFunction)manager_collect_path, METH_O,
      "Unmap the idle windows of the files under a path prefix; return how many."},
@@ -262,6 +294,12 @@ static PyMethodDef manager_methods[] = {
      "Cap on the bytes mapped."},
     {"stats", (PyCFunction)manager_stats, METH_NOARGS,
      "The library's counters (smmap_stats) as a dict."},
+    {"windows", (PyCFunction)manager_windows, METH_NOARGS,
+     "Who holds what: a list of (path, begin, end, users, cursors, read, deleted), one per "
+     "window (users 0: idle, cached; read: filled by reads, the system refused to map the "
+     "file; deleted: the file was found deleted or replaced) and one per open file without "
+     "a window (begin == end == 0). path is None for a file known by fd only. An extension "
+     "to smmap's API."},
     {NULL, NULL, 0, NULL}};
 
 static PyType_Slot manager_slots[] = {

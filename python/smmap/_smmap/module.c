@@ -385,6 +385,26 @@ static void module_free(void *m)
     module_clear((PyObject *)m);
 }
 
+/* The SMMAP_* variables (smmap_options_from_env) as (window_size,
+ * max_memory, max_handles), 0 where unset; ValueError naming a bad one. */
+static PyObject *options_from_env(PyObject *Py_UNUSED(m), PyObject *Py_UNUSED(a))
+{
+    smmap_options o = {0};
+    char why[256];
+    if (smmap_options_from_env(&o, why, sizeof why) != 0) {
+        PyErr_SetString(PyExc_ValueError, why);
+        return NULL;
+    }
+    return Py_BuildValue("(KKk)", (unsigned long long)o.window_size,
+                         (unsigned long long)o.max_memory, (unsigned long)o.max_handles);
+}
+
+static PyMethodDef module_methods[] = {
+    {"options_from_env", options_from_env, METH_NOARGS,
+     "The limits SMMAP_WINDOW_SIZE, SMMAP_MAX_MEMORY and SMMAP_MAX_HANDLES set, as "
+     "(window_size, max_memory, max_handles), 0 where unset."},
+    {NULL, NULL, 0, NULL}};
+
 static PyModuleDef_Slot module_slots[] = {
     {Py_mod_exec, (void *)module_exec},
     {0, NULL}};
@@ -394,6 +414,7 @@ static struct PyModuleDef module = {
     .m_name = "smmap._smmap",
     .m_doc = "libsmmap for the smmap drop-in package (use smmap, not this).",
     .m_size = sizeof(module_state),
+    .m_methods = module_methods,
     .m_slots = module_slots,
     .m_traverse = module_traverse,
     .m_clear = module_clear,
