@@ -12,12 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static smmap_manager *sliding(size_t window)
-{
-    smmap_options o = {.kind = SMMAP_SLIDING, .window_size = window};
-    return util_manager(&o);
-}
-
 static smmap_buffer *make_buffer(smmap_cursor *c, uint64_t off, uint64_t size)
 {
     smmap_buffer *b = NULL;
@@ -46,9 +40,8 @@ static void py_slice(int64_t n, int64_t start, int64_t stop, int64_t *begin, int
 TEST(buffer, sizes_and_clipping)
 {
     uint64_t fsize = 100 * KiB;
-    const char *p = util_make_file("f", fsize, 41);
-    smmap_manager *m = sliding(64 * KiB);
-    smmap_cursor *c = util_cursor(m, p);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
+    smmap_cursor *c = util_cursor(m, util_make_file("f", fsize, 41));
     smmap_buffer *b;
 
     b = make_buffer(c, 0, 0);
@@ -89,9 +82,8 @@ TEST(buffer, sizes_and_clipping)
 TEST(buffer, byte_access_and_negative_indexes)
 {
     uint64_t fsize = 300 * KiB, off = 12345, size = 200 * KiB + 7;
-    const char *p = util_make_file("f", fsize, 42);
-    smmap_manager *m = sliding(64 * KiB);
-    smmap_cursor *c = util_cursor(m, p);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
+    smmap_cursor *c = util_cursor(m, util_make_file("f", fsize, 42));
     smmap_buffer *b = make_buffer(c, off, size);
     int64_t n = (int64_t)size;
 
@@ -120,9 +112,8 @@ TEST(buffer, byte_access_and_negative_indexes)
 TEST(buffer, slices_follow_python_rules)
 {
     uint64_t fsize = 200 * KiB, off = 3333, size = 150 * KiB;
-    const char *p = util_make_file("f", fsize, 43);
-    smmap_manager *m = sliding(64 * KiB);
-    smmap_cursor *c = util_cursor(m, p);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
+    smmap_cursor *c = util_cursor(m, util_make_file("f", fsize, 43));
     smmap_buffer *b = make_buffer(c, off, size);
     int64_t n = (int64_t)size;
     unsigned char *dst = malloc(size + 16);
@@ -185,11 +176,9 @@ TEST(buffer, spans_many_windows)
 {
     size_t pg = util_page();
     uint64_t fsize = 2 * MiB + 999, off = 7777, size = fsize - 7777 - 1234;
-    const char *p = util_make_file("f", fsize, 44);
-    smmap_options o = {.window_size = 2 * pg, .max_memory = 8 * pg, .max_handles = 3};
-    smmap_manager *m;
-    ASSERT_EQ(smmap_manager_new(&m, &o), 0);
-    smmap_cursor *c = util_cursor(m, p);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 2 * pg, .max_memory = 8 * pg,
+                                    .max_handles = 3);
+    smmap_cursor *c = util_cursor(m, util_make_file("f", fsize, 44));
     smmap_buffer *b = make_buffer(c, off, size);
     ASSERT_EQ(smmap_buffer_size(b), size);
     unsigned char *dst = malloc(size);
@@ -201,8 +190,7 @@ TEST(buffer, spans_many_windows)
     }
     ASSERT_EQ(util_mismatch(44, off, dst, size), -1, "first wrong byte at %lld",
                  (long long)util_mismatch(44, off, dst, size));
-    smmap_stats st;
-    smmap_manager_stats(m, &st);
+    smmap_stats st = util_stats(m);
     ASSERT_GT(st.misses, 200u, "2 MiB read on through 8 KiB windows: %llu misses",
                  (unsigned long long)st.misses);
     /* at once */
@@ -222,7 +210,7 @@ TEST(buffer, spans_many_windows)
         ASSERT_EQ(smmap_buffer_byte(b, idx), util_byte(44, abs), "index %lld",
                      (long long)idx);
     }
-    smmap_manager_stats(m, &st);
+    st = util_stats(m);
     ASSERT_LE(st.windows_peak, 3u);
     free(dst);
     smmap_buffer_free(b);
@@ -232,9 +220,8 @@ TEST(buffer, spans_many_windows)
 
 TEST(buffer, own_cursor)
 {
-    const char *p = util_make_file("f", 1 * MiB, 45);
-    smmap_manager *m = sliding(64 * KiB);
-    smmap_cursor *c = util_cursor(m, p);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
+    smmap_cursor *c = util_cursor(m, util_make_file("f", 1 * MiB, 45));
     ASSERT_EQ(smmap_use(c, 800 * KiB, 64), 0);
     const unsigned char *d = smmap_data(c);
     smmap_buffer *b = make_buffer(c, 0, 0);
@@ -261,9 +248,8 @@ TEST(buffer, own_cursor)
 
 TEST(buffer, empty_file)
 {
-    const char *p = util_make_file("empty", 0, 46);
-    smmap_manager *m = sliding(64 * KiB);
-    smmap_cursor *c = util_cursor(m, p);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
+    smmap_cursor *c = util_cursor(m, util_make_file("empty", 0, 46));
     smmap_buffer *b = make_buffer(c, 0, 0);
     ASSERT_EQ(smmap_buffer_size(b), 0u);
     ASSERT_EQ(smmap_buffer_byte(b, 0), SMMAP_EINVAL);
@@ -277,9 +263,8 @@ TEST(buffer, empty_file)
 
 TEST(buffer, null_arguments)
 {
-    const char *p = util_make_file("f", 1000, 47);
-    smmap_manager *m = sliding(64 * KiB);
-    smmap_cursor *c = util_cursor(m, p);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
+    smmap_cursor *c = util_cursor(m, util_make_file("f", 1000, 47));
     smmap_buffer *b = (smmap_buffer *)(uintptr_t)1;
     ASSERT_EQ(smmap_buffer_new(NULL, 0, 0, &b), SMMAP_EINVAL);
     ASSERT_EQ(smmap_buffer_new(c, 0, 0, NULL), SMMAP_EINVAL);

@@ -14,12 +14,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static smmap_manager *sliding(size_t window)
-{
-    smmap_options o = {.kind = SMMAP_SLIDING, .window_size = window};
-    return util_manager(&o);
-}
-
 static void expect_invalid(const smmap_cursor *c)
 {
     ASSERT_EQ(smmap_valid(c), 0);
@@ -36,7 +30,7 @@ TEST(cursor, fresh_cursor_from_path)
 {
     char p[4096];
     snprintf(p, sizeof p, "%s", util_make_file("f", 12345, 1));
-    smmap_manager *m = sliding(64 * KiB);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
     smmap_cursor *c = util_cursor(m, p);
     char given[4096];
     memcpy(given, p, sizeof p);
@@ -54,7 +48,7 @@ TEST(cursor, fresh_cursor_from_path)
 TEST(cursor, fresh_cursor_from_fd)
 {
     const char *p = util_make_file("f", 100 * KiB, 2);
-    smmap_manager *m = sliding(64 * KiB);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
     int fd = open(p, O_RDONLY);
     ASSERT_GE(fd, 0);
     smmap_cursor *c = NULL;
@@ -72,10 +66,9 @@ TEST(cursor, fresh_cursor_from_fd)
 
 TEST(cursor, span_and_window_after_use)
 {
-    const char *p = util_make_file("f", 1 * MiB, 3);
     size_t pg = util_page();
-    smmap_manager *m = sliding(64 * KiB);
-    smmap_cursor *c = util_cursor(m, p);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
+    smmap_cursor *c = util_cursor(m, util_make_file("f", 1 * MiB, 3));
     uint64_t off = 300 * KiB + 17;
     ASSERT_EQ(smmap_use(c, off, 1000), 0);
     ASSERT_EQ(smmap_valid(c), 1);
@@ -107,9 +100,8 @@ TEST(cursor, span_and_window_after_use)
 
 TEST(cursor, size_zero_means_rest_of_window)
 {
-    const char *p = util_make_file("f", 1 * MiB, 4);
-    smmap_manager *m = sliding(64 * KiB);
-    smmap_cursor *c = util_cursor(m, p);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
+    smmap_cursor *c = util_cursor(m, util_make_file("f", 1 * MiB, 4));
     ASSERT_EQ(smmap_use(c, 100 * KiB + 5, 0), 0);
     ASSERT_GT(smmap_size(c), 0u);
     ASSERT_EQ(smmap_end(c), smmap_window_end(c),
@@ -128,9 +120,8 @@ TEST(cursor, size_zero_means_rest_of_window)
 TEST(cursor, end_of_file)
 {
     uint64_t size = 200 * KiB + 3;
-    const char *p = util_make_file("f", size, 5);
-    smmap_manager *m = sliding(64 * KiB);
-    smmap_cursor *c = util_cursor(m, p);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
+    smmap_cursor *c = util_cursor(m, util_make_file("f", size, 5));
 
     /* clipped at the end */
     ASSERT_EQ(smmap_use(c, size - 100, 1000), 0);
@@ -158,9 +149,8 @@ TEST(cursor, end_of_file)
 
 TEST(cursor, offset_plus_size_overflow)
 {
-    const char *p = util_make_file("f", 10 * KiB, 6);
-    smmap_manager *m = sliding(64 * KiB);
-    smmap_cursor *c = util_cursor(m, p);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
+    smmap_cursor *c = util_cursor(m, util_make_file("f", 10 * KiB, 6));
     ASSERT_EQ(smmap_use(c, 0, 10), 0);
     ASSERT_EQ(smmap_use(c, UINT64_MAX - 5, 10), SMMAP_EINVAL);
     expect_invalid(c);
@@ -178,7 +168,7 @@ TEST(cursor, offset_plus_size_overflow)
 TEST(cursor, null_arguments)
 {
     const char *p = util_make_file("f", 10 * KiB, 7);
-    smmap_manager *m = sliding(64 * KiB);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
     smmap_cursor *c = (smmap_cursor *)(uintptr_t)1;
 
     ASSERT_EQ(smmap_cursor_new(NULL, p, &c), SMMAP_EINVAL);
@@ -219,7 +209,7 @@ TEST(cursor, null_arguments)
 TEST(cursor, file_stat_rereads_size)
 {
     const char *p = util_make_file("f", 5000, 8);
-    smmap_manager *m = sliding(64 * KiB);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
     smmap_cursor *c = util_cursor(m, p);
     ASSERT_EQ(smmap_file_size(c), 5000);
     util_append(p, 5000, 3000, 8);
@@ -240,7 +230,7 @@ static void check_half_window(size_t window, uint64_t file_size, uint32_t salt, 
     snprintf(name, sizeof name, "f%zu", window);
     const char *p = util_make_file(name, file_size, salt);
     unsigned char *img = util_image(salt, file_size);
-    smmap_manager *m = sliding(window);
+    smmap_manager *m = UTIL_MANAGER(.window_size = window);
     smmap_options e;
     smmap_manager_options(m, &e);
     size_t half = e.window_size / 2;
@@ -301,10 +291,9 @@ TEST(cursor, half_window_requests_whole)
 TEST(cursor, large_requests_start_at_offset)
 {
     uint64_t size = 2 * MiB + 100;
-    const char *p = util_make_file("f", size, 25);
     unsigned char *img = util_image(25, size);
-    smmap_manager *m = sliding(64 * KiB);
-    smmap_cursor *c = util_cursor(m, p);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
+    smmap_cursor *c = util_cursor(m, util_make_file("f", size, 25));
     uint64_t rs = 99;
     for (int i = 0; i < 5000; i++) {
         uint64_t off = util_below(&rs, size);
@@ -334,7 +323,7 @@ TEST(cursor, large_requests_start_at_offset)
 TEST(cursor, long_requests_reuse_windows)
 {
     const char *p = util_make_file("f", 1 * MiB, 26);
-    smmap_manager *m = sliding(64 * KiB);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
     smmap_cursor *c = util_cursor(m, p), *d = util_cursor(m, p);
     for (int i = 0; i < 5; i++) {
         ASSERT_EQ(smmap_use(c, 40000, 60000), 0);
@@ -346,8 +335,7 @@ TEST(cursor, long_requests_reuse_windows)
     ASSERT_EQ(smmap_window_users(d), 2, "d shares c's window");
     smmap_unuse(c);
     smmap_unuse(d);
-    smmap_stats st;
-    smmap_manager_stats(m, &st);
+    smmap_stats st = util_stats(m);
     ASSERT_EQ(st.mmap_calls, 1, "mapped %llu times", (unsigned long long)st.mmap_calls);
     ASSERT_EQ(st.munmap_calls, 0);
     ASSERT_EQ(st.hits, 5);
@@ -372,9 +360,8 @@ static uint64_t window_resident(const smmap_cursor *c)
 TEST(cursor, reading_on_maps_the_next_window_populated)
 {
     util_require_populate();
-    const char *p = util_make_file("f", 1 * MiB, 31);
-    smmap_manager *m = sliding(64 * KiB);
-    smmap_cursor *c = util_cursor(m, p);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
+    smmap_cursor *c = util_cursor(m, util_make_file("f", 1 * MiB, 31));
     ASSERT_EQ(smmap_use(c, 0, 0), 0);
     ASSERT_EQ(window_resident(c), 0, "a first window: faulted in on touch");
     ASSERT_EQ(smmap_use(c, 64 * KiB, 0), 0, "on from the window's end");

@@ -18,24 +18,7 @@
 static smmap_manager *manager(void)
 {
     util_require_deletion_seen();
-    smmap_options o = {.window_size = WINDOW, .max_memory = 64 * MiB};
-    return util_manager(&o);
-}
-
-/* Read the whole file through c, window by window, checking the bytes. */
-static void read_all(smmap_cursor *c, uint32_t salt, uint64_t size)
-{
-    for (uint64_t off = 0; off < size; off += smmap_size(c)) {
-        ASSERT_EQ(smmap_use(c, off, 0), 0, "use(%llu)", (unsigned long long)off);
-        ASSERT_EQ(util_mismatch(salt, off, smmap_data(c), smmap_size(c)), -1);
-    }
-}
-
-static smmap_stats stats(smmap_manager *m)
-{
-    smmap_stats s;
-    smmap_manager_stats(m, &s);
-    return s;
+    return UTIL_MANAGER(.window_size = WINDOW, .max_memory = 64 * MiB);
 }
 
 /* Map a (made with salt), let go of it, delete it: idle windows of a
@@ -43,9 +26,9 @@ static smmap_stats stats(smmap_manager *m)
 static void map_then_delete(smmap_manager *m, const char *a, uint32_t salt)
 {
     smmap_cursor *c = util_cursor(m, a);
-    read_all(c, salt, SIZE);
+    util_read_windows(c, salt, SIZE);
     smmap_cursor_free(c);
-    ASSERT_GT(stats(m).windows, 1u, "the windows stay cached");
+    ASSERT_GT(util_stats(m).windows, 1u, "the windows stay cached");
     if (util_remove(a) != 0)
         SKIP("this system refuses to delete a file while a view of it exists");
     ASSERT_GT(util_deleted_held(), 0, "the deleted file is still held before a check");
@@ -62,7 +45,7 @@ TEST(deleted, given_back_at_next_miss)
     ASSERT_EQ(smmap_use(cb, 100, 10), 0); /* a miss, on another file */
     EXPECT_EQ(util_deleted_held(), 0, "the deleted file is still mapped or open");
     EXPECT_EQ(util_count_fds(), fds, "its descriptor was not closed");
-    smmap_stats s = stats(m);
+    smmap_stats s = util_stats(m);
     EXPECT_EQ(s.files_deleted, 1u);
     EXPECT_EQ(s.windows, 1u, "only b's window is left");
     EXPECT_EQ(s.mapped, WINDOW);
@@ -82,12 +65,12 @@ TEST(deleted, miss_checks_at_most_once_per_interval)
     ASSERT_EQ(smmap_collect(m), 0); /* a check now, with nothing deleted */
     map_then_delete(m, a, 1);
     ASSERT_EQ(smmap_use(cb, 100, 10), 0);
-    smmap_stats s = stats(m);
+    smmap_stats s = util_stats(m);
     if (s.files_deleted == 0)
         EXPECT_GT(s.windows, 2u, "the idle windows went without a check");
     util_sleep_ms(PAST_INTERVAL_MS);
     ASSERT_EQ(smmap_use(cb, 600 * KiB, 10), 0);
-    EXPECT_EQ(stats(m).files_deleted, 1u);
+    EXPECT_EQ(util_stats(m).files_deleted, 1u);
     EXPECT_EQ(util_deleted_held(), 0);
     smmap_cursor_free(cb);
     smmap_manager_free(m);
@@ -98,17 +81,17 @@ TEST(deleted, given_back_at_collect_and_make_room)
     const char *a = util_make_file("a", SIZE, 1);
     smmap_manager *m = manager();
     map_then_delete(m, a, 1);
-    uint64_t windows = stats(m).windows;
+    uint64_t windows = util_stats(m).windows;
     int n = smmap_make_room(m, 0); /* room for nothing: only the check frees */
     EXPECT_EQ((uint64_t)n, windows, "windows given back");
     EXPECT_EQ(util_deleted_held(), 0);
-    EXPECT_EQ(stats(m).files, 0u);
+    EXPECT_EQ(util_stats(m).files, 0u);
 
     a = util_make_file("a2", SIZE, 3);
     map_then_delete(m, a, 3);
     EXPECT_GT(smmap_collect(m), 0);
     EXPECT_EQ(util_deleted_held(), 0);
-    smmap_stats s = stats(m);
+    smmap_stats s = util_stats(m);
     EXPECT_EQ(s.files_deleted, 2u);
     EXPECT_EQ(s.windows, 0u);
     EXPECT_EQ(s.mapped, 0u);
@@ -125,7 +108,7 @@ TEST(deleted, replaced_by_rename)
     util_link(a, util_path("old"));
     smmap_manager *m = manager();
     smmap_cursor *c = util_cursor(m, a);
-    read_all(c, 1, SIZE);
+    util_read_windows(c, 1, SIZE);
     smmap_cursor_free(c);
     ASSERT_GT(util_mapped_bytes(util_path("old")), 0u);
     util_make_file("new", SIZE / 2, 7);
@@ -133,10 +116,10 @@ TEST(deleted, replaced_by_rename)
         SKIP("this system refuses to replace a file while a view of it exists");
     util_sleep_ms(PAST_INTERVAL_MS);
     c = util_cursor(m, a);
-    read_all(c, 7, SIZE / 2);
+    util_read_windows(c, 7, SIZE / 2);
     EXPECT_EQ(util_mapped_bytes(util_path("old")), 0u, "the replaced file is still mapped");
     EXPECT_EQ(util_fds_of(util_path("old")), 0, "the replaced file is still open");
-    EXPECT_EQ(stats(m).files_deleted, 1u);
+    EXPECT_EQ(util_stats(m).files_deleted, 1u);
     smmap_cursor_free(c);
     smmap_manager_free(m);
 }
@@ -155,15 +138,15 @@ TEST(deleted, in_use_keeps_working_until_let_go)
         SKIP("this system refuses to delete a file while a view of it exists");
     }
     EXPECT_EQ(smmap_collect(m), 0, "a window in use went");
-    EXPECT_EQ(stats(m).files_deleted, 1u);
-    read_all(c, 1, SIZE);
+    EXPECT_EQ(util_stats(m).files_deleted, 1u);
+    util_read_windows(c, 1, SIZE);
     unsigned char buf[300];
     ASSERT_EQ(smmap_read(c, buf, sizeof buf, 700 * KiB), (int64_t)sizeof buf);
     EXPECT_EQ(util_mismatch(1, 700 * KiB, buf, sizeof buf), -1);
     EXPECT_GT(util_deleted_held(), 0);
     smmap_cursor_free(c);
     EXPECT_EQ(util_deleted_held(), 0, "the file outlived its last cursor");
-    smmap_stats s = stats(m);
+    smmap_stats s = util_stats(m);
     EXPECT_EQ(s.windows, 0u);
     EXPECT_EQ(s.files, 0u);
     smmap_manager_free(m);
@@ -174,17 +157,15 @@ TEST(deleted, files_still_there_stay_cached)
 {
     const char *a = util_make_file("a", SIZE, 1);
     util_link(a, util_path("other-name"));
-    smmap_options o = {.window_size = WINDOW, .max_memory = 64 * MiB};
-    smmap_manager *m = util_manager(&o);
+    smmap_manager *m = UTIL_MANAGER(.window_size = WINDOW, .max_memory = 64 * MiB);
     smmap_cursor *c = util_cursor(m, a);
-    read_all(c, 1, SIZE);
-    smmap_unuse(c);
-    uint64_t windows = stats(m).windows;
+    util_read_windows(c, 1, SIZE);
+    uint64_t windows = util_stats(m).windows;
     ASSERT_EQ(util_remove(util_path("other-name")), 0); /* a has its name still */
     EXPECT_EQ(smmap_make_room(m, 0), 0);
     util_sleep_ms(PAST_INTERVAL_MS);
     ASSERT_EQ(smmap_use(c, 0, 10), 0);
-    smmap_stats s = stats(m);
+    smmap_stats s = util_stats(m);
     EXPECT_EQ(s.files_deleted, 0u);
     EXPECT_EQ(s.windows, windows);
     smmap_cursor_free(c);

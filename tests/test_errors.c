@@ -44,13 +44,6 @@ TEST_SUITE(errors, .init = setup)
         EXPECT_STR_EQ(smmap_strerror((int)(want)), msg);                            \
     } while (0)
 
-static smmap_manager *manager(unsigned flags, size_t window, uint64_t mem, uint32_t handles)
-{
-    smmap_options o = {.flags = flags, .window_size = window, .max_memory = mem,
-                       .max_handles = handles};
-    return util_manager(&o);
-}
-
 /* A failed cursor_new leaves *out NULL, and nothing open. */
 static void expect_new_fails(smmap_manager *m, const char *path, int want, const char *msg)
 {
@@ -132,7 +125,7 @@ TEST(errors, stats_and_options_of_null)
 
 TEST(errors, cursor_null_arguments)
 {
-    smmap_manager *m = manager(0, 0, 0, 0);
+    smmap_manager *m = util_manager(NULL);
     const char *p = util_make_file("f", 10, 1);
     smmap_cursor *c;
     expect_code(smmap_cursor_new(NULL, p, &c), SMMAP_EINVAL, "Invalid argument");
@@ -143,14 +136,14 @@ TEST(errors, cursor_null_arguments)
 
 TEST(errors, cursor_empty_path)
 {
-    smmap_manager *m = manager(0, 0, 0, 0);
+    smmap_manager *m = util_manager(NULL);
     expect_new_fails(m, "", SMMAP_EINVAL, "Invalid argument");
     smmap_manager_free(m);
 }
 
 TEST(errors, cursor_missing_file)
 {
-    smmap_manager *m = manager(0, 0, 0, 0);
+    smmap_manager *m = util_manager(NULL);
     expect_new_fails(m, util_path("missing"), -ENOENT, "No such file or directory");
     smmap_manager_free(m);
 }
@@ -160,7 +153,7 @@ NOT_ON_WINDOWS(errors, cursor_path_through_a_file, "Windows reports a path throu
 #else
 TEST(errors, cursor_path_through_a_file)
 {
-    smmap_manager *m = manager(0, 0, 0, 0);
+    smmap_manager *m = util_manager(NULL);
     util_make_file("f", 10, 1);
     expect_new_fails(m, util_path("f/x"), -ENOTDIR, "Not a directory");
     smmap_manager_free(m);
@@ -172,7 +165,7 @@ NOT_ON_WINDOWS(errors, cursor_symlink_loop, "symbolic links need a privilege on 
 #else
 TEST(errors, cursor_symlink_loop)
 {
-    smmap_manager *m = manager(0, 0, 0, 0);
+    smmap_manager *m = util_manager(NULL);
     ASSERT_EQ(symlink("loop", util_path("loop")), 0);
     expect_new_fails(m, util_path("loop"), -ELOOP, "Too many levels of symbolic links");
     smmap_manager_free(m);
@@ -184,7 +177,7 @@ NOT_ON_WINDOWS(errors, cursor_name_too_long, "Windows names a too long component
 #else
 TEST(errors, cursor_name_too_long)
 {
-    smmap_manager *m = manager(0, 0, 0, 0);
+    smmap_manager *m = util_manager(NULL);
     char name[NAME_MAX + 2];
     memset(name, 'x', sizeof name - 1);
     name[sizeof name - 1] = 0;
@@ -195,7 +188,7 @@ TEST(errors, cursor_name_too_long)
 
 TEST(errors, cursor_directory)
 {
-    smmap_manager *m = manager(0, 0, 0, 0);
+    smmap_manager *m = util_manager(NULL);
     expect_new_fails(m, t_dir(), -EISDIR, "Is a directory");
     smmap_manager_free(m);
 }
@@ -205,7 +198,7 @@ NOT_ON_WINDOWS(errors, cursor_fifo, "Windows has no FIFOs in the file system")
 #else
 TEST(errors, cursor_fifo, .timeout = 10)
 {
-    smmap_manager *m = manager(0, 0, 0, 0);
+    smmap_manager *m = util_manager(NULL);
     ASSERT_EQ(mkfifo(util_path("fifo"), 0600), 0);
     expect_new_fails(m, util_path("fifo"), SMMAP_ENOTREG, "not a regular file");
     smmap_manager_free(m);
@@ -214,7 +207,7 @@ TEST(errors, cursor_fifo, .timeout = 10)
 
 TEST(errors, cursor_device)
 {
-    smmap_manager *m = manager(0, 0, 0, 0);
+    smmap_manager *m = util_manager(NULL);
     expect_new_fails(m, DEV_NULL, SMMAP_ENOTREG, "not a regular file");
     smmap_manager_free(m);
 }
@@ -227,7 +220,7 @@ NOT_ON_WINDOWS(errors, cursor_pseudo_file, "Windows has no /proc")
  * empty regular file is still fine. */
 TEST(errors, cursor_pseudo_file)
 {
-    smmap_manager *m = manager(0, 0, 0, 0);
+    smmap_manager *m = util_manager(NULL);
     expect_new_fails(m, "/proc/self/status", SMMAP_ENOTREG, "not a regular file");
     expect_new_fails(m, "/proc/version", SMMAP_ENOTREG, "not a regular file");
     smmap_cursor *c;
@@ -244,7 +237,7 @@ NOT_ON_WINDOWS(errors, cursor_socket_path, "Windows has no Unix socket paths to 
 /* open(2) of a Unix socket's path fails before smmap sees what it is. */
 TEST(errors, cursor_socket_path)
 {
-    smmap_manager *m = manager(0, 0, 0, 0);
+    smmap_manager *m = util_manager(NULL);
     int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     ASSERT_GE(s, 0);
     struct sockaddr_un a = {.sun_family = AF_UNIX};
@@ -263,7 +256,7 @@ NOT_ON_WINDOWS(errors, cursor_out_of_descriptors, "Windows has no descriptor lim
 /* Out of descriptors, with no idle file to close: the retry fails too. */
 TEST(errors, cursor_out_of_descriptors)
 {
-    smmap_manager *m = manager(0, 0, 0, 0);
+    smmap_manager *m = util_manager(NULL);
     const char *p = util_make_file("f", 100, 1);
     struct rlimit old, rl;
     ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &old), 0);
@@ -276,8 +269,7 @@ TEST(errors, cursor_out_of_descriptors)
     ASSERT_EQ(errno, EMFILE);
     smmap_cursor *c = NULL;
     expect_code(smmap_cursor_new(m, p, &c), -EMFILE, "Too many open files");
-    smmap_stats st;
-    smmap_manager_stats(m, &st);
+    smmap_stats st = util_stats(m);
     EXPECT_EQ(st.retries, 1u, "retried once");
     while (n > 0)
         close(held[--n]);
@@ -290,14 +282,14 @@ TEST(errors, cursor_out_of_descriptors)
 
 TEST(errors, cursor_fd_negative)
 {
-    smmap_manager *m = manager(0, 0, 0, 0);
+    smmap_manager *m = util_manager(NULL);
     expect_new_fd_fails(m, -1, SMMAP_EINVAL, "Invalid argument");
     smmap_manager_free(m);
 }
 
 TEST(errors, cursor_fd_closed)
 {
-    smmap_manager *m = manager(0, 0, 0, 0);
+    smmap_manager *m = util_manager(NULL);
     int fd = open(DEV_NULL, O_RDONLY);
     close(fd);
     expect_new_fd_fails(m, fd, -EBADF, "Bad file descriptor");
@@ -309,7 +301,7 @@ NOT_ON_WINDOWS(errors, cursor_fd_directory, "msvcrt cannot open a directory as a
 #else
 TEST(errors, cursor_fd_directory)
 {
-    smmap_manager *m = manager(0, 0, 0, 0);
+    smmap_manager *m = util_manager(NULL);
     int fd = open(t_dir(), O_RDONLY | O_DIRECTORY);
     ASSERT_GE(fd, 0);
     expect_new_fd_fails(m, fd, -EISDIR, "Is a directory");
@@ -320,7 +312,7 @@ TEST(errors, cursor_fd_directory)
 
 TEST(errors, cursor_fd_pipe)
 {
-    smmap_manager *m = manager(0, 0, 0, 0);
+    smmap_manager *m = util_manager(NULL);
     int p[2];
     ASSERT_EQ(pipe(p), 0);
     expect_new_fd_fails(m, p[0], SMMAP_ENOTREG, "not a regular file");
@@ -334,7 +326,7 @@ NOT_ON_WINDOWS(errors, cursor_fd_socket, "a Windows socket is no CRT descriptor"
 #else
 TEST(errors, cursor_fd_socket)
 {
-    smmap_manager *m = manager(0, 0, 0, 0);
+    smmap_manager *m = util_manager(NULL);
     int s = socket(AF_UNIX, SOCK_STREAM, 0);
     ASSERT_GE(s, 0);
     expect_new_fd_fails(m, s, SMMAP_ENOTREG, "not a regular file");
@@ -347,7 +339,7 @@ TEST(errors, cursor_fd_socket)
  * descriptor would be shared with later cursors on the same file. */
 static void expect_fd_refused(int open_flags)
 {
-    smmap_manager *m = manager(0, 0, 0, 0);
+    smmap_manager *m = util_manager(NULL);
     int fd = open(util_make_file("f", 100, 1), open_flags);
     ASSERT_GE(fd, 0);
     expect_new_fd_fails(m, fd, -EBADF, "Bad file descriptor");
@@ -385,7 +377,7 @@ TEST(errors, use_null_cursor)
 
 TEST(errors, use_at_end_of_file)
 {
-    smmap_manager *m = manager(0, 0, 0, 0);
+    smmap_manager *m = util_manager(NULL);
     smmap_cursor *c = util_cursor(m, util_make_file("f", 5000, 1));
     expect_code(smmap_use(c, 5000, 1), SMMAP_EOF, "offset at or past the end of the file");
     expect_code(smmap_use(c, 1u << 30, 0), SMMAP_EOF, "offset at or past the end of the file");
@@ -396,7 +388,7 @@ TEST(errors, use_at_end_of_file)
 
 TEST(errors, use_empty_file)
 {
-    smmap_manager *m = manager(0, 0, 0, 0);
+    smmap_manager *m = util_manager(NULL);
     smmap_cursor *c = util_cursor(m, util_make_file("f", 0, 1));
     expect_code(smmap_use(c, 0, 0), SMMAP_EOF, "offset at or past the end of the file");
     smmap_cursor_free(c);
@@ -405,7 +397,7 @@ TEST(errors, use_empty_file)
 
 TEST(errors, use_offset_plus_size_overflows)
 {
-    smmap_manager *m = manager(0, 0, 0, 0);
+    smmap_manager *m = util_manager(NULL);
     smmap_cursor *c = util_cursor(m, util_make_file("f", 5000, 1));
     expect_code(smmap_use(c, UINT64_MAX - 5, 10), SMMAP_EINVAL, "Invalid argument");
     smmap_cursor_free(c);
@@ -414,7 +406,8 @@ TEST(errors, use_offset_plus_size_overflows)
 
 TEST(errors, use_strict_limit_reached)
 {
-    smmap_manager *m = manager(SMMAP_STRICT_LIMITS, 64 * KiB, 0, 1);
+    smmap_manager *m = UTIL_MANAGER(.flags = SMMAP_STRICT_LIMITS, .window_size = 64 * KiB,
+                                    .max_handles = 1);
     const char *p = util_make_file("f", 1 * MiB, 1);
     smmap_cursor *a = util_cursor(m, p), *b = util_cursor(m, p);
     ASSERT_EQ(smmap_use(a, 0, 10), 0);
@@ -428,7 +421,7 @@ TEST(errors, use_strict_limit_reached)
 
 TEST(errors, hint_unknown)
 {
-    smmap_manager *m = manager(0, 0, 0, 0);
+    smmap_manager *m = util_manager(NULL);
     smmap_cursor *c = util_cursor(m, util_make_file("f", 10, 1));
     expect_code(smmap_cursor_hint(c, 5), SMMAP_EINVAL, "Invalid argument");
     expect_code(smmap_cursor_hint(c, -1), SMMAP_EINVAL, "Invalid argument");
@@ -439,7 +432,7 @@ TEST(errors, hint_unknown)
 
 TEST(errors, window_users_at_no_window)
 {
-    smmap_manager *m = manager(0, 64 * KiB, 0, 0);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
     smmap_cursor *c = util_cursor(m, util_make_file("f", 1 * MiB, 1));
     expect_code(smmap_window_users_at(c, 0), SMMAP_ECURSOR, "no window in use or mapped there");
     expect_code(smmap_window_users_at(NULL, 0), SMMAP_EINVAL, "Invalid argument");
@@ -449,7 +442,7 @@ TEST(errors, window_users_at_no_window)
 
 TEST(errors, probe_without_window)
 {
-    smmap_manager *m = manager(0, 0, 0, 0);
+    smmap_manager *m = util_manager(NULL);
     smmap_cursor *c = util_cursor(m, util_make_file("f", 10, 1));
     expect_code(smmap_probe(c), SMMAP_ECURSOR, "no window in use or mapped there");
     expect_code(smmap_probe(NULL), SMMAP_EINVAL, "Invalid argument");
@@ -459,7 +452,7 @@ TEST(errors, probe_without_window)
 
 TEST(errors, probe_at_outside_window)
 {
-    smmap_manager *m = manager(0, 64 * KiB, 0, 0);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
     smmap_cursor *c = util_cursor(m, util_make_file("f", 256 * KiB, 1));
     expect_code(smmap_probe_at(c, 0), SMMAP_ECURSOR, "no window in use or mapped there");
     ASSERT_EQ(smmap_use(c, 0, 100), 0);
@@ -480,7 +473,7 @@ TEST(errors, file_stat_null)
 
 TEST(errors, read_null_destination)
 {
-    smmap_manager *m = manager(0, 0, 0, 0);
+    smmap_manager *m = util_manager(NULL);
     smmap_cursor *c = util_cursor(m, util_make_file("f", 100, 1));
     expect_code(smmap_read(c, NULL, 10, 0), SMMAP_EINVAL, "Invalid argument");
     EXPECT_EQ(smmap_read(c, NULL, 0, 0), 0, "nothing to copy is fine");
@@ -490,7 +483,7 @@ TEST(errors, read_null_destination)
 
 TEST(errors, read_length_above_int64_max)
 {
-    smmap_manager *m = manager(0, 0, 0, 0);
+    smmap_manager *m = util_manager(NULL);
     smmap_cursor *c = util_cursor(m, util_make_file("f", 100, 1));
     unsigned char b[1];
     if (sizeof(size_t) > 4)
@@ -504,7 +497,7 @@ TEST(errors, read_length_above_int64_max)
 /* Not an error: a read at or past the end copies nothing. */
 TEST(errors, read_past_end_is_empty)
 {
-    smmap_manager *m = manager(0, 0, 0, 0);
+    smmap_manager *m = util_manager(NULL);
     smmap_cursor *c = util_cursor(m, util_make_file("f", 100, 1));
     unsigned char b[10];
     EXPECT_EQ(smmap_read(c, b, sizeof b, 100), 0);
@@ -518,7 +511,7 @@ TEST(errors, read_truncated_under_mapping)
 {
     util_require_exact_sigbus();
     const char *p = util_make_file("f", 256 * KiB, 1);
-    smmap_manager *m = manager(0, 64 * KiB, 0, 0);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
     smmap_cursor *c = util_cursor(m, p);
     ASSERT_EQ(smmap_use(c, 100 * KiB, 20 * KiB), 0);
     ASSERT_EQ(util_truncate(p, 4096), 0);
@@ -533,7 +526,7 @@ TEST(errors, probe_truncated)
 {
     util_require_exact_sigbus();
     const char *p = util_make_file("f", 256 * KiB, 1);
-    smmap_manager *m = manager(0, 64 * KiB, 0, 0);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
     smmap_cursor *c = util_cursor(m, p);
     ASSERT_EQ(smmap_use(c, 100 * KiB, 20 * KiB), 0);
     ASSERT_EQ(util_truncate(p, 4096), 0);
@@ -546,7 +539,7 @@ TEST(errors, probe_truncated)
 
 TEST(errors, buffer_null_arguments)
 {
-    smmap_manager *m = manager(0, 0, 0, 0);
+    smmap_manager *m = util_manager(NULL);
     smmap_cursor *c = util_cursor(m, util_make_file("f", 100, 1));
     smmap_buffer *b = (smmap_buffer *)(uintptr_t)1;
     expect_code(smmap_buffer_new(NULL, 0, 0, &b), SMMAP_EINVAL, "Invalid argument");
@@ -559,7 +552,7 @@ TEST(errors, buffer_null_arguments)
 
 TEST(errors, buffer_offset_past_end)
 {
-    smmap_manager *m = manager(0, 0, 0, 0);
+    smmap_manager *m = util_manager(NULL);
     smmap_cursor *c = util_cursor(m, util_make_file("f", 100, 1));
     smmap_buffer *b = (smmap_buffer *)(uintptr_t)1;
     expect_code(smmap_buffer_new(c, 101, 0, &b), SMMAP_EOF,
@@ -571,7 +564,7 @@ TEST(errors, buffer_offset_past_end)
 
 TEST(errors, buffer_index_out_of_range)
 {
-    smmap_manager *m = manager(0, 0, 0, 0);
+    smmap_manager *m = util_manager(NULL);
     smmap_cursor *c = util_cursor(m, util_make_file("f", 100, 1));
     smmap_buffer *b;
     ASSERT_EQ(smmap_buffer_new(c, 10, 50, &b), 0);
@@ -586,7 +579,7 @@ TEST(errors, buffer_index_out_of_range)
 
 TEST(errors, buffer_read_null_destination)
 {
-    smmap_manager *m = manager(0, 0, 0, 0);
+    smmap_manager *m = util_manager(NULL);
     smmap_cursor *c = util_cursor(m, util_make_file("f", 100, 1));
     smmap_buffer *b;
     ASSERT_EQ(smmap_buffer_new(c, 0, 0, &b), 0);
@@ -601,7 +594,7 @@ TEST(errors, buffer_truncated_under_mapping)
 {
     util_require_exact_sigbus();
     const char *p = util_make_file("f", 256 * KiB, 1);
-    smmap_manager *m = manager(0, 64 * KiB, 0, 0);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
     smmap_cursor *c = util_cursor(m, p);
     smmap_buffer *b;
     ASSERT_EQ(smmap_buffer_new(c, 0, 0, &b), 0);

@@ -327,8 +327,7 @@ static void workload(struct run *r, const char *dir)
     smmap_manager *ms_[] = {m, ms};
     for (int i = 0; i < 2; i++) {
         smmap_collect(ms_[i]);
-        smmap_stats s;
-        smmap_manager_stats(ms_[i], &s);
+        smmap_stats s = util_stats(ms_[i]);
         if (s.windows || s.mapped || s.files || s.files_mapped)
             bad(r, "manager %d after collect: %llu windows, %llu bytes, %llu files", i,
                 (unsigned long long)s.windows, (unsigned long long)s.mapped,
@@ -547,8 +546,7 @@ static uint64_t failures_after(const char *spec, int expect_rc)
 {
     const char *p = util_make_file("f", 100 * KiB, 7);
     set_fault(spec);
-    smmap_manager *m;
-    ASSERT_EQ(smmap_manager_new(&m, NULL), 0);
+    smmap_manager *m = util_manager(NULL);
     smmap_cursor *c = NULL;
     int rc = smmap_cursor_new(m, p, &c);
     if (rc == 0) {
@@ -556,8 +554,7 @@ static uint64_t failures_after(const char *spec, int expect_rc)
         rc = rc < 0 ? rc : smmap_use(c, 0, 10);
     }
     EXPECT_EQ(rc, expect_rc, "%s: got %d (%s)", spec, rc, smmap_strerror(rc));
-    smmap_stats st;
-    smmap_manager_stats(m, &st);
+    smmap_stats st = util_stats(m);
     smmap_cursor_free(c);
     smmap_manager_free(m);
     return st.failures;
@@ -611,14 +608,9 @@ TEST(faults, refused_file_read_into_windows)
 {
     const char *p = util_make_file("f", R_SIZE, 8), *q = util_make_file("g", 100 * KiB, 9);
     set_fault("mmap:1:19");
-    smmap_options o = {.window_size = R_WINDOW, .max_memory = R_CAP};
-    smmap_manager *m = util_manager(&o);
+    smmap_manager *m = UTIL_MANAGER(.window_size = R_WINDOW, .max_memory = R_CAP);
     smmap_cursor *c = util_cursor(m, p);
-    for (uint64_t off = 0; off < R_SIZE; off += smmap_size(c)) {
-        ASSERT_EQ(smmap_use(c, off, 0), 0, "use(%llu)", (unsigned long long)off);
-        ASSERT_EQ(util_mismatch(8, off, smmap_data(c), smmap_size(c)), -1);
-    }
-    ASSERT_EQ(smmap_use(c, R_SIZE, 0), SMMAP_EOF);
+    util_read_windows(c, 8, R_SIZE);
     uint64_t seed = 3;
     static unsigned char buf[50000];
     for (int i = 0; i < 300; i++) {
@@ -645,8 +637,7 @@ TEST(faults, refused_file_read_into_windows)
     EXPECT_EQ(util_mismatch(9, 1000, smmap_data(d), 100), -1);
     EXPECT_EQ(util_mapped_at(q, 0), 1, "the other file is mapped");
 
-    smmap_stats s;
-    smmap_manager_stats(m, &s);
+    smmap_stats s = util_stats(m);
     EXPECT_EQ(s.files_read_not_mapped, 1u);
     EXPECT_EQ(s.mmap_calls, 2u, "one refused for f, one for g");
     EXPECT_GE(s.bytes_read_into_windows, (uint64_t)R_SIZE);
@@ -657,7 +648,7 @@ TEST(faults, refused_file_read_into_windows)
     smmap_cursor_free(c);
     smmap_cursor_free(d);
     EXPECT_GT(smmap_collect(m), 0);
-    smmap_manager_stats(m, &s);
+    s = util_stats(m);
     EXPECT_EQ(s.mapped, 0u);
     EXPECT_EQ(s.windows, 0u);
     smmap_manager_free(m);
@@ -671,8 +662,7 @@ TEST(faults, refused_file_truncated_and_grown)
 {
     const char *p = util_make_file("f", 256 * KiB, 4);
     set_fault("mmap:1:19");
-    smmap_options o = {.window_size = 128 * KiB, .max_memory = 1 * MiB};
-    smmap_manager *m = util_manager(&o);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 128 * KiB, .max_memory = 1 * MiB);
     smmap_cursor *c = util_cursor(m, p);
     ASSERT_EQ(smmap_use(c, 100 * KiB, 0), 0);
     ASSERT_EQ(util_truncate(p, 4 * KiB), 0);
@@ -687,8 +677,7 @@ TEST(faults, refused_file_truncated_and_grown)
     util_append(p, 4 * KiB, 300 * KiB, 4);
     EXPECT_EQ(smmap_read(c, buf, sizeof buf, 250 * KiB), (int64_t)sizeof buf);
     EXPECT_EQ(util_mismatch(4, 250 * KiB, buf, sizeof buf), -1, "the grown bytes");
-    smmap_stats s;
-    smmap_manager_stats(m, &s);
+    smmap_stats s = util_stats(m);
     EXPECT_EQ(s.mmap_calls, 1u, "decided once, at the first refusal");
     EXPECT_EQ(s.files_read_not_mapped, 1u);
     smmap_cursor_free(c);

@@ -23,19 +23,6 @@
 #define DEV_NULL "/dev/null"
 #endif
 
-static smmap_manager *make(int kind, size_t window)
-{
-    smmap_options o = {.kind = kind, .window_size = window};
-    return util_manager(&o);
-}
-
-static smmap_stats stats(const smmap_manager *m)
-{
-    smmap_stats st;
-    smmap_manager_stats(m, &st);
-    return st;
-}
-
 TEST(files, one_file_many_names_share_windows)
 {
     const char *p = util_make_file("f", 1 * MiB, 61);
@@ -51,7 +38,7 @@ TEST(files, one_file_many_names_share_windows)
     ASSERT_EQ(symlink(p, sym_p), 0);
 #endif
 
-    smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
     smmap_cursor *c[5];
     c[0] = util_cursor(m, p);
     int fd = open(p, O_RDONLY);
@@ -62,7 +49,7 @@ TEST(files, one_file_many_names_share_windows)
     c[3] = util_cursor(m, link_p);
     c[4] = util_cursor(m, sym_p);
 
-    smmap_stats st = stats(m);
+    smmap_stats st = util_stats(m);
     ASSERT_EQ(st.files, 1u, "%llu files for one inode", (unsigned long long)st.files);
     ASSERT_EQ(util_fds_of(p), 1, "one descriptor per file");
 
@@ -75,7 +62,7 @@ TEST(files, one_file_many_names_share_windows)
         ASSERT_EQ(util_mismatch(61, 300 * KiB + (uint64_t)i, smmap_data(c[i]), 100), -1);
     }
     ASSERT_EQ(smmap_window_users(c[0]), 5);
-    st = stats(m);
+    st = util_stats(m);
     ASSERT_EQ(st.windows, 1u, "%llu windows", (unsigned long long)st.windows);
     ASSERT_EQ(st.mmap_calls, 1u);
     ASSERT_EQ(st.misses, 1u);
@@ -96,14 +83,14 @@ TEST(files, different_files_do_not_share)
 {
     const char *p1 = util_make_file("f1", 256 * KiB, 62);
     const char *p2 = util_make_file("f2", 256 * KiB, 63);
-    smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
     smmap_cursor *a = util_cursor(m, p1), *b = util_cursor(m, p2);
     ASSERT_EQ(smmap_use(a, 1000, 100), 0);
     ASSERT_EQ(smmap_use(b, 1000, 100), 0);
     ASSERT_EQ(util_mismatch(62, 1000, smmap_data(a), 100), -1);
     ASSERT_EQ(util_mismatch(63, 1000, smmap_data(b), 100), -1);
     ASSERT_EQ(smmap_window_users(a), 1);
-    smmap_stats st = stats(m);
+    smmap_stats st = util_stats(m);
     ASSERT_EQ(st.files, 2u);
     ASSERT_EQ(st.windows, 2u);
     smmap_cursor_free(a);
@@ -115,7 +102,7 @@ static void check_growth(int kind)
 {
     uint64_t old = 100 * KiB + 5, add = 300 * KiB + 11, size = old + add;
     const char *p = util_make_file("f", old, 64);
-    smmap_manager *m = make(kind, 64 * KiB);
+    smmap_manager *m = UTIL_MANAGER(.kind = kind, .window_size = 64 * KiB);
     smmap_cursor *c = util_cursor(m, p), *d = util_cursor(m, p);
     /* c holds the window at the old end; d has mapped nothing */
     ASSERT_EQ(smmap_use(c, old - 10, 10), 0);
@@ -165,7 +152,7 @@ TEST(files, growing_file_static)
 TEST(files, grows_after_cursor_creation)
 {
     const char *p = util_make_file("f", 1000, 65);
-    smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
     smmap_cursor *c = util_cursor(m, p);
     util_append(p, 1000, 500 * KiB, 65);
     ASSERT_EQ(smmap_use(c, 200 * KiB, 1000), 0);
@@ -184,7 +171,8 @@ TEST(files, grows_after_cursor_creation)
 static void check_growth_across_old_end(int kind, int idle)
 {
     const char *p = util_make_file("f", 10000, 66);
-    smmap_manager *m = make(kind, kind == SMMAP_SLIDING ? 64 * KiB : 0);
+    smmap_manager *m = UTIL_MANAGER(.kind = kind,
+                                    .window_size = kind == SMMAP_SLIDING ? 64 * KiB : 0);
     smmap_cursor *c = util_cursor(m, p);
     ASSERT_EQ(smmap_use(c, 0, 100), 0);
     ASSERT_EQ(smmap_window_end(c), 10000u, "the window ends at the old end");
@@ -222,7 +210,7 @@ TEST(files, growth_across_old_end_static)
 TEST(files, request_past_end_rereads_size)
 {
     const char *p = util_make_file("f", 5000, 67);
-    smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
     smmap_cursor *c = util_cursor(m, p);
     for (int i = 0; i < 3; i++) {
         ASSERT_EQ(smmap_use(c, 4000, 2000), 0);
@@ -240,7 +228,8 @@ TEST(files, empty_file)
 {
     const char *p = util_make_file("empty", 0, 66);
     for (int kind = SMMAP_SLIDING; kind <= SMMAP_STATIC; kind++) {
-        smmap_manager *m = make(kind, kind == SMMAP_SLIDING ? 64 * KiB : 0);
+        smmap_manager *m = UTIL_MANAGER(.kind = kind,
+                                        .window_size = kind == SMMAP_SLIDING ? 64 * KiB : 0);
         smmap_cursor *c = util_cursor(m, p);
         ASSERT_EQ(smmap_file_size(c), 0);
         ASSERT_EQ(smmap_use(c, 0, 1), SMMAP_EOF);
@@ -249,7 +238,7 @@ TEST(files, empty_file)
         unsigned char buf[8];
         ASSERT_EQ(smmap_read(c, buf, sizeof buf, 0), 0);
         ASSERT_EQ(smmap_read(c, buf, sizeof buf, 5), 0);
-        smmap_stats st = stats(m);
+        smmap_stats st = util_stats(m);
         ASSERT_EQ(st.windows, 0u);
         ASSERT_EQ(util_maps_of(p, NULL, 0), 0);
         smmap_cursor_free(c);
@@ -259,7 +248,7 @@ TEST(files, empty_file)
 
 TEST(files, missing_file)
 {
-    smmap_manager *m = make(SMMAP_SLIDING, 0);
+    smmap_manager *m = util_manager(NULL);
     smmap_cursor *c = (smmap_cursor *)(uintptr_t)1;
     ASSERT_EQ(smmap_cursor_new(m, util_path("nope"), &c), -ENOENT);
     ASSERT_EQ(smmap_cursor_new(m, util_path("nodir/nope"), &c), -ENOENT);
@@ -271,14 +260,14 @@ TEST(files, missing_file)
 #else
     ASSERT_EQ(smmap_cursor_new(m, sub, &c), -ENOTDIR);
 #endif
-    smmap_stats st = stats(m);
+    smmap_stats st = util_stats(m);
     ASSERT_EQ(st.files, 0u);
     smmap_manager_free(m);
 }
 
 TEST(files, directory)
 {
-    smmap_manager *m = make(SMMAP_SLIDING, 0);
+    smmap_manager *m = util_manager(NULL);
     smmap_cursor *c;
     ASSERT_EQ(smmap_cursor_new(m, t_dir(), &c), -EISDIR);
 #ifndef _WIN32 /* msvcrt cannot open a directory as an fd */
@@ -298,14 +287,14 @@ TEST(files, fifo, .timeout = 10)
 {
     const char *p = util_path("fifo");
     ASSERT_EQ(mkfifo(p, 0600), 0);
-    smmap_manager *m = make(SMMAP_SLIDING, 0);
+    smmap_manager *m = util_manager(NULL);
     smmap_cursor *c;
     ASSERT_EQ(smmap_cursor_new(m, p, &c), SMMAP_ENOTREG);
     int fd = open(p, O_RDONLY | O_NONBLOCK);
     ASSERT_GE(fd, 0);
     ASSERT_EQ(smmap_cursor_new_fd(m, fd, &c), SMMAP_ENOTREG);
     close(fd);
-    smmap_stats st = stats(m);
+    smmap_stats st = util_stats(m);
     ASSERT_EQ(st.files, 0u);
     smmap_manager_free(m);
 }
@@ -313,7 +302,7 @@ TEST(files, fifo, .timeout = 10)
 
 TEST(files, device)
 {
-    smmap_manager *m = make(SMMAP_SLIDING, 0);
+    smmap_manager *m = util_manager(NULL);
     smmap_cursor *c;
     ASSERT_EQ(smmap_cursor_new(m, DEV_NULL, &c), SMMAP_ENOTREG);
     smmap_manager_free(m);
@@ -321,7 +310,7 @@ TEST(files, device)
 
 TEST(files, bad_descriptors)
 {
-    smmap_manager *m = make(SMMAP_SLIDING, 0);
+    smmap_manager *m = util_manager(NULL);
     smmap_cursor *c;
     const char *p = util_make_file("f", 10, 68);
     int fd = open(p, O_RDONLY);
@@ -341,7 +330,7 @@ TEST(files, bad_descriptors)
 TEST(files, write_only_descriptor)
 {
     const char *p = util_make_file("f", 100 * KiB, 69);
-    smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
     int fd = open(p, O_WRONLY);
     ASSERT_GE(fd, 0);
     int fds = util_count_fds();
@@ -401,7 +390,7 @@ TEST(files, truncated_under_mapping, .timeout = 10)
 {
     util_require_exact_sigbus();
     const char *p = util_make_file("f", 1 * MiB, 70);
-    smmap_manager *m = make(SMMAP_SLIDING, 256 * KiB);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 256 * KiB);
     smmap_cursor *c = util_cursor(m, p);
     smmap_buffer *b;
     ASSERT_EQ(smmap_buffer_new(c, 0, 0, &b), 0);
@@ -455,7 +444,7 @@ TEST(files, truncated_inside_last_page)
 {
     util_require_exact_sigbus();
     const char *p = util_make_file("f", 64 * KiB, 71);
-    smmap_manager *m = make(SMMAP_SLIDING, 256 * KiB);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 256 * KiB);
     smmap_cursor *c = util_cursor(m, p);
     smmap_buffer *b;
     ASSERT_EQ(smmap_buffer_new(c, 0, 0, &b), 0);
@@ -489,7 +478,7 @@ TEST(files, truncated_inside_last_page)
 TEST(files, truncated_inside_last_page_after_stat)
 {
     const char *p = util_make_file("f", 64 * KiB, 72);
-    smmap_manager *m = make(SMMAP_SLIDING, 256 * KiB);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 256 * KiB);
     smmap_cursor *c = util_cursor(m, p);
     unsigned char buf[256];
     ASSERT_EQ(smmap_read(c, buf, 100, 0), 100);
@@ -505,7 +494,7 @@ TEST(files, truncated_inside_last_page_after_stat)
 TEST(files, truncated_window_not_reused)
 {
     const char *p = util_make_file("f", 1 * MiB, 77);
-    smmap_manager *m = make(SMMAP_SLIDING, 512 * KiB);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 512 * KiB);
     smmap_cursor *old = util_cursor(m, p), *idle = util_cursor(m, p);
     ASSERT_EQ(smmap_use(old, 0, 100), 0);
     ASSERT_EQ(smmap_use(idle, 600 * KiB, 100), 0);
@@ -523,8 +512,7 @@ TEST(files, truncated_window_not_reused)
     smmap_cursor_free(idle);
     smmap_cursor_free(c);
     smmap_collect(m);
-    smmap_stats st;
-    smmap_manager_stats(m, &st);
+    smmap_stats st = util_stats(m);
     ASSERT_EQ(st.windows, 0);
     ASSERT_EQ(st.mapped, 0);
     smmap_manager_free(m);
@@ -536,7 +524,7 @@ TEST(files, probe_sees_truncation)
 {
     util_require_exact_sigbus();
     const char *p = util_make_file("f", 256 * KiB, 73);
-    smmap_manager *m = make(SMMAP_SLIDING, 128 * KiB);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 128 * KiB);
     smmap_cursor *c = util_cursor(m, p);
     ASSERT_EQ(smmap_probe(c), SMMAP_ECURSOR, "no window yet");
     ASSERT_EQ(smmap_use(c, 100 * KiB, 20 * KiB), 0);
@@ -556,7 +544,7 @@ TEST(files, probe_at_anywhere_in_window)
 {
     util_require_exact_sigbus();
     const char *p = util_make_file("f", 256 * KiB, 74);
-    smmap_manager *m = make(SMMAP_SLIDING, 128 * KiB);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 128 * KiB);
     smmap_cursor *c = util_cursor(m, p);
     ASSERT_EQ(smmap_use(c, 70 * KiB, 4 * KiB), 0);
     uint64_t wb = smmap_window_begin(c), we = smmap_window_end(c);
@@ -598,7 +586,7 @@ TEST(files, sent_sigbus_still_kills, .timeout = 10)
     pid_t pid = fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
-        smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB);
+        smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
         guarded_cursor(m, p);
         raise(SIGBUS);
         _exit(0); /* the signal was swallowed */
@@ -622,7 +610,7 @@ TEST(files, sent_sigbus_ignored_keeps_guard, .timeout = 10)
         SKIP("valgrind delivers SIGBUS its own way");
     ASSERT_NE(signal(SIGBUS, SIG_IGN), SIG_ERR);
     const char *p = util_make_file("f", 256 * KiB, 76);
-    smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
     smmap_cursor *c = guarded_cursor(m, p);
     unsigned char buf[100];
     raise(SIGBUS);
@@ -654,7 +642,7 @@ TEST(files, sigbus_handler_chained, .timeout = 10)
 
     const char *p = util_make_file("f", 256 * KiB, 71);
     const char *q = util_make_file("g", 256 * KiB, 72);
-    smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
     smmap_cursor *c = util_cursor(m, p);
     unsigned char buf[100];
     ASSERT_EQ(smmap_read(c, buf, sizeof buf, 1000), 100);
@@ -694,7 +682,7 @@ TEST(files, collect_path_releases_the_files_under_it)
     const char *p = util_make_file("pack/a", 300 * KiB, 77);
     const char *q = util_make_file("b", 300 * KiB, 78);
     const char *r = util_make_file("r", 10, 79);
-    smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
     smmap_cursor *c = util_cursor(m, p), *d = util_cursor(m, q);
     unsigned char buf[100];
     for (uint64_t off = 0; off < 300 * KiB; off += 50 * KiB) {

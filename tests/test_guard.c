@@ -13,10 +13,8 @@
 
 static smmap_cursor *open_window(const char *p, smmap_manager **m)
 {
-    smmap_options o = {.window_size = 64 * KiB};
-    ASSERT_EQ(smmap_manager_new(m, &o), 0);
-    smmap_cursor *c;
-    ASSERT_EQ(smmap_cursor_new(*m, p, &c), 0);
+    *m = UTIL_MANAGER(.window_size = 64 * KiB);
+    smmap_cursor *c = util_cursor(*m, p);
     ASSERT_EQ(smmap_use(c, 0, 64 * KiB), 0, "one window holds the whole file");
     return c;
 }
@@ -130,11 +128,8 @@ TEST(guard, truncation_during_a_copy_from_another_thread, .timeout = 30)
 {
     util_require_exact_sigbus();
     const char *p = util_make_file("f", 8 * MiB, 94);
-    smmap_options o = {.window_size = 16 * MiB};
-    smmap_manager *m;
-    ASSERT_EQ(smmap_manager_new(&m, &o), 0);
-    struct racer r = {0};
-    ASSERT_EQ(smmap_cursor_new(m, p, &r.c), 0);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 16 * MiB);
+    struct racer r = {.c = util_cursor(m, p)};
     pthread_t t;
     ASSERT_EQ(pthread_create(&t, NULL, read_until_cut, &r), 0);
     while (__atomic_load_n(&r.reads, __ATOMIC_RELAXED) < 64)

@@ -121,12 +121,10 @@ TEST(large, sliding_small_windows_above_4gib)
 {
     util_require_mmap_above_4gib();
     const char *p = make_big();
-    smmap_options o = {.kind = SMMAP_SLIDING, .window_size = 1 * MiB,
-                       .max_memory = 4 * MiB, .max_handles = 4};
-    smmap_manager *m = util_manager(&o);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 1 * MiB, .max_memory = 4 * MiB,
+                                    .max_handles = 4);
     check_file(m, p);
-    smmap_stats st;
-    smmap_manager_stats(m, &st);
+    smmap_stats st = util_stats(m);
     ASSERT_LE(st.mapped_peak, 4 * MiB);
     ASSERT_LE(st.windows_peak, 4);
     smmap_manager_free(m);
@@ -146,9 +144,8 @@ TEST(large, read_across_4gib_spans_windows)
 {
     util_require_mmap_above_4gib();
     const char *p = make_big();
-    smmap_options o = {.kind = SMMAP_SLIDING, .window_size = 64 * KiB,
-                       .max_memory = 256 * KiB, .max_handles = 4};
-    smmap_manager *m = util_manager(&o);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB, .max_memory = 256 * KiB,
+                                    .max_handles = 4);
     smmap_cursor *c = util_cursor(m, p);
     size_t n = 300 * KiB;
     unsigned char *buf = malloc(n);
@@ -170,8 +167,7 @@ TEST(large, buffer_above_4gib)
 {
     util_require_mmap_above_4gib();
     const char *p = make_big();
-    smmap_options o = {.kind = SMMAP_SLIDING, .window_size = 1 * MiB, .max_memory = 4 * MiB};
-    smmap_manager *m = util_manager(&o);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 1 * MiB, .max_memory = 4 * MiB);
     smmap_cursor *c = util_cursor(m, p);
     smmap_buffer *b = NULL;
     ASSERT_EQ(smmap_buffer_new(c, FOUR_G, 0, &b), 0);
@@ -196,8 +192,7 @@ TEST(large, buffer_above_4gib)
 TEST(large, static_above_4gib)
 {
     const char *p = make_big();
-    smmap_options o = {.kind = SMMAP_STATIC};
-    smmap_manager *m = util_manager(&o);
+    smmap_manager *m = UTIL_MANAGER(.kind = SMMAP_STATIC);
     smmap_cursor *c = util_cursor(m, p);
     int rc = smmap_use(c, FOUR_G + 12345, 100);
     smmap_stats st;
@@ -209,7 +204,7 @@ TEST(large, static_above_4gib)
         unsigned char buf[4000];
         ASSERT_EQ(smmap_read(c, buf, sizeof buf, FOUR_G - 2000), (int64_t)sizeof buf);
         ASSERT_EQ(mismatch(buf, FOUR_G - 2000, sizeof buf), -1);
-        smmap_manager_stats(m, &st);
+        st = util_stats(m);
         ASSERT_EQ(st.mapped, SIZE);
         ASSERT_EQ(st.windows, 1);
     } else {
@@ -219,7 +214,7 @@ TEST(large, static_above_4gib)
         unsigned char byte = 0;
         int64_t n = smmap_read(c, &byte, 1, FOUR_G);
         ASSERT(n < 0 || (n == 1 && byte == expect_byte(FOUR_G)), "read: %lld", (long long)n);
-        smmap_manager_stats(m, &st);
+        st = util_stats(m);
         ASSERT_EQ(st.mapped, 0);
         ASSERT_EQ(st.windows, 0);
     }

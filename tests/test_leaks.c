@@ -13,12 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static smmap_manager *make(int kind, size_t window, uint32_t handles)
-{
-    smmap_options o = {.kind = kind, .window_size = window, .max_handles = handles};
-    return util_manager(&o);
-}
-
 /* Open cursors of every kind, map windows, read, make buffers. */
 static void workout(smmap_manager *m, const char *p1, const char *p2, smmap_cursor *out[6],
                     smmap_buffer **buf)
@@ -53,7 +47,8 @@ static void check_all_released(int kind)
     int fds0 = util_count_fds();
     ASSERT_EQ(util_maps_of(p1, NULL, 0), 0);
 
-    smmap_manager *m = make(kind, kind == SMMAP_SLIDING ? 64 * KiB : 0, 0);
+    smmap_manager *m = UTIL_MANAGER(.kind = kind,
+                                    .window_size = kind == SMMAP_SLIDING ? 64 * KiB : 0);
     smmap_cursor *c[6];
     smmap_buffer *b;
     workout(m, p1, p2, c, &b);
@@ -91,21 +86,20 @@ TEST(leaks, cached_until_collect)
     const char *p1 = util_make_file("f1", 1 * MiB, 81);
     const char *p2 = util_make_file("f2", 1 * MiB, 82);
     int fds0 = util_count_fds();
-    smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB, 0);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
     smmap_cursor *c[6];
     smmap_buffer *b;
     workout(m, p1, p2, c, &b);
     smmap_buffer_free(b);
     for (int i = 0; i < 6; i++)
         smmap_cursor_free(c[i]);
-    smmap_stats st;
-    smmap_manager_stats(m, &st);
+    smmap_stats st = util_stats(m);
     ASSERT_GT(st.windows, 0u, "idle windows are kept as a cache");
     /* Bytes, not lines: neighbouring windows may share one line of maps. */
     ASSERT_EQ(util_mapped_bytes(p1) + util_mapped_bytes(p2), st.mapped);
     int n = smmap_collect(m);
     ASSERT_EQ((uint64_t)n, st.windows);
-    smmap_manager_stats(m, &st);
+    st = util_stats(m);
     ASSERT_EQ(st.windows, 0u);
     ASSERT_EQ(st.mapped, 0u);
     ASSERT_EQ(st.files, 0u, "no cursor uses the files: closed");
@@ -121,7 +115,7 @@ TEST(leaks, manager_free_releases_cache)
 {
     const char *p = util_make_file("f", 1 * MiB, 83);
     int fds0 = util_count_fds();
-    smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB, 0);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
     smmap_cursor *c = util_cursor(m, p);
     for (uint64_t off = 0; off < 1 * MiB; off += 128 * KiB)
         ASSERT_EQ(smmap_use(c, off, 10), 0);
@@ -137,7 +131,7 @@ TEST(leaks, manager_freed_before_cursors)
     const char *p1 = util_make_file("f1", 1 * MiB, 81);
     const char *p2 = util_make_file("f2", 1 * MiB, 82);
     int fds0 = util_count_fds();
-    smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB, 3);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB, .max_handles = 3);
     smmap_cursor *c[6];
     smmap_buffer *b;
     workout(m, p1, p2, c, &b);
@@ -187,7 +181,7 @@ TEST(leaks, failed_calls_leak_nothing, .timeout = 10)
     ASSERT_EQ(mkfifo(fifo, 0600), 0);
 #endif
     int fds0 = util_count_fds();
-    smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB, 0);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
     smmap_cursor *c;
     for (int i = 0; i < 50; i++) {
         ASSERT_LT(smmap_cursor_new(m, util_path("missing"), &c), 0);
@@ -210,8 +204,7 @@ TEST(leaks, failed_calls_leak_nothing, .timeout = 10)
         smmap_buffer *b;
         ASSERT_EQ(smmap_buffer_new(c, 200 * KiB, 1, &b), SMMAP_EOF);
     }
-    smmap_stats st;
-    smmap_manager_stats(m, &st);
+    smmap_stats st = util_stats(m);
     ASSERT_EQ(st.files, 1u);
     ASSERT_EQ(st.windows, 0u);
     ASSERT_EQ(util_count_fds(), fds0 + 1);
@@ -225,7 +218,8 @@ TEST(leaks, repeated_create_free)
     const char *p = util_make_file("f", 256 * KiB, 85);
     int fds0 = util_count_fds();
     for (int i = 0; i < 300; i++) {
-        smmap_manager *m = make(i % 2 ? SMMAP_STATIC : SMMAP_SLIDING, i % 2 ? 0 : 64 * KiB, 0);
+        smmap_manager *m = UTIL_MANAGER(.kind = i % 2 ? SMMAP_STATIC : SMMAP_SLIDING,
+                                        .window_size = i % 2 ? 0 : 64 * KiB);
         smmap_cursor *c = util_cursor(m, p), *d;
         ASSERT_EQ(smmap_use(c, (uint64_t)i * 700 % (256 * KiB), 16), 0);
         ASSERT_EQ(smmap_cursor_dup(c, &d), 0);

@@ -14,20 +14,6 @@
 
 #define W (64 * KiB)
 
-static smmap_manager *make(unsigned flags, size_t window, uint64_t max_memory, uint32_t handles)
-{
-    smmap_options o = {.kind = SMMAP_SLIDING, .flags = flags, .window_size = window,
-                       .max_memory = max_memory, .max_handles = handles};
-    return util_manager(&o);
-}
-
-static smmap_stats stats(const smmap_manager *m)
-{
-    smmap_stats st;
-    smmap_manager_stats(m, &st);
-    return st;
-}
-
 /* use [off, off+16) and leave it idle; checks the bytes. */
 static void touch(smmap_cursor *c, uint64_t off, uint32_t salt)
 {
@@ -47,19 +33,19 @@ static void check_lru_abcd(smmap_manager *m)
     touch(c, A, 51);
     touch(c, B, 51);
     touch(c, C, 51);
-    smmap_stats st = stats(m);
+    smmap_stats st = util_stats(m);
     ASSERT_EQ(st.windows, 3u);
     ASSERT_EQ(st.misses, 3u);
     ASSERT_EQ(st.evictions, 0u);
     ASSERT_EQ(util_maps_of(p, NULL, 0), 3);
 
     touch(c, A + 100, 51); /* A is now the most recently used */
-    st = stats(m);
+    st = util_stats(m);
     ASSERT_EQ(st.hits, 1u);
     ASSERT_EQ(st.misses, 3u);
 
     touch(c, D, 51);
-    st = stats(m);
+    st = util_stats(m);
     ASSERT_EQ(st.misses, 4u);
     ASSERT_EQ(st.evictions, 1u, "evict only as much as needed: %llu evictions",
                  (unsigned long long)st.evictions);
@@ -74,11 +60,11 @@ static void check_lru_abcd(smmap_manager *m)
     /* the same seen through hits and misses: A and C hit, B misses */
     touch(c, A + 200, 51);
     touch(c, C + 200, 51);
-    st = stats(m);
+    st = util_stats(m);
     ASSERT_EQ(st.misses, 4u, "A or C had been evicted");
     ASSERT_EQ(st.hits, 3u);
     touch(c, B + 200, 51);
-    st = stats(m);
+    st = util_stats(m);
     ASSERT_EQ(st.misses, 5u, "B was not evicted");
     /* now D was the least recently used */
     ASSERT(!util_mapped_at(p, D));
@@ -88,14 +74,14 @@ static void check_lru_abcd(smmap_manager *m)
 
 TEST(limits, lru_by_handles)
 {
-    smmap_manager *m = make(0, W, 0, 3);
+    smmap_manager *m = UTIL_MANAGER(.window_size = W, .max_handles = 3);
     check_lru_abcd(m);
     smmap_manager_free(m);
 }
 
 TEST(limits, lru_by_memory)
 {
-    smmap_manager *m = make(0, W, 3 * W, 1000);
+    smmap_manager *m = UTIL_MANAGER(.window_size = W, .max_memory = 3 * W, .max_handles = 1000);
     check_lru_abcd(m);
     smmap_manager_free(m);
 }
@@ -126,7 +112,7 @@ static void check_lru_model(smmap_manager *m, int cap)
 
         /* stay in the first half so slot s always maps the window at s*256K */
         touch(c, (uint64_t)s * 256 * KiB + util_below(&rs, W / 2 - 16), 52);
-        smmap_stats st = stats(m);
+        smmap_stats st = util_stats(m);
         ASSERT_EQ(st.misses, misses, "step %d (slot %d): %llu misses, LRU model %llu", i,
                      s, (unsigned long long)st.misses, (unsigned long long)misses);
         ASSERT_EQ(st.windows, (uint64_t)n);
@@ -140,14 +126,15 @@ static void check_lru_model(smmap_manager *m, int cap)
 
 TEST(limits, lru_matches_model_handles)
 {
-    smmap_manager *m = make(0, W, 0, 4);
+    smmap_manager *m = UTIL_MANAGER(.window_size = W, .max_handles = 4);
     check_lru_model(m, 4);
     smmap_manager_free(m);
 }
 
 TEST(limits, lru_matches_model_memory)
 {
-    smmap_manager *m = make(0, W, 5 * W + W / 2, 1000);
+    smmap_manager *m = UTIL_MANAGER(.window_size = W, .max_memory = 5 * W + W / 2,
+                                    .max_handles = 1000);
     check_lru_model(m, 5);
     smmap_manager_free(m);
 }
@@ -174,11 +161,11 @@ static void check_in_use_kept(smmap_manager *m, uint64_t max_windows)
             ASSERT_GT(got, 0);
             ASSERT_EQ(util_mismatch(53, off, buf, (size_t)got), -1);
         }
-        smmap_stats st = stats(m);
+        smmap_stats st = util_stats(m);
         ASSERT_LE(st.windows, max_windows);
         ASSERT_EQ(st.limit_exceeded, 0u);
     }
-    smmap_stats st = stats(m);
+    smmap_stats st = util_stats(m);
     ASSERT_GT(st.evictions, 100u, "the churn evicted");
     ASSERT_EQ(smmap_data(h1), d1);
     ASSERT_EQ(smmap_data(h2), d2);
@@ -199,14 +186,14 @@ static void check_in_use_kept(smmap_manager *m, uint64_t max_windows)
 
 TEST(limits, in_use_never_evicted_handles)
 {
-    smmap_manager *m = make(0, W, 0, 3);
+    smmap_manager *m = UTIL_MANAGER(.window_size = W, .max_handles = 3);
     check_in_use_kept(m, 3);
     smmap_manager_free(m);
 }
 
 TEST(limits, in_use_never_evicted_memory)
 {
-    smmap_manager *m = make(0, W, 3 * W, 1000);
+    smmap_manager *m = UTIL_MANAGER(.window_size = W, .max_memory = 3 * W, .max_handles = 1000);
     check_in_use_kept(m, 3);
     smmap_manager_free(m);
 }
@@ -219,7 +206,7 @@ TEST(limits, caps_hold_under_random_access, .timeout = 60)
     uint64_t fsize = 4 * MiB + 12345;
     const char *p = util_make_file("f", fsize, 54);
     unsigned char *img = util_image(54, fsize);
-    smmap_manager *m = make(0, W, cap, 3);
+    smmap_manager *m = UTIL_MANAGER(.window_size = W, .max_memory = cap, .max_handles = 3);
     smmap_cursor *a = util_cursor(m, p), *b = util_cursor(m, p);
     unsigned char *buf = malloc(300 * KiB);
     uint64_t rs = 54, bytes = 0;
@@ -254,14 +241,14 @@ TEST(limits, caps_hold_under_random_access, .timeout = 60)
             if (util_below(&rs, 4) == 0)
                 smmap_unuse(c);
         }
-        smmap_stats st = stats(m);
+        smmap_stats st = util_stats(m);
         ASSERT_LE(st.mapped, cap, "op %ld: %llu bytes mapped", i,
                       (unsigned long long)st.mapped);
         ASSERT_LE(st.windows, 3u, "op %ld: %llu windows", i, (unsigned long long)st.windows);
         if (i % 10000 == 0)
             ASSERT_LE(util_maps_of(p, NULL, 0), 3, "op %ld: /proc/self/maps", i);
     }
-    smmap_stats st = stats(m);
+    smmap_stats st = util_stats(m);
     ASSERT_LE(st.mapped_peak, cap);
     ASSERT_LE(st.windows_peak, 3u);
     ASSERT_EQ(st.limit_exceeded, 0u);
@@ -280,10 +267,9 @@ TEST(limits, memory_cap_binding, .timeout = 60)
 {
     const uint64_t cap = 160 * KiB;
     uint64_t fsize = 2 * MiB;
-    const char *p = util_make_file("f", fsize, 55);
     unsigned char *img = util_image(55, fsize);
-    smmap_manager *m = make(0, W, cap, 1000);
-    smmap_cursor *c = util_cursor(m, p);
+    smmap_manager *m = UTIL_MANAGER(.window_size = W, .max_memory = cap, .max_handles = 1000);
+    smmap_cursor *c = util_cursor(m, util_make_file("f", fsize, 55));
     unsigned char *buf = malloc(200 * KiB);
     uint64_t rs = 55;
     for (int i = 0; i < 20000; i++) {
@@ -292,11 +278,11 @@ TEST(limits, memory_cap_binding, .timeout = 60)
         int64_t got = smmap_read(c, buf, len, off);
         ASSERT_EQ(got, (int64_t)(len < fsize - off ? len : fsize - off));
         ASSERT(memcmp(buf, img + off, (size_t)got) == 0);
-        smmap_stats st = stats(m);
+        smmap_stats st = util_stats(m);
         ASSERT_LE(st.mapped, cap, "op %d: %llu bytes mapped", i,
                       (unsigned long long)st.mapped);
     }
-    smmap_stats st = stats(m);
+    smmap_stats st = util_stats(m);
     ASSERT_LE(st.mapped_peak, cap);
     ASSERT_LE(st.windows_peak, 2u);
     ASSERT_EQ(st.limit_exceeded, 0u);
@@ -309,13 +295,13 @@ TEST(limits, memory_cap_binding, .timeout = 60)
 TEST(limits, soft_limit_exceeded_when_all_in_use)
 {
     const char *p = util_make_file("f", 1 * MiB, 56);
-    smmap_manager *m = make(0, W, 0, 2);
+    smmap_manager *m = UTIL_MANAGER(.window_size = W, .max_handles = 2);
     smmap_cursor *a = util_cursor(m, p), *b = util_cursor(m, p), *c = util_cursor(m, p);
     ASSERT_EQ(smmap_use(a, 0, 10), 0);
     ASSERT_EQ(smmap_use(b, 256 * KiB, 10), 0);
     ASSERT_EQ(smmap_use(c, 512 * KiB, 10), 0, "soft limit: mapped anyway");
     ASSERT_EQ(util_mismatch(56, 512 * KiB, smmap_data(c), 10), -1);
-    smmap_stats st = stats(m);
+    smmap_stats st = util_stats(m);
     ASSERT_EQ(st.windows, 3u);
     ASSERT_EQ(st.limit_exceeded, 1u);
     ASSERT_EQ(st.evictions, 0u);
@@ -326,7 +312,7 @@ TEST(limits, soft_limit_exceeded_when_all_in_use)
     smmap_unuse(b);
     smmap_unuse(c);
     ASSERT_EQ(smmap_use(a, 768 * KiB, 10), 0);
-    st = stats(m);
+    st = util_stats(m);
     ASSERT_LE(st.windows, 2u, "%llu windows after a miss with idle ones to evict",
                   (unsigned long long)st.windows);
     ASSERT_EQ(st.limit_exceeded, 1u);
@@ -350,7 +336,7 @@ static void check_strict(smmap_manager *m)
     unsigned char buf[16];
     ASSERT_EQ(smmap_read(c, buf, sizeof buf, 600 * KiB), (int64_t)sizeof buf);
     ASSERT_EQ(util_mismatch(57, 600 * KiB, buf, sizeof buf), -1);
-    smmap_stats st = stats(m);
+    smmap_stats st = util_stats(m);
     ASSERT_EQ(st.preads, 1u);
     ASSERT_EQ(st.windows, 2u);
     ASSERT_EQ(st.limit_exceeded, 0u);
@@ -358,7 +344,7 @@ static void check_strict(smmap_manager *m)
     smmap_unuse(b);
     ASSERT_EQ(smmap_use(c, 512 * KiB, 10), 0);
     ASSERT_EQ(util_mismatch(57, 512 * KiB, smmap_data(c), 10), -1);
-    st = stats(m);
+    st = util_stats(m);
     ASSERT_EQ(st.windows, 2u);
     ASSERT_EQ(st.evictions, 1u);
     ASSERT(!util_mapped_at(p, 256 * KiB) && util_mapped_at(p, 0));
@@ -369,14 +355,16 @@ static void check_strict(smmap_manager *m)
 
 TEST(limits, strict_handles)
 {
-    smmap_manager *m = make(SMMAP_STRICT_LIMITS, W, 0, 2);
+    smmap_manager *m = UTIL_MANAGER(.flags = SMMAP_STRICT_LIMITS, .window_size = W,
+                                    .max_handles = 2);
     check_strict(m);
     smmap_manager_free(m);
 }
 
 TEST(limits, strict_memory)
 {
-    smmap_manager *m = make(SMMAP_STRICT_LIMITS, W, 2 * W, 100);
+    smmap_manager *m = UTIL_MANAGER(.flags = SMMAP_STRICT_LIMITS, .window_size = W,
+                                    .max_memory = 2 * W, .max_handles = 100);
     check_strict(m);
     smmap_manager_free(m);
 }

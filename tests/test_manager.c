@@ -11,13 +11,6 @@
 
 #include <string.h>
 
-static smmap_manager *make(int kind, size_t window, uint64_t max_memory, uint32_t handles)
-{
-    smmap_options o = {.kind = kind, .window_size = window, .max_memory = max_memory,
-                       .max_handles = handles};
-    return util_manager(&o);
-}
-
 TEST(manager, version_string)
 {
     char want[32];
@@ -94,17 +87,17 @@ TEST(manager, window_rounded_to_pages)
     size_t pg = util_page();
     smmap_options e;
 
-    smmap_manager *m = make(SMMAP_SLIDING, 1, 64 * MiB, 0);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 1, .max_memory = 64 * MiB);
     smmap_manager_options(m, &e);
     ASSERT_EQ(e.window_size, 2 * pg, "window 1 -> %zu, want two pages", e.window_size);
     smmap_manager_free(m);
 
-    m = make(SMMAP_SLIDING, 3 * pg + 1, 64 * MiB, 0);
+    m = UTIL_MANAGER(.window_size = 3 * pg + 1, .max_memory = 64 * MiB);
     smmap_manager_options(m, &e);
     ASSERT_EQ(e.window_size, 4 * pg, "window 3p+1 -> %zu", e.window_size);
     smmap_manager_free(m);
 
-    m = make(SMMAP_SLIDING, 5 * pg, 64 * MiB, 0);
+    m = UTIL_MANAGER(.window_size = 5 * pg, .max_memory = 64 * MiB);
     smmap_manager_options(m, &e);
     ASSERT_EQ(e.window_size, 5 * pg);
     smmap_manager_free(m);
@@ -115,13 +108,13 @@ TEST(manager, default_window_at_most_an_eighth_of_max_memory)
 {
     size_t pg = util_page();
     smmap_options e;
-    smmap_manager *m = make(SMMAP_SLIDING, 0, 1 * MiB, 0);
+    smmap_manager *m = UTIL_MANAGER(.max_memory = 1 * MiB);
     smmap_manager_options(m, &e);
     ASSERT_EQ(e.max_memory, 1 * MiB);
     ASSERT_EQ(e.window_size, (size_t)(128 * KiB), "window %zu", e.window_size);
     smmap_manager_free(m);
 
-    m = make(SMMAP_SLIDING, 0, 1 * MiB + 3 * pg, 0);
+    m = UTIL_MANAGER(.max_memory = 1 * MiB + 3 * pg);
     smmap_manager_options(m, &e);
     /* max_memory/8, rounded up to whole pages */
     ASSERT_EQ(e.window_size, ((1 * MiB + 3 * pg) / 8 + pg - 1) / pg * pg, "window %zu",
@@ -130,18 +123,18 @@ TEST(manager, default_window_at_most_an_eighth_of_max_memory)
 
     if (sizeof(void *) >= 8) {
         /* the default stays 1 GiB when the cap is large */
-        m = make(SMMAP_SLIDING, 0, 64 * GiB, 0);
+        m = UTIL_MANAGER(.max_memory = 64 * GiB);
         smmap_manager_options(m, &e);
         ASSERT_EQ(e.window_size, (size_t)GiB);
         smmap_manager_free(m);
-        m = make(SMMAP_SLIDING, 0, 4 * GiB, 0);
+        m = UTIL_MANAGER(.max_memory = 4 * GiB);
         smmap_manager_options(m, &e);
         ASSERT_EQ(e.window_size, (size_t)(512 * MiB));
         smmap_manager_free(m);
     }
 
     /* an explicit window may take the whole cap */
-    m = make(SMMAP_SLIDING, 1 * MiB, 1 * MiB, 0);
+    m = UTIL_MANAGER(.window_size = 1 * MiB, .max_memory = 1 * MiB);
     smmap_manager_options(m, &e);
     ASSERT_EQ(e.window_size, (size_t)(1 * MiB));
     smmap_manager_free(m);
@@ -150,7 +143,7 @@ TEST(manager, default_window_at_most_an_eighth_of_max_memory)
 TEST(manager, max_memory_two_pages_is_enough)
 {
     size_t pg = util_page();
-    smmap_manager *m = make(SMMAP_SLIDING, 0, 2 * pg, 0);
+    smmap_manager *m = UTIL_MANAGER(.max_memory = 2 * pg);
     smmap_options e;
     smmap_manager_options(m, &e);
     ASSERT_EQ(e.max_memory, 2 * pg);
@@ -160,7 +153,7 @@ TEST(manager, max_memory_two_pages_is_enough)
 
 TEST(manager, static_kind_reported)
 {
-    smmap_manager *m = make(SMMAP_STATIC, 0, 0, 0);
+    smmap_manager *m = UTIL_MANAGER(.kind = SMMAP_STATIC);
     smmap_options e;
     smmap_manager_options(m, &e);
     ASSERT_EQ(e.kind, SMMAP_STATIC);
@@ -207,7 +200,7 @@ TEST(manager, null_arguments_do_not_crash)
     smmap_manager_options(NULL, &o);
     EXPECT_LE(smmap_collect(NULL), 0);
 
-    smmap_manager *m = make(SMMAP_SLIDING, 0, 0, 0);
+    smmap_manager *m = util_manager(NULL);
     smmap_manager_stats(m, NULL);
     smmap_manager_options(m, NULL);
     smmap_manager_free(m);
@@ -215,9 +208,9 @@ TEST(manager, null_arguments_do_not_crash)
 
 TEST(manager, fresh_stats_are_zero)
 {
-    smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB, 0, 0);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
     smmap_stats st;
-    memset(&st, 0xab, sizeof st);
+    memset(&st, 0xab, sizeof st); /* every field written, none left as it was */
     smmap_manager_stats(m, &st);
     ASSERT_EQ(st.mapped, 0u);
     ASSERT_EQ(st.windows, 0u);
@@ -233,17 +226,15 @@ TEST(manager, fresh_stats_are_zero)
 TEST(manager, use_unuse_reuse_stats)
 {
     const char *p = util_make_file("f", 1 * MiB, 7);
-    smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB, 0, 0);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
     smmap_cursor *c;
     ASSERT_EQ(smmap_cursor_new(m, p, &c), 0);
-    smmap_stats st;
-
-    smmap_manager_stats(m, &st);
+    smmap_stats st = util_stats(m);
     ASSERT_EQ(st.files, 1u, "files %llu after cursor_new", (unsigned long long)st.files);
     ASSERT_EQ(st.windows, 0u, "cursor_new must not map");
 
     ASSERT_EQ(smmap_use(c, 100, 10), 0);
-    smmap_manager_stats(m, &st);
+    st = util_stats(m);
     ASSERT_EQ(st.misses, 1u);
     ASSERT_EQ(st.hits, 0u);
     ASSERT_EQ(st.mmap_calls, 1u);
@@ -258,7 +249,7 @@ TEST(manager, use_unuse_reuse_stats)
     ASSERT_EQ(smmap_data(c), d1 + 900, "same window, pointer moves by the offset");
     smmap_unuse(c);
     ASSERT_EQ(smmap_valid(c), 0);
-    smmap_manager_stats(m, &st);
+    st = util_stats(m);
     ASSERT_EQ(st.hits, 1u, "hits %llu after reuse + unuse", (unsigned long long)st.hits);
     ASSERT_EQ(st.misses, 1u);
     ASSERT_EQ(st.mmap_calls, 1u);
@@ -269,14 +260,14 @@ TEST(manager, use_unuse_reuse_stats)
     ASSERT_EQ(smmap_use(c, 5000, 100), 0);
     ASSERT_EQ(util_mismatch(7, 5000, smmap_data(c), 100), -1);
     smmap_unuse(c);
-    smmap_manager_stats(m, &st);
+    st = util_stats(m);
     ASSERT_EQ(st.hits, 2u, "hits %llu", (unsigned long long)st.hits);
     ASSERT_EQ(st.misses, 1u);
     ASSERT_EQ(st.mmap_calls, 1u);
 
     /* a far offset is a miss and maps a second window */
     ASSERT_EQ(smmap_use(c, 512 * KiB, 100), 0);
-    smmap_manager_stats(m, &st);
+    st = util_stats(m);
     ASSERT_EQ(st.misses, 2u);
     ASSERT_EQ(st.mmap_calls, 2u);
     ASSERT_EQ(st.windows, 2u);
@@ -290,7 +281,7 @@ TEST(manager, use_unuse_reuse_stats)
 TEST(manager, dup_counts_users)
 {
     const char *p = util_make_file("f", 1 * MiB, 8);
-    smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB, 0, 0);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
     smmap_cursor *a, *b, *c;
     ASSERT_EQ(smmap_cursor_new(m, p, &a), 0);
     ASSERT_EQ(smmap_use(a, 4096, 64), 0);
@@ -311,8 +302,7 @@ TEST(manager, dup_counts_users)
     ASSERT_EQ(smmap_window_users(a), 3);
     ASSERT_EQ(smmap_data(c), smmap_data(a) + 4096);
 
-    smmap_stats st;
-    smmap_manager_stats(m, &st);
+    smmap_stats st = util_stats(m);
     ASSERT_EQ(st.windows, 1u);
     ASSERT_EQ(st.mmap_calls, 1u);
 
@@ -329,7 +319,7 @@ TEST(manager, dup_counts_users)
 TEST(manager, dup_of_idle_cursor)
 {
     const char *p = util_make_file("f", 100 * KiB, 9);
-    smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB, 0, 0);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
     smmap_cursor *a, *b;
     ASSERT_EQ(smmap_cursor_new(m, p, &a), 0);
     ASSERT_EQ(smmap_cursor_dup(a, &b), 0);
@@ -337,8 +327,7 @@ TEST(manager, dup_of_idle_cursor)
     ASSERT_EQ(smmap_file_size(b), (int64_t)(100 * KiB));
     ASSERT_EQ(smmap_use(b, 99 * KiB, 10), 0);
     ASSERT_EQ(util_mismatch(9, 99 * KiB, smmap_data(b), 10), -1);
-    smmap_stats st;
-    smmap_manager_stats(m, &st);
+    smmap_stats st = util_stats(m);
     ASSERT_EQ(st.files, 1u, "a dup shares the file");
     smmap_cursor_free(a);
     smmap_cursor_free(b);
@@ -348,7 +337,7 @@ TEST(manager, dup_of_idle_cursor)
 TEST(manager, collect_unmaps_idle_only)
 {
     const char *p = util_make_file("f", 1 * MiB, 10);
-    smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB, 0, 0);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
     smmap_cursor *c, *h;
     ASSERT_EQ(smmap_cursor_new(m, p, &c), 0);
     ASSERT_EQ(smmap_cursor_new(m, p, &h), 0);
@@ -358,13 +347,12 @@ TEST(manager, collect_unmaps_idle_only)
         ASSERT_EQ(smmap_use(c, off, 100), 0);
         smmap_unuse(c);
     }
-    smmap_stats st;
-    smmap_manager_stats(m, &st);
+    smmap_stats st = util_stats(m);
     ASSERT_EQ(st.windows, 5u);
     ASSERT_EQ(util_maps_of(p, NULL, 0), 5);
 
     ASSERT_EQ(smmap_collect(m), 4);
-    smmap_manager_stats(m, &st);
+    st = util_stats(m);
     ASSERT_EQ(st.windows, 1u);
     ASSERT_EQ(st.mapped, 64 * KiB);
     ASSERT_EQ(st.munmap_calls, 4u);
@@ -376,7 +364,7 @@ TEST(manager, collect_unmaps_idle_only)
     smmap_unuse(h);
     ASSERT_EQ(smmap_collect(m), 1);
     ASSERT_EQ(util_maps_of(p, NULL, 0), 0);
-    smmap_manager_stats(m, &st);
+    st = util_stats(m);
     ASSERT_EQ(st.mmap_calls, st.munmap_calls);
     ASSERT_EQ(st.mapped, 0u);
     smmap_cursor_free(c);
@@ -388,7 +376,7 @@ TEST(manager, collect_unmaps_idle_only)
 TEST(manager, make_room_evicts_oldest_only_as_needed)
 {
     const char *p = util_make_file("f", 1 * MiB, 12);
-    smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB, 256 * KiB, 0);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB, .max_memory = 256 * KiB);
     smmap_cursor *c;
     ASSERT_EQ(smmap_cursor_new(m, p, &c), 0);
     const uint64_t at[4] = {0, 128 * KiB, 256 * KiB, 384 * KiB};
@@ -396,8 +384,7 @@ TEST(manager, make_room_evicts_oldest_only_as_needed)
         ASSERT_EQ(smmap_use(c, at[i], 100), 0);
         smmap_unuse(c);
     }
-    smmap_stats st;
-    smmap_manager_stats(m, &st);
+    smmap_stats st = util_stats(m);
     ASSERT_EQ(st.mapped, 256 * KiB, "the cap is full");
     ASSERT_EQ(smmap_make_room(m, 0), 0, "0 more bytes fit already");
     ASSERT_EQ(smmap_make_room(m, 100 * KiB), 2, "two 64 KiB windows free 100 KiB");
@@ -415,7 +402,7 @@ TEST(manager, make_room_evicts_oldest_only_as_needed)
 TEST(manager, window_users_at_counts_other_cursors)
 {
     const char *p = util_make_file("f", 1 * MiB, 13);
-    smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB, 0, 0);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
     smmap_cursor *a, *b;
     ASSERT_EQ(smmap_cursor_new(m, p, &a), 0);
     ASSERT_EQ(smmap_cursor_new(m, p, &b), 0);
@@ -440,7 +427,7 @@ TEST(manager, static_maps_whole_file_once)
 {
     uint64_t size = 3 * MiB + 123;
     const char *p = util_make_file("f", size, 11);
-    smmap_manager *m = make(SMMAP_STATIC, 0, 0, 0);
+    smmap_manager *m = UTIL_MANAGER(.kind = SMMAP_STATIC);
     smmap_cursor *a, *b;
     ASSERT_EQ(smmap_cursor_new(m, p, &a), 0);
     ASSERT_EQ(smmap_cursor_new(m, p, &b), 0);
@@ -465,8 +452,7 @@ TEST(manager, static_maps_whole_file_once)
     smmap_cursor_free(a);
     ASSERT_EQ(smmap_window_users(b), 1);
 
-    smmap_stats st;
-    smmap_manager_stats(m, &st);
+    smmap_stats st = util_stats(m);
     ASSERT_EQ(st.mmap_calls, 1u);
     ASSERT_EQ(st.windows, 1u);
     ASSERT_GE(st.mapped, size);
@@ -479,7 +465,7 @@ TEST(manager, static_maps_whole_file_once)
     ASSERT_EQ(smmap_read(b, buf, size, 0), (int64_t)size);
     ASSERT_EQ(util_mismatch(11, 0, buf, size), -1);
     free(buf);
-    smmap_manager_stats(m, &st);
+    st = util_stats(m);
     ASSERT_EQ(st.mmap_calls, 1u);
     smmap_cursor_free(b);
     smmap_manager_free(m);
@@ -489,7 +475,7 @@ TEST(manager, static_two_files)
 {
     const char *p1 = util_make_file("f1", 300 * KiB, 12);
     const char *p2 = util_make_file("f2", 200 * KiB, 13);
-    smmap_manager *m = make(SMMAP_STATIC, 0, 0, 0);
+    smmap_manager *m = UTIL_MANAGER(.kind = SMMAP_STATIC);
     smmap_cursor *a, *b;
     ASSERT_EQ(smmap_cursor_new(m, p1, &a), 0);
     ASSERT_EQ(smmap_cursor_new(m, p2, &b), 0);
@@ -497,8 +483,7 @@ TEST(manager, static_two_files)
     ASSERT_EQ(smmap_use(b, 199 * KiB, 1024), 0);
     ASSERT_EQ(util_mismatch(12, 299 * KiB, smmap_data(a), 1024), -1);
     ASSERT_EQ(util_mismatch(13, 199 * KiB, smmap_data(b), 1024), -1);
-    smmap_stats st;
-    smmap_manager_stats(m, &st);
+    smmap_stats st = util_stats(m);
     ASSERT_EQ(st.windows, 2u);
     ASSERT_EQ(st.files, 2u);
     ASSERT_EQ(st.mapped, 500 * KiB);

@@ -12,13 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static smmap_manager *make(int kind, size_t window, uint64_t max_memory, uint32_t handles)
-{
-    smmap_options o = {.kind = kind, .window_size = window, .max_memory = max_memory,
-                       .max_handles = handles};
-    return util_manager(&o);
-}
-
 /* The test pattern must make misplaced bytes visible: it differs from
  * copies of itself shifted by any small or window-sized distance, and
  * between salts. Otherwise the other tests could pass on wrong offsets. */
@@ -45,9 +38,9 @@ TEST(read, pattern_is_offset_sensitive)
 TEST(read, whole_file_through_small_windows)
 {
     uint64_t size = 3 * MiB + 4321;
-    const char *p = util_make_file("f", size, 31);
-    smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB, 256 * KiB, 3);
-    smmap_cursor *c = util_cursor(m, p);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB, .max_memory = 256 * KiB,
+                                    .max_handles = 3);
+    smmap_cursor *c = util_cursor(m, util_make_file("f", size, 31));
     unsigned char *buf = malloc(size + 100);
     memset(buf, 0, size + 100);
     /* a first read, then one that continues it: windows, never pread */
@@ -62,8 +55,7 @@ TEST(read, whole_file_through_small_windows)
               "window [%llu,%llu) is not the last one read",
               (unsigned long long)smmap_window_begin(c),
               (unsigned long long)smmap_window_end(c));
-    smmap_stats st;
-    smmap_manager_stats(m, &st);
+    smmap_stats st = util_stats(m);
     ASSERT_EQ(st.preads, 0u, "a continuing read was served by pread");
     ASSERT_GE(st.misses, size / (64 * KiB), "a 3 MiB read with 64 KiB windows maps many");
     ASSERT_LE(st.windows_peak, 3u);
@@ -82,10 +74,9 @@ TEST(read, whole_file_through_small_windows)
 TEST(read, random_ranges)
 {
     uint64_t size = 2 * MiB + 17;
-    const char *p = util_make_file("f", size, 32);
     unsigned char *img = util_image(32, size);
-    smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB, 0, 0);
-    smmap_cursor *c = util_cursor(m, p);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
+    smmap_cursor *c = util_cursor(m, util_make_file("f", size, 32));
     unsigned char *buf = malloc(400 * KiB);
     uint64_t rs = 32;
     for (int i = 0; i < 3000; i++) {
@@ -114,9 +105,8 @@ TEST(read, random_ranges)
 TEST(read, end_of_file_and_lengths)
 {
     uint64_t size = 100 * KiB;
-    const char *p = util_make_file("f", size, 33);
-    smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB, 0, 0);
-    smmap_cursor *c = util_cursor(m, p);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
+    smmap_cursor *c = util_cursor(m, util_make_file("f", size, 33));
     unsigned char buf[256];
     ASSERT_EQ(smmap_read(c, buf, sizeof buf, size - 10), 10);
     ASSERT_EQ(util_mismatch(33, size - 10, buf, 10), -1);
@@ -133,9 +123,8 @@ TEST(read, end_of_file_and_lengths)
 
 TEST(read, bad_arguments)
 {
-    const char *p = util_make_file("f", 10 * KiB, 34);
-    smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB, 0, 0);
-    smmap_cursor *c = util_cursor(m, p);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
+    smmap_cursor *c = util_cursor(m, util_make_file("f", 10 * KiB, 34));
     unsigned char buf[16];
     ASSERT_EQ(smmap_read(NULL, buf, sizeof buf, 0), SMMAP_EINVAL);
     ASSERT_EQ(smmap_read(c, NULL, 10, 0), SMMAP_EINVAL);
@@ -150,9 +139,8 @@ TEST(read, bad_arguments)
 TEST(read, static_manager)
 {
     uint64_t size = 1 * MiB + 3;
-    const char *p = util_make_file("f", size, 35);
-    smmap_manager *m = make(SMMAP_STATIC, 0, 0, 0);
-    smmap_cursor *c = util_cursor(m, p);
+    smmap_manager *m = UTIL_MANAGER(.kind = SMMAP_STATIC);
+    smmap_cursor *c = util_cursor(m, util_make_file("f", size, 35));
     unsigned char *buf = malloc(size);
     ASSERT_EQ(smmap_read(c, buf, size, 0), (int64_t)size);
     ASSERT_EQ(util_mismatch(35, 0, buf, size), -1);
@@ -169,7 +157,7 @@ TEST(read, read_after_use_and_dup)
 {
     uint64_t size = 1 * MiB;
     const char *p = util_make_file("f", size, 36);
-    smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB, 0, 0);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
     smmap_cursor *c = util_cursor(m, p), *d;
     ASSERT_EQ(smmap_use(c, 500 * KiB, 100), 0);
     ASSERT_EQ(smmap_cursor_dup(c, &d), 0);
@@ -191,9 +179,8 @@ TEST(read, read_after_use_and_dup)
  * or one a mapped window holds uses windows. */
 TEST(read, pread_when_full_and_random)
 {
-    const char *p = util_make_file("f", 1 * MiB, 37);
-    smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB, 0, 2);
-    smmap_cursor *c = util_cursor(m, p);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB, .max_handles = 2);
+    smmap_cursor *c = util_cursor(m, util_make_file("f", 1 * MiB, 37));
     unsigned char buf[100];
     smmap_stats st;
 
@@ -201,13 +188,13 @@ TEST(read, pread_when_full_and_random)
     ASSERT_EQ(util_mismatch(37, 0, buf, 100), -1);
     ASSERT_EQ(smmap_read(c, buf, 100, 300 * KiB), 100); /* not full yet: a window */
     ASSERT_EQ(util_mismatch(37, 300 * KiB, buf, 100), -1);
-    smmap_manager_stats(m, &st);
+    st = util_stats(m);
     ASSERT_EQ(st.misses, 2u);
     ASSERT_EQ(st.preads, 0u);
 
     ASSERT_EQ(smmap_read(c, buf, 100, 600 * KiB), 100); /* random, full: pread */
     ASSERT_EQ(util_mismatch(37, 600 * KiB, buf, 100), -1);
-    smmap_manager_stats(m, &st);
+    st = util_stats(m);
     ASSERT_EQ(st.preads, 1u);
     ASSERT_EQ(st.misses, 2u);
     ASSERT_EQ(st.windows, 2u);
@@ -215,7 +202,7 @@ TEST(read, pread_when_full_and_random)
 
     ASSERT_EQ(smmap_read(c, buf, 100, 600 * KiB + 100), 100); /* continues: window */
     ASSERT_EQ(util_mismatch(37, 600 * KiB + 100, buf, 100), -1);
-    smmap_manager_stats(m, &st);
+    st = util_stats(m);
     ASSERT_EQ(st.preads, 1u);
     ASSERT_EQ(st.misses, 3u);
     ASSERT_EQ(st.evictions, 1u);
@@ -226,7 +213,7 @@ TEST(read, pread_when_full_and_random)
     ASSERT_EQ(smmap_read(c, buf, 10, 300 * KiB + 10), 10);
     ASSERT_EQ(util_mismatch(37, 300 * KiB + 10, buf, 10), -1);
     smmap_unuse(c);
-    smmap_manager_stats(m, &st);
+    st = util_stats(m);
     ASSERT_EQ(st.preads, 1u, "a read a mapped window holds went to pread");
     ASSERT_GT(st.hits, hits);
     ASSERT_EQ(st.misses, 3u);
@@ -238,9 +225,9 @@ TEST(read, pread_when_full_and_random)
  * all mapped (the last request of the walk reaches past every window). */
 TEST(read, long_reads_reuse_windows)
 {
-    const char *p = util_make_file("f", 1 * MiB, 27);
-    smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB, 1 * MiB, 64);
-    smmap_cursor *c = util_cursor(m, p);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB, .max_memory = 1 * MiB,
+                                    .max_handles = 64);
+    smmap_cursor *c = util_cursor(m, util_make_file("f", 1 * MiB, 27));
     size_t len = 200000;
     unsigned char *buf = malloc(len);
     for (int i = 0; i < 5; i++) {
@@ -249,8 +236,7 @@ TEST(read, long_reads_reuse_windows)
         ASSERT_EQ(util_mismatch(27, 1000, buf, len), -1);
     }
     smmap_unuse(c);
-    smmap_stats st;
-    smmap_manager_stats(m, &st);
+    smmap_stats st = util_stats(m);
     ASSERT_EQ(st.mmap_calls, 4, "[1000, 201000) lies in 4 windows; mapped %llu",
                  (unsigned long long)st.mmap_calls);
     ASSERT_EQ(st.munmap_calls, 0);
@@ -263,21 +249,20 @@ TEST(read, long_reads_reuse_windows)
  * changes window with smmap_use(): collect then unmaps them. */
 TEST(read, use_releases_spares)
 {
-    const char *p = util_make_file("f", 1 * MiB, 28);
-    smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB, 1 * MiB, 64);
-    smmap_cursor *c = util_cursor(m, p);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB, .max_memory = 1 * MiB,
+                                    .max_handles = 64);
+    smmap_cursor *c = util_cursor(m, util_make_file("f", 1 * MiB, 28));
     unsigned char b[16];
     for (uint64_t off = 0; off < 4; off++) {
         ASSERT_EQ(smmap_read(c, b, sizeof b, off * 256 * KiB + 5), (int64_t)sizeof b);
         ASSERT_EQ(util_mismatch(28, off * 256 * KiB + 5, b, sizeof b), -1);
     }
-    smmap_stats st;
     smmap_collect(m);
-    smmap_manager_stats(m, &st);
+    smmap_stats st = util_stats(m);
     ASSERT_EQ(st.windows, 4, "the current window and three spares stay");
     ASSERT_EQ(smmap_use(c, 900 * KiB, 16), 0);
     smmap_collect(m);
-    smmap_manager_stats(m, &st);
+    st = util_stats(m);
     ASSERT_EQ(st.windows, 1, "%llu windows left in use", (unsigned long long)st.windows);
     ASSERT_EQ(smmap_window_users_at(c, 0), SMMAP_ECURSOR, "the spare at 0 was unmapped");
     smmap_cursor_free(c);
@@ -288,9 +273,8 @@ TEST(read, use_releases_spares)
  * was, rather than an empty span in a window still in use. */
 TEST(read, empty_read_keeps_span)
 {
-    const char *p = util_make_file("f", 256 * KiB, 29);
-    smmap_manager *m = make(SMMAP_SLIDING, 64 * KiB, 0, 0);
-    smmap_cursor *c = util_cursor(m, p);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
+    smmap_cursor *c = util_cursor(m, util_make_file("f", 256 * KiB, 29));
     unsigned char b[8];
     ASSERT_EQ(smmap_read(c, b, 8, 100), 8);
     ASSERT_EQ(smmap_read(c, b, 0, 200), 0);
@@ -309,9 +293,8 @@ TEST(read, empty_read_keeps_span)
 TEST(read, read_many_matches_single_reads)
 {
     const uint64_t size = 3 * MiB + 333;
-    const char *p = util_make_file("f", size, 41);
-    smmap_manager *m = make(SMMAP_SLIDING, 256 * KiB, 0, 0);
-    smmap_cursor *c = util_cursor(m, p);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 256 * KiB);
+    smmap_cursor *c = util_cursor(m, util_make_file("f", size, 41));
     enum { N = 500, LEN = 100 };
     uint64_t offs[N], seed = 5;
     unsigned char *got = malloc(N * LEN), one[LEN];
@@ -341,9 +324,8 @@ TEST(read, read_many_matches_single_reads)
 
 TEST(read, read_many_bad_arguments)
 {
-    const char *p = util_make_file("f", 1000, 42);
-    smmap_manager *m = make(SMMAP_SLIDING, 0, 0, 0);
-    smmap_cursor *c = util_cursor(m, p);
+    smmap_manager *m = util_manager(NULL);
+    smmap_cursor *c = util_cursor(m, util_make_file("f", 1000, 42));
     uint64_t offs[2] = {0, 10};
     unsigned char buf[20];
     ASSERT_EQ(smmap_read_many(NULL, buf, 10, offs, 2), SMMAP_EINVAL);

@@ -15,13 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static smmap_stats stats(smmap_manager *m)
-{
-    smmap_stats s;
-    smmap_manager_stats(m, &s);
-    return s;
-}
-
 /* The bytes read(2) gives for path (as cat shows them), or skip. */
 static size_t read_plain(const char *path, unsigned char *buf, size_t cap)
 {
@@ -42,8 +35,8 @@ static void sysfs_case(int kind)
     unsigned char want[4096], got[4096];
     size_t len = read_plain(path, want, sizeof want);
     ASSERT_GT(len, 0u);
-    smmap_options o = {.kind = kind, .window_size = kind == SMMAP_SLIDING ? 64 * KiB : 0};
-    smmap_manager *m = util_manager(&o);
+    smmap_manager *m = UTIL_MANAGER(.kind = kind,
+                                    .window_size = kind == SMMAP_SLIDING ? 64 * KiB : 0);
     smmap_cursor *c = util_cursor(m, path);
     EXPECT_EQ(smmap_file_size(c), 4096, "the size sysfs reports");
     ASSERT_EQ(smmap_read(c, got, sizeof got, 0), (int64_t)len, "a read stops where the bytes end");
@@ -54,7 +47,7 @@ static void sysfs_case(int kind)
     EXPECT_EQ(smmap_use(c, len, 0), SMMAP_EOF);
     EXPECT_EQ(smmap_use(c, 2, 1), 0);
     EXPECT_EQ(smmap_data(c)[0], want[2]);
-    smmap_stats s = stats(m);
+    smmap_stats s = util_stats(m);
     EXPECT_EQ(s.files_read_not_mapped, 1u);
     EXPECT_EQ(s.mmap_calls, 1u, "mapping is tried once per file");
     EXPECT_GE(s.bytes_read_into_windows, (uint64_t)len);
@@ -109,14 +102,9 @@ static const char *fuse_file(const char *name, uint64_t size, uint32_t salt)
 TEST(refused, fuse_direct_io_tiny_windows)
 {
     const char *path = fuse_file("data", FUSE_SIZE, 5);
-    smmap_options o = {.window_size = FUSE_WINDOW, .max_memory = FUSE_CAP};
-    smmap_manager *m = util_manager(&o);
+    smmap_manager *m = UTIL_MANAGER(.window_size = FUSE_WINDOW, .max_memory = FUSE_CAP);
     smmap_cursor *c = util_cursor(m, path);
-    for (uint64_t off = 0; off < FUSE_SIZE; off += smmap_size(c)) {
-        ASSERT_EQ(smmap_use(c, off, 0), 0, "use(%llu)", (unsigned long long)off);
-        ASSERT_EQ(util_mismatch(5, off, smmap_data(c), smmap_size(c)), -1);
-    }
-    EXPECT_EQ(smmap_use(c, FUSE_SIZE, 0), SMMAP_EOF);
+    util_read_windows(c, 5, FUSE_SIZE);
     uint64_t seed = 9;
     unsigned char buf[40000];
     for (int i = 0; i < 200; i++) {
@@ -126,7 +114,7 @@ TEST(refused, fuse_direct_io_tiny_windows)
         ASSERT_EQ(util_mismatch(5, off, buf, (size_t)want), -1, "read at %llu",
                   (unsigned long long)off);
     }
-    smmap_stats s = stats(m);
+    smmap_stats s = util_stats(m);
     EXPECT_EQ(s.files_read_not_mapped, 0u);
     EXPECT_GE(s.mmap_calls, FUSE_SIZE / FUSE_WINDOW);
     EXPECT_LE(s.mapped_peak, (uint64_t)FUSE_CAP);

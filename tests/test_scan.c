@@ -50,18 +50,11 @@ static int check_span(void *arg, const unsigned char *data, size_t len, uint64_t
     return w->spans == w->stop_at ? -777 : 0;
 }
 
-static smmap_manager *manager_64k(void)
-{
-    smmap_options o = {.window_size = 64 * KiB};
-    return util_manager(&o);
-}
-
 TEST(scan, whole_file_in_window_spans)
 {
     const uint64_t size = 300 * KiB + 123;
-    const char *p = util_make_file("f", size, SALT);
-    smmap_manager *m = manager_64k();
-    smmap_cursor *c = util_cursor(m, p);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
+    smmap_cursor *c = util_cursor(m, util_make_file("f", size, SALT));
     struct walk w = {0};
     ASSERT_EQ(smmap_scan(c, 0, UINT64_MAX, check_span, &w), (int64_t)size);
     ASSERT_EQ(w.next, size);
@@ -74,9 +67,8 @@ TEST(scan, whole_file_in_window_spans)
 TEST(scan, range_is_clipped_at_the_end)
 {
     const uint64_t size = 200 * KiB + 7;
-    const char *p = util_make_file("f", size, SALT);
-    smmap_manager *m = manager_64k();
-    smmap_cursor *c = util_cursor(m, p);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
+    smmap_cursor *c = util_cursor(m, util_make_file("f", size, SALT));
     uint64_t starts[] = {0, 1, 64 * KiB - 1, 100 * KiB + 3, size - 1};
     uint64_t lens[] = {0, 1, 5000, 64 * KiB, 64 * KiB + 1, 150 * KiB, UINT64_MAX};
     for (size_t i = 0; i < sizeof starts / sizeof *starts; i++) {
@@ -100,9 +92,8 @@ TEST(scan, range_is_clipped_at_the_end)
 
 TEST(scan, stop_value_of_fn_is_returned)
 {
-    const char *p = util_make_file("f", 256 * KiB, SALT);
-    smmap_manager *m = manager_64k();
-    smmap_cursor *c = util_cursor(m, p);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
+    smmap_cursor *c = util_cursor(m, util_make_file("f", 256 * KiB, SALT));
     struct walk w = {.stop_at = 2};
     ASSERT_EQ(smmap_scan(c, 0, UINT64_MAX, check_span, &w), -777);
     ASSERT_EQ(w.spans, 2, "no span after the one that stopped");
@@ -119,9 +110,8 @@ static int positive(void *arg, const unsigned char *data, size_t len, uint64_t o
 
 TEST(scan, positive_value_of_fn_is_a_misuse)
 {
-    const char *p = util_make_file("f", 256 * KiB, SALT);
-    smmap_manager *m = manager_64k();
-    smmap_cursor *c = util_cursor(m, p);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
+    smmap_cursor *c = util_cursor(m, util_make_file("f", 256 * KiB, SALT));
     int calls = 0;
     ASSERT_EQ(smmap_scan(c, 0, UINT64_MAX, positive, &calls), SMMAP_EINVAL,
               "not a byte count");
@@ -132,9 +122,8 @@ TEST(scan, positive_value_of_fn_is_a_misuse)
 
 TEST(scan, bad_arguments)
 {
-    const char *p = util_make_file("f", 10, SALT);
-    smmap_manager *m = manager_64k();
-    smmap_cursor *c = util_cursor(m, p);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
+    smmap_cursor *c = util_cursor(m, util_make_file("f", 10, SALT));
     struct walk w = {0};
     ASSERT_EQ(smmap_scan(NULL, 0, 1, check_span, &w), SMMAP_EINVAL);
     ASSERT_EQ(smmap_scan(c, 0, 1, NULL, &w), SMMAP_EINVAL);
@@ -150,8 +139,7 @@ TEST(scan, truncation_inside_a_span)
 {
     util_require_exact_sigbus();
     const char *p = util_make_file("f", 256 * KiB, SALT);
-    smmap_options o = {.window_size = 1 * MiB};
-    smmap_manager *m = util_manager(&o);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 1 * MiB);
     smmap_cursor *c = util_cursor(m, p);
     struct walk w = {.cut = p, .cut_to = util_page(), .cut_at = 1, .touch = 200 * KiB};
     ASSERT_EQ(smmap_scan(c, 0, UINT64_MAX, check_span, &w), SMMAP_ETRUNC);
@@ -168,7 +156,7 @@ TEST(scan, truncation_inside_a_span)
 TEST(scan, truncation_between_spans)
 {
     const char *p = util_make_file("f", 256 * KiB, SALT);
-    smmap_manager *m = manager_64k();
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
     smmap_cursor *c = util_cursor(m, p);
     struct walk w = {.cut = p, .cut_to = 10000, .cut_at = 1, .touch = 10};
     ASSERT_EQ(smmap_scan(c, 0, UINT64_MAX, check_span, &w), SMMAP_ETRUNC);
@@ -184,8 +172,7 @@ TEST(scan, nested_scans_keep_the_outer_guard)
     util_require_exact_sigbus();
     const char *p = util_make_file("f", 256 * KiB, SALT);
     const char *q = util_make_file("g", 100 * KiB + 1, SALT);
-    smmap_options o = {.window_size = 1 * MiB};
-    smmap_manager *m = util_manager(&o);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 1 * MiB);
     smmap_cursor *c = util_cursor(m, p), *d = util_cursor(m, q);
     struct walk w = {.inner = d};
     ASSERT_EQ(smmap_scan(c, 0, UINT64_MAX, check_span, &w), 256 * KiB);

@@ -176,8 +176,7 @@ TEST(stress, four_threads_tiny_limits, .timeout = 900)
         path[f] = util_make_file(name, file_size[f], 71 + (uint32_t)f);
         image[f] = util_image(71 + (uint32_t)f, file_size[f]);
     }
-    smmap_options o = {.window_size = WINDOW, .max_memory = 256 * KiB, .max_handles = 3};
-    mgr = util_manager(&o);
+    mgr = UTIL_MANAGER(.window_size = WINDOW, .max_memory = 256 * KiB, .max_handles = 3);
 
     struct worker w[THREADS];
     memset(w, 0, sizeof w);
@@ -197,8 +196,7 @@ TEST(stress, four_threads_tiny_limits, .timeout = 900)
         }
         bytes += w[i].bytes;
     }
-    smmap_stats st;
-    smmap_manager_stats(mgr, &st);
+    smmap_stats st = util_stats(mgr);
     /* Soft limits: beyond them only by windows in use, at most one per
      * cursor (two cursors, two buffers and a dup a thread), and counted. */
     EXPECT_EQ(st.failures, 0);
@@ -208,7 +206,7 @@ TEST(stress, four_threads_tiny_limits, .timeout = 900)
     EXPECT(!beyond || st.limit_exceeded, "peaks of %llu windows, %llu bytes not counted",
            (unsigned long long)st.windows_peak, (unsigned long long)st.mapped_peak);
     smmap_collect(mgr);
-    smmap_manager_stats(mgr, &st);
+    st = util_stats(mgr);
     EXPECT_EQ(st.windows, 0, "after collect");
     EXPECT_EQ(st.mapped, 0, "after collect");
     EXPECT_EQ(st.files, 0, "after collect");

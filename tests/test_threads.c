@@ -94,8 +94,7 @@ out:
 static void run_threads(const smmap_options *o, uint64_t size0, uint64_t size1)
 {
     struct shared sh = {0};
-    int rc = smmap_manager_new(&sh.m, o);
-    ASSERT_EQ(rc, 0, "smmap_manager_new: %s", smmap_strerror(rc));
+    sh.m = util_manager(o);
     smmap_options e;
     smmap_manager_options(sh.m, &e);
     sh.half = e.kind == SMMAP_STATIC ? 256 * KiB : e.window_size / 2;
@@ -122,8 +121,7 @@ static void run_threads(const smmap_options *o, uint64_t size0, uint64_t size1)
         EXPECT_GT(w[i].bytes, 0u);
     }
 
-    smmap_stats st;
-    smmap_manager_stats(sh.m, &st);
+    smmap_stats st = util_stats(sh.m);
     ASSERT_EQ(st.mmap_calls - st.munmap_calls, st.windows);
     ASSERT_GT(st.hits + st.misses, (uint64_t)THREADS * OPS / 2);
     ASSERT_EQ(st.failures, 0u);
@@ -137,7 +135,7 @@ static void run_threads(const smmap_options *o, uint64_t size0, uint64_t size1)
 
     /* all cursors are gone: everything can be collected */
     smmap_collect(sh.m);
-    smmap_manager_stats(sh.m, &st);
+    st = util_stats(sh.m);
     ASSERT_EQ(st.windows, 0u);
     ASSERT_EQ(st.mapped, 0u);
     ASSERT_EQ(st.files, 0u);
@@ -197,9 +195,7 @@ static void *hold(void *arg)
 TEST(threads, dup_cursors_share_window)
 {
     const char *p = util_make_file("f", 1 * MiB, 73);
-    smmap_options o = {.window_size = 128 * KiB, .max_handles = 4};
-    smmap_manager *m;
-    ASSERT_EQ(smmap_manager_new(&m, &o), 0);
+    smmap_manager *m = UTIL_MANAGER(.window_size = 128 * KiB, .max_handles = 4);
     smmap_cursor *base;
     ASSERT_EQ(smmap_cursor_new(m, p, &base), 0);
     ASSERT_EQ(smmap_use(base, 1000, 64), 0);
@@ -217,8 +213,7 @@ TEST(threads, dup_cursors_share_window)
     for (int i = 0; i < THREADS; i++)
         EXPECT(a[i].ok, "thread %d saw another window", i);
     ASSERT_EQ(smmap_window_users(base), 1);
-    smmap_stats st;
-    smmap_manager_stats(m, &st);
+    smmap_stats st = util_stats(m);
     ASSERT_EQ(st.mmap_calls, 1u, "the held window is shared, never remapped");
     for (int i = 0; i < THREADS; i++)
         smmap_cursor_free(a[i].c);
@@ -291,8 +286,7 @@ TEST(threads, fork_while_others_work, .timeout = 120)
              "fork: a child forked while another thread allocates hangs in ASan's malloc");
     struct churn ch = {.size = 2 * MiB + 17};
     ch.path = util_make_file("f", ch.size, 81);
-    smmap_options o = {.window_size = 64 * KiB, .max_memory = 192 * KiB, .max_handles = 3};
-    ch.m = util_manager(&o);
+    ch.m = UTIL_MANAGER(.window_size = 64 * KiB, .max_memory = 192 * KiB, .max_handles = 3);
     pthread_t t[3];
     for (int i = 0; i < 3; i++)
         ASSERT_EQ(pthread_create(&t[i], NULL, churn_run, &ch), 0);

@@ -53,16 +53,14 @@ static const smmap_window_info *entry(const struct seen *s, const char *path, ui
 TEST(walk, windows_users_and_idle)
 {
     const char *a = util_make_file("a", 1 * MiB, 1), *b = util_make_file("b", 100 * KiB, 2);
-    smmap_options o = {.window_size = WINDOW};
-    smmap_manager *m = util_manager(&o);
+    smmap_manager *m = UTIL_MANAGER(.window_size = WINDOW);
     smmap_cursor *c1 = util_cursor(m, a), *c2 = util_cursor(m, a), *c3 = util_cursor(m, b);
     ASSERT_EQ(smmap_use(c1, 0, 100), 0);
     ASSERT_EQ(smmap_use(c2, 10, 100), 0);         /* the same window: 2 users */
     ASSERT_EQ(smmap_use(c3, 70 * KiB, 100), 0);   /* b's [64K, 100K) */
     ASSERT_EQ(smmap_use(c3, 200, 100), 0);        /* b's [0, 64K); the other idle */
     struct seen *s = walk(m);
-    smmap_stats st;
-    smmap_manager_stats(m, &st);
+    smmap_stats st = util_stats(m);
     EXPECT_EQ((uint64_t)s->n, st.windows, "one entry per window");
     const smmap_window_info *w = entry(s, a, 0);
     ASSERT_NOT_NULL(w);
@@ -128,10 +126,8 @@ static int positive(void *arg, const smmap_window_info *info)
 
 TEST(walk, stops_and_misuse)
 {
-    const char *a = util_make_file("a", 1 * MiB, 1);
-    smmap_options o = {.window_size = WINDOW};
-    smmap_manager *m = util_manager(&o);
-    smmap_cursor *c = util_cursor(m, a);
+    smmap_manager *m = UTIL_MANAGER(.window_size = WINDOW);
+    smmap_cursor *c = util_cursor(m, util_make_file("a", 1 * MiB, 1));
     for (uint64_t off = 0; off < 1 * MiB; off += WINDOW)
         ASSERT_EQ(smmap_use(c, off, 100), 0);
     int calls = 0;

@@ -96,6 +96,13 @@ smmap_manager *util_manager(const smmap_options *o)
     return m;
 }
 
+smmap_stats util_stats(const smmap_manager *m)
+{
+    smmap_stats st;
+    smmap_manager_stats(m, &st);
+    return st;
+}
+
 smmap_cursor *util_cursor(smmap_manager *m, const char *path)
 {
     smmap_cursor *c = NULL;
@@ -103,6 +110,16 @@ smmap_cursor *util_cursor(smmap_manager *m, const char *path)
     ASSERT_EQ(rc, 0, "smmap_cursor_new(%s): %s", path, smmap_strerror(rc));
     ASSERT_NOT_NULL(c);
     return c;
+}
+
+void util_read_windows(smmap_cursor *c, uint32_t salt, uint64_t size)
+{
+    for (uint64_t off = 0; off < size; off += smmap_size(c)) {
+        ASSERT_EQ(smmap_use(c, off, 0), 0, "use(%llu)", (unsigned long long)off);
+        ASSERT_EQ(util_mismatch(salt, off, smmap_data(c), smmap_size(c)), -1, "at %llu",
+                  (unsigned long long)off);
+    }
+    ASSERT_EQ(smmap_use(c, size, 0), SMMAP_EOF);
 }
 
 long util_ops(long n)

@@ -77,11 +77,30 @@ int util_shrink_here(const char *path, uint64_t size);
 int util_rename(const char *from, const char *to);
 
 /* A manager made with options o (NULL for defaults); fails the test with
- * smmap_strerror's message if smmap_manager_new does not succeed. */
+ * smmap_strerror's message if smmap_manager_new does not succeed. The one
+ * way a suite makes a manager whose making it does not test, spelled
+ *   util_manager(NULL)                                     every default
+ *   UTIL_MANAGER(.kind = SMMAP_STATIC)
+ *   UTIL_MANAGER(.window_size = 64 * KiB, .max_handles = 3)
+ * naming only the fields the test depends on: the rest are zero, which
+ * smmap_manager_new() reads as their defaults. (At least one field: C11
+ * has no empty initializer.) */
 smmap_manager *util_manager(const smmap_options *o);
+#define UTIL_MANAGER(...) util_manager(&(smmap_options){__VA_ARGS__})
 
-/* A cursor on path; fails the test if smmap_cursor_new does not succeed. */
+/* The manager's statistics now (smmap_manager_stats()), as a value. */
+smmap_stats util_stats(const smmap_manager *m);
+
+/* A cursor on path; fails the test if smmap_cursor_new does not succeed.
+ * util_cursor(m, util_make_file("f", size, salt)) where the test needs no
+ * path but the cursor's. */
 smmap_cursor *util_cursor(smmap_manager *m, const char *path);
+
+/* Read a file of size bytes made with salt through c, window by window
+ * from offset 0 (each smmap_use() as much as its window holds), checking
+ * the bytes; then that a use at size is SMMAP_EOF, which leaves c with no
+ * window. */
+void util_read_windows(smmap_cursor *c, uint32_t salt, uint64_t size);
 
 /* Delete the file at path (unlink(2), DeleteFile): 0 or -1. Windows
  * refuses while a view of the file exists. */
