@@ -620,6 +620,22 @@ SMMAP_API uint64_t smmap_buffer_size(const smmap_buffer *b);
  * but must not free it. */
 SMMAP_API smmap_cursor *smmap_buffer_cursor(smmap_buffer *b);
 
+/*
+ * The index and slice rules of buffers, Python's, for any sequence of size
+ * items (the Python module's buffers and maps use them too):
+ * smmap_index() turns index (negative: from the end) into a position in
+ * [0, size): 0 and *pos, or SMMAP_EINVAL outside [-size, size) or for pos
+ * NULL. smmap_slice() takes [start:stop:step] as Python does: negative
+ * bounds count from the end, both are clipped (INT64_MIN and INT64_MAX
+ * stand for an open bound), and a step may be negative; it sets *first to
+ * the first position picked and returns how many are picked (0: none), or
+ * SMMAP_EINVAL (first NULL, step 0 or INT64_MIN, size past INT64_MAX).
+ * Since 0.3.0.
+ */
+SMMAP_API int smmap_index(uint64_t size, int64_t index, uint64_t *pos);
+SMMAP_API int64_t smmap_slice(uint64_t size, int64_t start, int64_t stop, int64_t step,
+                              uint64_t *first);
+
 /* The byte at index (0..255), or SMMAP_EINVAL for b NULL or an index
  * outside [-size, size), SMMAP_ETRUNC, or an error of smmap_use(). */
 SMMAP_API int smmap_buffer_byte(smmap_buffer *b, int64_t index);

@@ -166,12 +166,11 @@ static PyObject *buffer_subscript(BufferObject *self, PyObject *key)
             return NULL;
         }
         CursorObject *c = self->cursor;
-        if (i < 0)
-            i += (Py_ssize_t)self->size;
-        uint64_t off = self->offset + (uint64_t)i;
+        uint64_t pos, off;
         unsigned char byte;
-        if (i >= 0 && (uint64_t)i < self->size && !c->busy && off >= c->wb &&
-            off < c->we && smmap_read(c->c, &byte, 1, off) == 1)
+        if (smmap_index(self->size, (int64_t)i, &pos) == 0 && !c->busy &&
+            (off = self->offset + pos) >= c->wb && off < c->we &&
+            smmap_read(c->c, &byte, 1, off) == 1)
             return PyLong_FromLong(byte);
     }
     if (!self->active) { /* smmap: AttributeError on its cursor None */

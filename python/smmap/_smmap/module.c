@@ -222,34 +222,42 @@ PyObject *slice_bytes(void *obj, read_fn read, Py_ssize_t start, Py_ssize_t step
     return out;
 }
 
-/* Turn an int index into a position in [0, size), or IndexError. */
+/* Turn an int index into a position in [0, size), or IndexError: the
+ * library's rule (smmap_index), which C buffers follow too. */
 static int index_of(PyObject *key, Py_ssize_t size, Py_ssize_t *pos)
 {
     Py_ssize_t i = PyNumber_AsSsize_t(key, PyExc_IndexError);
     if (i == -1 && PyErr_Occurred())
         return -1;
-    if (i < 0)
-        i += size;
-    if (i < 0 || i >= size) {
+    uint64_t at;
+    if (smmap_index((uint64_t)size, (int64_t)i, &at) != 0) {
         PyErr_SetString(PyExc_IndexError, "index out of range");
         return -1;
     }
-    *pos = i;
+    *pos = (Py_ssize_t)at;
     return 0;
 }
 
 /* obj[key] for an object of size bytes read through read: an int gives the
- * byte, a slice bytes; range, if given, serves non-empty slices of step 1. */
+ * byte, a slice bytes; range, if given, serves non-empty slices of step 1.
+ * The slice's bounds are the library's (smmap_slice), as C buffers take
+ * them; PySlice_Unpack only reads the slice object (None as open bounds). */
 PyObject *subscript(void *obj, read_fn read, range_fn range, Py_ssize_t size, PyObject *key)
 {
     if (PySlice_Check(key)) {
         Py_ssize_t start, stop, step;
         if (PySlice_Unpack(key, &start, &stop, &step) < 0)
             return NULL;
-        Py_ssize_t len = PySlice_AdjustIndices(size, &start, &stop, step);
+        uint64_t first;
+        int64_t len = smmap_slice((uint64_t)size, (int64_t)start, (int64_t)stop,
+                                  (int64_t)step, &first);
+        if (len < 0) {
+            set_error(len, NULL);
+            return NULL;
+        }
         if (range && step == 1 && len > 0)
-            return range(obj, start, len);
-        return slice_bytes(obj, read, start, step, len);
+            return range(obj, (Py_ssize_t)first, (Py_ssize_t)len);
+        return slice_bytes(obj, read, (Py_ssize_t)first, step, (Py_ssize_t)len);
     }
     if (!PyIndex_Check(key)) {
         PyErr_Format(PyExc_TypeError, "indices must be integers or slices, not %.200s",
