@@ -9,10 +9,12 @@
  * test said before it died still reaches the log. The runner removes BASE
  * after the test, whatever became of it.
  *
- * The few calls that differ by OS (directories, starting and waiting for
- * the test's process) sit together below, POSIX and Windows side by side.
+ * What differs by OS (directories, starting and waiting for the test's
+ * process, the clock) is behind harness_os.h, in harness_posix.c and
+ * harness_win32.c.
  */
 #include "harness.h"
+#include "harness_os.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -22,18 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-#ifdef _WIN32
-#include <direct.h>
-#include <windows.h>
-#else
-#include <ftw.h>
-#include <signal.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-#endif
 
 enum { EXIT_PASS = 0, EXIT_FAIL = 1, EXIT_SKIP = 77 };
 
@@ -114,7 +104,7 @@ static void failed(bool fatal)
     if (jump)
         longjmp(*jump, EXIT_FAIL);
     fflush(NULL);
-    _exit(EXIT_FAIL);
+    _Exit(EXIT_FAIL);
 }
 
 struct t_val t_signed(intmax_t v)
@@ -227,98 +217,10 @@ void t_skip(const char *fmt, ...)
     if (jump)
         longjmp(*jump, EXIT_SKIP);
     fflush(NULL);
-    _exit(EXIT_SKIP);
+    _Exit(EXIT_SKIP);
 }
 
 /* ------------------------------------------------------ directories */
-
-#ifdef _WIN32
-int t_remove_tree(const char *path)
-{
-    char pattern[MAX_PATH + 4];
-    snprintf(pattern, sizeof pattern, "%s\\*", path);
-    WIN32_FIND_DATAA e;
-    HANDLE h = FindFirstFileA(pattern, &e);
-    if (h != INVALID_HANDLE_VALUE) {
-        do {
-            if (strcmp(e.cFileName, ".") == 0 || strcmp(e.cFileName, "..") == 0)
-                continue;
-            char sub[MAX_PATH + 4];
-            snprintf(sub, sizeof sub, "%s\\%s", path, e.cFileName);
-            if (e.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)
-                t_remove_tree(sub);
-            else
-                DeleteFileA(sub);
-        } while (FindNextFileA(h, &e));
-        FindClose(h);
-    }
-    return RemoveDirectoryA(path) ? 0 : -1;
-}
-
-int t_make_temp_dir(char *out, size_t n, const char *tag)
-{
-    char tmp[MAX_PATH + 1];
-    DWORD len = GetTempPathA(sizeof tmp, tmp);
-    if (len == 0 || len > sizeof tmp)
-        return -1;
-    for (unsigned i = 0; i < 1000; i++) {
-        snprintf(out, n, "%ssmmap-%s-%lu-%u", tmp, tag, GetCurrentProcessId(),
-                 (unsigned)(GetTickCount() + i));
-        if (CreateDirectoryA(out, NULL))
-            return 0;
-        if (GetLastError() != ERROR_ALREADY_EXISTS)
-            return -1;
-    }
-    return -1;
-}
-
-static int make_dir(const char *path)
-{
-    return _mkdir(path);
-}
-
-static int enter_dir(const char *path)
-{
-    return _chdir(path);
-}
-#else
-static int remove_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    remove(p);
-    return 0;
-}
-
-int t_remove_tree(const char *path)
-{
-    return nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-int t_make_temp_dir(char *out, size_t n, const char *tag)
-{
-    const char *tmp = getenv("TMPDIR");
-    snprintf(out, n, "%s/smmap-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", tag);
-    if (!mkdtemp(out))
-        return -1;
-    /* Resolved, so that paths match what the kernel reports in /proc. */
-    char real[PATH_MAX];
-    if (realpath(out, real))
-        snprintf(out, n, "%s", real);
-    return 0;
-}
-
-static int make_dir(const char *path)
-{
-    return mkdir(path, 0700);
-}
-
-static int enter_dir(const char *path)
-{
-    return chdir(path);
-}
-#endif
 
 /* test_dir and report_path inside BASE. */
 static void set_paths(const char *base)
@@ -333,7 +235,7 @@ static int make_dirs(char *base, size_t n)
     if (t_make_temp_dir(base, n, "test") != 0)
         return -1;
     set_paths(base);
-    return make_dir(test_dir);
+    return t_os_make_dir(test_dir);
 }
 
 /* ---------------------------------------------------- running tests */
@@ -358,13 +260,13 @@ static double timeout_of(const struct t_case *c)
 }
 
 /* Runs one test in this process: init, body, fini; the exit status. */
-static int run_here(const struct t_case *c)
+int t_run_here(const struct t_case *c)
 {
     /* volatile: read again after a longjmp back to this frame */
     const struct t_suite *volatile s = suite_of(c);
     current = c;
     atomic_store(&failures, 0);
-    if (enter_dir(test_dir) != 0) {
+    if (t_os_enter_dir(test_dir) != 0) {
         say("# ", "chdir %s: %s", test_dir, strerror(errno));
         return EXIT_FAIL;
     }
@@ -385,99 +287,6 @@ static int run_here(const struct t_case *c)
     if (rc == EXIT_SKIP && rc2 == 0)
         return EXIT_SKIP;
     return rc || rc2 || atomic_load(&failures) ? EXIT_FAIL : EXIT_PASS;
-}
-
-#ifdef _WIN32
-/* Runs one test in a child process; its exit status, or a description of
- * how it died in why. Windows has no fork: the program starts again with
- * "--child INDEX BASE" and runs that one test; the runner kills it when its
- * time is up. */
-static char self_path[MAX_PATH + 1];
-
-static int run_child(const struct t_case *c, size_t index, const char *base, char *why,
-                     size_t n)
-{
-    fflush(NULL);
-    char cmd[3 * MAX_PATH];
-    snprintf(cmd, sizeof cmd, "\"%s\" --child %lu \"%s\"", self_path, (unsigned long)index,
-             base);
-    STARTUPINFOA si;
-    memset(&si, 0, sizeof si);
-    si.cb = sizeof si;
-    /* stdout carries the TAP stream: what the test prints goes to stderr. */
-    si.dwFlags = STARTF_USESTDHANDLES;
-    si.hStdInput = GetStdHandle(STD_INPUT_HANDLE);
-    si.hStdOutput = si.hStdError = GetStdHandle(STD_ERROR_HANDLE);
-    PROCESS_INFORMATION pi;
-    if (!CreateProcessA(self_path, cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi)) {
-        snprintf(why, n, "CreateProcess: error %lu", GetLastError());
-        return -1;
-    }
-    CloseHandle(pi.hThread);
-    DWORD ms = (DWORD)(timeout_of(c) * 1000), code = 1;
-    int rc;
-    if (WaitForSingleObject(pi.hProcess, ms) == WAIT_TIMEOUT) {
-        TerminateProcess(pi.hProcess, 1);
-        WaitForSingleObject(pi.hProcess, INFINITE);
-        snprintf(why, n, "timed out after %.0f s", timeout_of(c));
-        rc = -1;
-    } else {
-        GetExitCodeProcess(pi.hProcess, &code);
-        rc = code < 256 ? (int)code : -1;
-        if (rc < 0)
-            snprintf(why, n, "crashed: exception %#lx", code);
-    }
-    CloseHandle(pi.hProcess);
-    return rc;
-}
-#else
-/* Runs one test in a child process; its exit status, or a description of
- * how it died in why. */
-static int run_child(const struct t_case *c, size_t index, const char *base, char *why,
-                     size_t n)
-{
-    (void)index; /* the forked child has it */
-    (void)base;
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        snprintf(why, n, "fork: %s", strerror(errno));
-        return -1;
-    }
-    if (pid == 0) {
-        /* stdout carries the TAP stream: what the test prints goes to
-         * stderr. */
-        dup2(2, 1);
-        unsigned secs = (unsigned)(timeout_of(c) + 0.999);
-        alarm(secs ? secs : 1);
-        exit(run_here(c));
-    }
-    int st;
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR) {
-            snprintf(why, n, "waitpid: %s", strerror(errno));
-            return -1;
-        }
-    if (WIFEXITED(st))
-        return WEXITSTATUS(st);
-    if (WTERMSIG(st) == SIGALRM)
-        snprintf(why, n, "timed out after %.0f s", timeout_of(c));
-    else
-        snprintf(why, n, "killed by signal %d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
-    return -1;
-}
-#endif
-
-/* Seconds on a monotonic clock, for the time a test took. */
-static double now(void)
-{
-#ifdef _WIN32
-    return (double)GetTickCount64() / 1000;
-#else
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-#endif
 }
 
 static bool glob_match(const char *p, const char *s)
@@ -553,11 +362,8 @@ int t_main(int argc, char **argv)
         if ((size_t)child >= ncases)
             return 2;
         set_paths(child_base);
-        return run_here(cases[child]);
+        return t_run_here(cases[child]);
     }
-#ifdef _WIN32
-    GetModuleFileNameA(NULL, self_path, sizeof self_path);
-#endif
     size_t n = 0;
     for (size_t i = 0; i < ncases; i++)
         n += selected(cases[i], filter);
@@ -581,12 +387,13 @@ int t_main(int argc, char **argv)
         k++;
         char base[PATH_MAX], why[256] = "", skip[512];
         int rc;
-        double t0 = now();
+        double t0 = t_os_now();
         if (make_dirs(base, sizeof base) != 0) {
             snprintf(why, sizeof why, "temporary directory: %s", strerror(errno));
             rc = -1;
         } else {
-            rc = fork_each ? run_child(c, i, base, why, sizeof why) : run_here(c);
+            rc = fork_each ? t_os_run_child(c, i, base, timeout_of(c), why, sizeof why)
+                           : t_run_here(c);
         }
         fflush(stderr);
         read_report(skip, sizeof skip, false);
@@ -603,7 +410,7 @@ int t_main(int argc, char **argv)
             failed_n++;
         }
         read_report(skip, sizeof skip, true);
-        double took = now() - t0;
+        double took = t_os_now() - t0;
         if (took >= 1)
             printf("# %.1f s\n", took);
         fflush(stdout);

@@ -182,8 +182,8 @@ const char *t_name(void);
 /* The runner: runs the registered tests as the options say (see above) and
  * returns the exit status (0: every test passed or was skipped). A suite's
  * main() is harness_main.c's; a program with a main of its own (the fuzz
- * target) links harness.c without it and uses the checks only: outside a
- * test a failed ASSERT aborts. */
+ * target) links harness.c and its harness_<os>.c without it and uses the
+ * checks only: outside a test a failed ASSERT aborts. */
 int t_main(int argc, char **argv);
 
 /* Remove path and everything below it; 0 or -1. */
