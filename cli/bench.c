@@ -113,7 +113,7 @@ static uint64_t sum_words(const unsigned char *p, size_t n)
     return s;
 }
 
-static double scan_smmap(struct bench *b, int kind, size_t window)
+static double scan_smmap(struct bench *b, int kind, size_t window, int hint)
 {
     smmap_options o = {.kind = kind, .window_size = window};
     smmap_manager *m;
@@ -121,6 +121,8 @@ static double scan_smmap(struct bench *b, int kind, size_t window)
     int rc = smmap_manager_new(&m, &o);
     if (rc == 0)
         rc = smmap_cursor_new_fd(m, b->fd, &c);
+    if (rc == 0)
+        rc = smmap_cursor_hint(c, hint);
     if (rc != 0)
         die("seq-scan", rc);
     double t = now();
@@ -138,21 +140,41 @@ static double scan_smmap(struct bench *b, int kind, size_t window)
     return (double)b->size / t / 1e9;
 }
 
-static double scan_sliding_default(struct bench *b) { return scan_smmap(b, SMMAP_SLIDING, 0); }
-static double scan_sliding_1m(struct bench *b) { return scan_smmap(b, SMMAP_SLIDING, MiB); }
-static double scan_static(struct bench *b) { return scan_smmap(b, SMMAP_STATIC, 0); }
+static double scan_sliding_default(struct bench *b)
+{
+    return scan_smmap(b, SMMAP_SLIDING, 0, SMMAP_HINT_NORMAL);
+}
+static double scan_sliding_1m(struct bench *b)
+{
+    return scan_smmap(b, SMMAP_SLIDING, MiB, SMMAP_HINT_NORMAL);
+}
+static double scan_static(struct bench *b)
+{
+    return scan_smmap(b, SMMAP_STATIC, 0, SMMAP_HINT_NORMAL);
+}
+/* As `smmap sum` reads its files. */
+static double scan_sliding_seq(struct bench *b)
+{
+    return scan_smmap(b, SMMAP_SLIDING, 0, SMMAP_HINT_SEQUENTIAL);
+}
 
-static double scan_raw_mmap(struct bench *b)
+/* The whole file in one mapping, made by map (sys_map: populated;
+ * sys_map_sequential: read in by the kernel's readahead as the scan faults
+ * on its pages, what a plain mapping of a cold file gets). */
+static double scan_whole(struct bench *b, int (*map)(int, uint64_t, size_t, const void **))
 {
     double t = now();
     const void *p;
-    int rc = sys_map(b->fd, 0, (size_t)b->size, &p);
+    int rc = map(b->fd, 0, (size_t)b->size, &p);
     if (rc < 0)
         die("mmap", rc);
     b->sink += sum_words(p, b->size);
     sys_unmap(p, (size_t)b->size);
     return (double)b->size / (now() - t) / 1e9;
 }
+
+static double scan_raw_mmap(struct bench *b) { return scan_whole(b, sys_map); }
+static double scan_raw_mmap_seq(struct bench *b) { return scan_whole(b, sys_map_sequential); }
 
 /* The floor of any 1 MiB window: the file mapped 1 MiB at a time, each
  * mapping populated, scanned and unmapped. Mappings that small cannot take
@@ -410,6 +432,7 @@ struct bcase {
     /* ratios to print: impl index over impl index */
     int ratios[4][2];
     int n_ratios;
+    bool cold; /* the file is dropped from the page cache before every run */
 };
 
 static const struct bcase cases[] = {
@@ -417,28 +440,60 @@ static const struct bcase cases[] = {
      {{"sliding-default", scan_sliding_default}, {"sliding-1m", scan_sliding_1m},
       {"static", scan_static}, {"raw-mmap-populate", scan_raw_mmap},
       {"read-1m", scan_read}, {"raw-mmap-1m", scan_raw_1m}}, 6,
-     {{0, 3}, {0, 4}, {1, 3}, {1, 5}}, 4},
+     {{0, 3}, {0, 4}, {1, 3}, {1, 5}}, 4, false},
     {"random-64b", "Mops/s",
      {{"sliding-default", random_default}, {"sliding-smallcap", random_smallcap},
       {"pread", random_pread}, {"raw-mmap", random_raw}, {"sliding-batch", random_batch}}, 5,
-     {{0, 3}, {4, 3}, {0, 2}, {1, 2}}, 4},
+     {{0, 3}, {4, 3}, {0, 2}, {1, 2}}, 4, false},
     {"hit-path", "ns/op",
      {{"cursor", hit_cursor}, {"raw-pointer", hit_raw}}, 2,
-     {{0, 1}}, 1},
+     {{0, 1}}, 1, false},
     {"threads", "Mops/s",
      {{"1", threads_1}, {"2", threads_2}, {"raw-mmap-1", threads_raw_1},
       {"raw-mmap-2", threads_raw_2}}, 4,
-     {{1, 0}, {3, 2}, {1, 3}}, 3},
+     {{1, 0}, {3, 2}, {1, 3}}, 3, false},
+    /* Last: it leaves the file out of the page cache, which the cases
+     * above read from. Every run reads the whole file from the disk, so
+     * --quick's 3 rounds and the full bench's 5 take a few seconds per
+     * implementation each. */
+    {"seq-scan-cold", "GB/s",
+     {{"sliding-default", scan_sliding_default}, {"sliding-seq", scan_sliding_seq},
+      {"static", scan_static}, {"read-1m", scan_read}, {"raw-mmap", scan_raw_mmap_seq}}, 5,
+     {{0, 3}, {1, 3}, {2, 3}, {4, 3}}, 4, true},
 };
+
+/* Drops the data file from the page cache: NULL, or why it cannot be. */
+static const char *evict(struct bench *b)
+{
+    static char why[128];
+    int64_t cached = sys_evict(b->fd, b->size);
+    if (cached >= 0) /* all of it stays in tmpfs */
+        return (uint64_t)cached > b->size / 100
+                   ? "the file stays cached (a file system in memory? see --dir)"
+                   : NULL;
+    snprintf(why, sizeof why, "cannot drop the file from the page cache: %s",
+             smmap_strerror((int)cached));
+    return why;
+}
 
 static void run_case(struct bench *b, const struct bcase *bc)
 {
     double samples[MAX_IMPLS][MAX_REPS], med[MAX_IMPLS];
+    const char *why = bc->cold ? evict(b) : NULL;
+    if (why) {
+        fprintf(stderr, "smmap bench: %s skipped: %s\n", bc->name, why);
+        return;
+    }
     /* Round 0 is not counted: the first mapping of pages the page cache
      * holds costs more than every later one (measured: 1.8 GB/s against
-     * 12-15 for the same scan), and it would fall on whichever ran first. */
-    for (int r = -1; r < b->reps; r++)
+     * 12-15 for the same scan), and it would fall on whichever ran first.
+     * A cold run starts from the same empty cache every time. */
+    for (int r = bc->cold ? 0 : -1; r < b->reps; r++)
         for (int i = 0; i < bc->n; i++) {
+            if (bc->cold && (why = evict(b))) {
+                fprintf(stderr, "smmap bench: %s: %s\n", bc->name, why);
+                exit(1);
+            }
             double v = bc->impls[i].run(b);
             if (r >= 0)
                 samples[i][r] = v;
@@ -451,31 +506,57 @@ static void run_case(struct bench *b, const struct bcase *bc)
                    "\"min\": %.4f, \"max\": %.4f}\n",
                    bc->name, bc->impls[i].name, med[i], bc->unit, v[0], v[b->reps - 1]);
         else
-            printf("%-11s %-18s %10.3f %-6s (%.3f .. %.3f)\n", bc->name, bc->impls[i].name,
+            printf("%-13s %-18s %10.3f %-6s (%.3f .. %.3f)\n", bc->name, bc->impls[i].name,
                    med[i], bc->unit, v[0], v[b->reps - 1]);
     }
     /* Ratios are for people; --json output stays one measurement a line. */
     FILE *out = b->json ? stderr : stdout;
     for (int k = 0; k < bc->n_ratios; k++) {
         int x = bc->ratios[k][0], y = bc->ratios[k][1];
-        fprintf(out, "%-11s %s / %s = %.2fx\n", bc->name, bc->impls[x].name,
+        fprintf(out, "%-13s %s / %s = %.2fx\n", bc->name, bc->impls[x].name,
                 bc->impls[y].name, med[x] / med[y]);
     }
     fflush(stdout);
 }
 
-static void bench_usage(void)
+/* A usage error of bench: one line naming the problem, and the way to the
+ * help; exit 2. */
+static _Noreturn void bench_usage_error(const char *fmt, const char *arg)
 {
-    fputs("usage: smmap bench [--quick] [--json] [--reps N] [--case NAME] [--dir DIR]\n", stderr);
+    fputs("smmap: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputs(" (see smmap bench --help)\n", stderr);
     exit(2);
+}
+
+static _Noreturn void bench_help(void)
+{
+    printf("usage: smmap bench %s\n\n"
+           "Measure the library against raw baselines on data it generates, in one run.\n\n"
+           "  --quick      a smaller file (1.5 GiB on 64-bit systems) and 3 rounds, not 5\n"
+           "  --json       one JSON object per implementation (case, impl, value, unit,\n"
+           "               min, max); the ratios go to stderr\n"
+           "  --reps N     N rounds of each case (1 to %d)\n"
+           "  --case NAME  only the case NAME\n"
+           "  --dir DIR    write the data file in DIR (default: $TMPDIR or /tmp)\n"
+           "  -h, --help   print this help\n\n"
+           "cases:", BENCH_OPERANDS, MAX_REPS);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        printf(" %s", cases[i].name);
+    putchar('\n');
+    exit(fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1);
 }
 
 static int parse_reps(const char *s)
 {
     char *end;
     long n = strtol(s, &end, 10);
-    if (end == s || *end || n < 1 || n > MAX_REPS)
-        bench_usage();
+    if (end == s || *end || n < 1 || n > MAX_REPS) {
+        char what[64];
+        snprintf(what, sizeof what, "--reps '%.20s': must be a count from 1 to %d", s,
+                 MAX_REPS);
+        bench_usage_error("%s", what);
+    }
     return (int)n;
 }
 
@@ -484,7 +565,9 @@ int cmd_bench(int argc, char **argv)
     struct bench b = {.reps = 0};
     const char *dir = sys_temp_dir(), *only = NULL;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--quick"))
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+            bench_help();
+        else if (!strcmp(argv[i], "--quick"))
             b.quick = true;
         else if (!strcmp(argv[i], "--json"))
             b.json = true;
@@ -496,8 +579,11 @@ int cmd_bench(int argc, char **argv)
             dir = argv[++i];
         else if (!strncmp(argv[i], "--dir=", 6))
             dir = argv[i] + 6;
+        else if (!strcmp(argv[i], "--reps") || !strcmp(argv[i], "--case") ||
+                 !strcmp(argv[i], "--dir"))
+            bench_usage_error("option '%s' needs a value", argv[i]);
         else
-            bench_usage();
+            bench_usage_error("unknown option '%s'", argv[i]);
     }
     /* Two default windows' worth (2 GiB on 64-bit systems); --quick one
      * and a half, which still needs two. */
@@ -516,8 +602,13 @@ int cmd_bench(int argc, char **argv)
     bool known = !only;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         known |= only && !strcmp(only, cases[i].name);
-    if (!known)
-        bench_usage();
+    if (!known) {
+        char what[256];
+        int n = snprintf(what, sizeof what, "--case '%.40s': no such case; the cases are", only);
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0] && n > 0 && (size_t)n < sizeof what; i++)
+            n += snprintf(what + n, sizeof what - (size_t)n, " %s", cases[i].name);
+        bench_usage_error("%s", what);
+    }
     b.n_offsets = b.quick ? 1000000 : 2000000;
     b.offsets = malloc(b.n_offsets * sizeof *b.offsets);
     if (!b.offsets)

@@ -59,6 +59,20 @@ int sys_create_temp(const char *path);
 int sys_map(int fd, uint64_t offset, size_t len, const void **out);
 void sys_unmap(const void *p, size_t len);
 
+/* Map [offset, offset + len) of fd read-only without reading anything in:
+ * pages come in as they are touched, advised for reading in order
+ * (MADV_SEQUENTIAL). offset as for sys_map(). */
+int sys_map_sequential(int fd, uint64_t offset, size_t len, const void **out);
+
+/* Drop the file fd, size bytes long, from the page cache (its data written
+ * to the disk first: dirty pages cannot be dropped), so that the next
+ * reads of it go to the disk, into memory in the same state every time.
+ * Returns how many of its bytes are still cached afterwards (0: all of it
+ * is cold; all of it on a file system in memory), or -errno: -ENOSYS where
+ * the system has no such call for a process without administrator rights
+ * (Windows). */
+int64_t sys_evict(int fd, uint64_t size);
+
 struct sys_thread;
 
 /* Run fn(arg) in a new thread; its result is ignored. */

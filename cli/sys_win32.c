@@ -201,7 +201,8 @@ int sys_create_temp(const char *path)
     return fd < 0 ? -e : fd;
 }
 
-int sys_map(int fd, uint64_t offset, size_t len, const void **out)
+/* A read-only view of [offset, offset + len) of fd, nothing read in yet. */
+static int map_view(int fd, uint64_t offset, size_t len, void **out)
 {
     HANDLE s = CreateFileMappingW((HANDLE)_get_osfhandle(fd), NULL, PAGE_READONLY,
                                   0, 0, NULL);
@@ -213,6 +214,16 @@ int sys_map(int fd, uint64_t offset, size_t len, const void **out)
     CloseHandle(s);
     if (!p)
         return from_win(e);
+    *out = p;
+    return 0;
+}
+
+int sys_map(int fd, uint64_t offset, size_t len, const void **out)
+{
+    void *p;
+    int rc = map_view(fd, offset, len, &p);
+    if (rc < 0)
+        return rc;
     /* MAP_POPULATE reads the pages in and maps them: prefetch them in
      * large reads, then touch each so that it is mapped too. */
     WIN32_MEMORY_RANGE_ENTRY r = {p, len};
@@ -230,6 +241,25 @@ void sys_unmap(const void *p, size_t len)
 {
     (void)len; /* a view goes whole */
     UnmapViewOfFile(p);
+}
+
+/* Windows has no sequential advice for a view: its own readahead of mapped
+ * files serves the faults. */
+int sys_map_sequential(int fd, uint64_t offset, size_t len, const void **out)
+{
+    void *p;
+    int rc = map_view(fd, offset, len, &p);
+    if (rc == 0)
+        *out = p;
+    return rc;
+}
+
+int64_t sys_evict(int fd, uint64_t size)
+{
+    /* Only emptying the whole system's standby list drops a file's cached
+     * pages, and that needs administrator rights. */
+    (void)fd, (void)size;
+    return -ENOSYS;
 }
 
 struct sys_thread {

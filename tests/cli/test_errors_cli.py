@@ -189,12 +189,20 @@ def test_cat_path_through_a_file(f):
     assert (code, out, err) == (1, b"", "smmap: %s/x: Not a directory\n" % f)
 
 
-@pytest.mark.parametrize("args", [["--bogus"], ["--reps"], ["--reps", "0"], ["--reps", "17"],
-                                  ["--reps", "x"], ["--case", "nope"], ["--case"]])
-def test_bench_bad_option(args):
+@pytest.mark.parametrize("args,says", [
+    (["--bogus"], "unknown option '--bogus'"),
+    (["--reps"], "option '--reps' needs a value"),
+    (["--reps", "0"], "--reps '0': must be a count from 1 to 16"),
+    (["--reps", "17"], "--reps '17': must be a count from 1 to 16"),
+    (["--reps", "x"], "--reps 'x': must be a count from 1 to 16"),
+    (["--case", "nope"], "--case 'nope': no such case; the cases are seq-scan random-64b "
+                         "hit-path threads seq-scan-cold"),
+    (["--case"], "option '--case' needs a value"),
+])
+def test_bench_bad_option(args, says):
     code, out, err = run("bench", *args)
     assert (code, out) == (2, b"")
-    assert err == "usage: smmap bench [--quick] [--json] [--reps N] [--case NAME] [--dir DIR]\n"
+    assert err == usage_line("bench", says), err
 
 
 def test_bench_missing_directory(tmp_path):
