@@ -20,6 +20,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -146,6 +147,33 @@ static bool refused(int e)
     return e == ENODEV || e == EACCES || e == EPERM || e == EINVAL || e == ENOTSUP;
 }
 
+#ifdef LINUX_EXTRAS
+/* Whether [offset, offset + len) of the file is in the page cache, by 16
+ * samples: a read that must not wait (RWF_NOWAIT) of one byte each, which
+ * fails with EAGAIN where the page would have to come from the disk. (A
+ * kernel or filesystem without it counts as cached: populated, as before.)
+ * mincore() would need the file to be the caller's own since Linux 5.0. */
+static bool cached(int fd, uint64_t offset, size_t len)
+{
+#ifdef RWF_NOWAIT
+    for (unsigned i = 0; i < 16; i++) {
+        unsigned char byte;
+        struct iovec v = {&byte, 1};
+        uint64_t at = offset + (uint64_t)len / 16 * i;
+        ssize_t n;
+        do
+            n = preadv2(fd, &v, 1, (off_t)at, RWF_NOWAIT);
+        while (n < 0 && errno == EINTR);
+        if (n < 0 && errno == EAGAIN)
+            return false;
+    }
+#else
+    (void)fd, (void)offset, (void)len;
+#endif
+    return true;
+}
+#endif
+
 int smmap__os_map(os_file fd, uint64_t offset, size_t len, int hint, void **out)
 {
     if (offset > (uint64_t)INT64_MAX)
@@ -156,7 +184,12 @@ int smmap__os_map(os_file fd, uint64_t offset, size_t len, int hint, void **out)
     int flags = MAP_PRIVATE;
     bool populate = hint == SMMAP_HINT_POPULATE || hint == SMMAP_HINT_SEQUENTIAL;
 #ifdef LINUX_EXTRAS
-    if (populate)
+    /* Populating reads the whole window before the caller sees a byte of
+     * it: for pages in the page cache that saves a fault every 64 KiB, for
+     * pages on the disk it stops the caller's work from overlapping the
+     * reads (a cold scan measured 0.86x of a read(2) loop populated, 1.10x
+     * streamed by the kernel's readahead as it faults). */
+    if (populate && cached((int)fd, offset, len))
         flags |= MAP_POPULATE;
 #endif
     void *p = mmap(NULL, len, PROT_READ, flags, (int)fd, (off_t)offset);
