@@ -509,6 +509,11 @@ SMMAP_API int smmap_cursor_fd(const smmap_cursor *c);
  *   SMMAP_HINT_WILLNEED    start reading the rest of the window on each
  *                          window change (madvise WILLNEED)
  *   SMMAP_HINT_POPULATE    map windows with their page tables filled in
+ * "Populated" (here, and for a cursor that reads on past its window's end)
+ * holds for windows the page cache holds: a window whose pages are on the
+ * disk is mapped plain, and the kernel's readahead streams it in as it is
+ * touched, so that the caller's work overlaps the reads (populating would
+ * read it all first). Linux decides by 16 sampled reads that must not wait.
  * Returns 0, or SMMAP_EINVAL for a NULL cursor or an unknown hint.
  */
 #define SMMAP_HINT_NORMAL     0

@@ -20,7 +20,6 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -148,29 +147,33 @@ static bool refused(int e)
 }
 
 #ifdef LINUX_EXTRAS
-/* Whether [offset, offset + len) of the file is in the page cache, by 16
- * samples: a read that must not wait (RWF_NOWAIT) of one byte each, which
- * fails with EAGAIN where the page would have to come from the disk. (A
- * kernel or filesystem without it counts as cached: populated, as before.)
- * mincore() would need the file to be the caller's own since Linux 5.0. */
-static bool cached(int fd, uint64_t offset, size_t len)
+/* Whether the page cache holds the pages of the fresh mapping [p, p+len),
+ * by 16 samples. mincore reads no page in (a read that must not wait still
+ * starts the readahead it would wait for). For a file that is neither the
+ * caller's nor writable by it, Linux 5.0 and later say every page is
+ * there: those are populated, as they always were. */
+static bool cached(void *p, size_t len)
 {
-#ifdef RWF_NOWAIT
+    size_t page = smmap__os_page_size();
     for (unsigned i = 0; i < 16; i++) {
-        unsigned char byte;
-        struct iovec v = {&byte, 1};
-        uint64_t at = offset + (uint64_t)len / 16 * i;
-        ssize_t n;
-        do
-            n = preadv2(fd, &v, 1, (off_t)at, RWF_NOWAIT);
-        while (n < 0 && errno == EINTR);
-        if (n < 0 && errno == EAGAIN)
+        unsigned char v;
+        size_t at = len / 16 * i / page * page;
+        if (mincore((char *)p + at, 1, (void *)&v) != 0 || !(v & 1))
             return false;
     }
-#else
-    (void)fd, (void)offset, (void)len;
-#endif
     return true;
+}
+
+/* Fill the page tables of [p, p+len), as MAP_POPULATE would have. Before
+ * Linux 5.14 (no MADV_POPULATE_READ) the pages are faulted in on touch
+ * instead: mapping again in place could lose the window if it failed. */
+static void populate(void *p, size_t len)
+{
+#ifdef MADV_POPULATE_READ
+    (void)madvise(p, len, MADV_POPULATE_READ);
+#else
+    (void)p, (void)len;
+#endif
 }
 #endif
 
@@ -181,26 +184,24 @@ int smmap__os_map(os_file fd, uint64_t offset, size_t len, int hint, void **out)
     /* Private, as git maps packs: some filesystems refuse shared mappings
      * and allow private ones, and a read-only private mapping shows the
      * page cache as a shared one does (no page is ever copied). */
-    int flags = MAP_PRIVATE;
-    bool populate = hint == SMMAP_HINT_POPULATE || hint == SMMAP_HINT_SEQUENTIAL;
+    bool wants_pages = hint == SMMAP_HINT_POPULATE || hint == SMMAP_HINT_SEQUENTIAL;
+    void *p = mmap(NULL, len, PROT_READ, MAP_PRIVATE, (int)fd, (off_t)offset);
+    if (p == MAP_FAILED)
+        return refused(errno) ? -ENODEV : -errno;
+    if (hint == SMMAP_HINT_SEQUENTIAL || hint == SMMAP_HINT_RANDOM)
+        smmap__os_advise(p, len, hint);
 #ifdef LINUX_EXTRAS
     /* Populating reads the whole window before the caller sees a byte of
      * it: for pages in the page cache that saves a fault every 64 KiB, for
      * pages on the disk it stops the caller's work from overlapping the
      * reads (a cold scan measured 0.86x of a read(2) loop populated, 1.10x
      * streamed by the kernel's readahead as it faults). */
-    if (populate && cached((int)fd, offset, len))
-        flags |= MAP_POPULATE;
-#endif
-    void *p = mmap(NULL, len, PROT_READ, flags, (int)fd, (off_t)offset);
-    if (p == MAP_FAILED)
-        return refused(errno) ? -ENODEV : -errno;
-    if (hint == SMMAP_HINT_SEQUENTIAL || hint == SMMAP_HINT_RANDOM)
-        smmap__os_advise(p, len, hint);
-#ifndef LINUX_EXTRAS
+    if (wants_pages && cached(p, len))
+        populate(p, len);
+#else
     /* Without MAP_POPULATE the pages are read in ahead; their page-table
      * entries are then filled on touch. */
-    if (populate)
+    if (wants_pages)
         smmap__os_advise(p, len, SMMAP_HINT_WILLNEED);
 #endif
     *out = p;
