@@ -11,6 +11,7 @@
 # exits non-zero on failure.
 set -u
 cd "$(dirname "$0")/.."
+. scripts/dropin-lib.sh
 build=${1:-build-test}
 py=$(command -v pypy3) || { echo "no pypy3: nothing to run"; echo "0 passed, 0 failed"; exit 0; }
 upstream=/usr/lib/python3/dist-packages/smmap
@@ -24,17 +25,10 @@ trap 'rm -rf "$tmp"' EXIT
 ver=$("$py" -c 'import sys; print("%d.%d, PyPy %d.%d.%d" % (sys.version_info[:2] + sys.pypy_version_info[:3]))')
 
 dir=$tmp/dropin
-mkdir -p "$dir/smmap"
-cp python/smmap/*.py "$dir/smmap/"
-[ "$have_upstream" = 1 ] && cp -r "$upstream/test" "$dir/smmap/test"
-cp tests/python/unittest_versions.py "$dir/"
-inc=$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
-suffix=$("$py" -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
-if ! cc -shared -fPIC -O2 -Wall -Wextra -Werror -DSMMAP_STATIC -Iinclude -I"$build/include" -I"$inc" \
-        python/smmap/_smmap/*.c "$build/libsmmap.a" -pthread \
-        -o "$dir/smmap/_smmap$suffix" >"$tmp/cc.log" 2>&1; then
-    cat "$tmp/cc.log"; echo "pypy $ver: build failed"; echo "0 passed, 1 failed"; exit 1
+if ! stage_dropin "$py" "$dir" "$build"; then
+    cat "$dir/cc.log"; echo "pypy $ver: build failed"; echo "0 passed, 1 failed"; exit 1
 fi
+[ "$have_upstream" = 1 ] && cp -r "$upstream/test" "$dir/smmap/test"
 
 # Each suite runs from its own directory, which comes first on sys.path
 # (PyPy's path has /usr/lib/python3/dist-packages, Debian's smmap, too).

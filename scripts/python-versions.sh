@@ -9,6 +9,7 @@
 # last line "N passed, N failed" (interpreters); exits non-zero on failure.
 set -u
 cd "$(dirname "$0")/.."
+. scripts/dropin-lib.sh
 build=${1:-build-test}
 root=$(pyenv root 2>/dev/null) || { echo "no pyenv: nothing to run"; echo "0 passed, 0 failed"; exit 0; }
 upstream=/usr/lib/python3/dist-packages/smmap/test
@@ -19,17 +20,10 @@ for py in "$root"/versions/3.*/bin/python3; do
     ver=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
     [ "$("$py" -c 'import sys; print(sys.version_info >= (3, 8))')" = True ] || continue
     dir=$tmp/$ver
-    mkdir -p "$dir/smmap"
-    cp python/smmap/*.py "$dir/smmap/"
-    [ -d "$upstream" ] && cp -r "$upstream" "$dir/smmap/test"
-    cp tests/python/unittest_versions.py "$dir/"
-    inc=$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
-    suffix=$("$py" -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
-    if ! cc -shared -fPIC -O2 -Wall -Wextra -Werror -DSMMAP_STATIC -Iinclude -I"$build/include" -I"$inc" \
-            python/smmap/_smmap/*.c "$build/libsmmap.a" -pthread \
-            -o "$dir/smmap/_smmap$suffix" >"$dir/cc.log" 2>&1; then
+    if ! stage_dropin "$py" "$dir" "$build"; then
         cat "$dir/cc.log"; echo "python $ver: build failed"; failed=$((failed + 1)); continue
     fi
+    [ -d "$upstream" ] && cp -r "$upstream" "$dir/smmap/test"
     suites=(unittest_versions)
     [ -d "$dir/smmap/test" ] && suites+=(smmap.test.test_buf smmap.test.test_mman smmap.test.test_tutorial smmap.test.test_util)
     if (cd "$dir" && timeout 600 "$py" -m unittest "${suites[@]}") >"$dir/test.log" 2>&1; then

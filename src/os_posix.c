@@ -164,16 +164,17 @@ static bool cached(void *p, size_t len)
     return true;
 }
 
-/* Fill the page tables of [p, p+len), as MAP_POPULATE would have. Before
- * Linux 5.14 (no MADV_POPULATE_READ) the pages are faulted in on touch
- * instead: mapping again in place could lose the window if it failed. */
-static void populate(void *p, size_t len)
+/* The window mapped again with its page tables filled (MAP_POPULATE), in
+ * place of p, which goes; p itself if that fails (it faults in on touch).
+ * A second mapping rather than MADV_POPULATE_READ, which needs Linux 5.14
+ * and a C library that names it (musl does not). */
+static void *populated(void *p, size_t len, int fd, uint64_t offset)
 {
-#ifdef MADV_POPULATE_READ
-    (void)madvise(p, len, MADV_POPULATE_READ);
-#else
-    (void)p, (void)len;
-#endif
+    void *q = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, (off_t)offset);
+    if (q == MAP_FAILED)
+        return p;
+    munmap(p, len);
+    return q;
 }
 #endif
 
@@ -188,8 +189,6 @@ int smmap__os_map(os_file fd, uint64_t offset, size_t len, int hint, void **out)
     void *p = mmap(NULL, len, PROT_READ, MAP_PRIVATE, (int)fd, (off_t)offset);
     if (p == MAP_FAILED)
         return refused(errno) ? -ENODEV : -errno;
-    if (hint == SMMAP_HINT_SEQUENTIAL || hint == SMMAP_HINT_RANDOM)
-        smmap__os_advise(p, len, hint);
 #ifdef LINUX_EXTRAS
     /* Populating reads the whole window before the caller sees a byte of
      * it: for pages in the page cache that saves a fault every 64 KiB, for
@@ -197,13 +196,15 @@ int smmap__os_map(os_file fd, uint64_t offset, size_t len, int hint, void **out)
      * reads (a cold scan measured 0.86x of a read(2) loop populated, 1.10x
      * streamed by the kernel's readahead as it faults). */
     if (wants_pages && cached(p, len))
-        populate(p, len);
+        p = populated(p, len, (int)fd, offset);
 #else
     /* Without MAP_POPULATE the pages are read in ahead; their page-table
      * entries are then filled on touch. */
     if (wants_pages)
         smmap__os_advise(p, len, SMMAP_HINT_WILLNEED);
 #endif
+    if (hint == SMMAP_HINT_SEQUENTIAL || hint == SMMAP_HINT_RANDOM)
+        smmap__os_advise(p, len, hint);
     *out = p;
     return 0;
 }

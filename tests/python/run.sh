@@ -6,11 +6,6 @@ set -u
 cd "$(dirname "$0")/../.."
 . tests/python/lib.sh
 
-if ! "$PY" -m pip install --no-build-isolation --no-index --target "$tmp/site" . \
-        >"$tmp/pip.log" 2>&1; then
-    tail -n 40 "$tmp/pip.log"
-    echo "pip install failed"
-    exit 1
-fi
+install_dropin
 SMMAP_PYTHONPATH="$tmp/site" PYTHONPATH="$tmp/site" \
     "$PY" -m pytest -q -p no:cacheprovider tests/python "$@"
