@@ -129,6 +129,9 @@ TEST(deleted, replaced_by_rename)
  * deletion; when it goes, its windows go with it, without a check. */
 TEST(deleted, in_use_keeps_working_until_let_go)
 {
+    if (util_valgrind())
+        SKIP("valgrind 3.19 stops on mapping a deleted file (aspacem assertion "
+             "'!is_freeslot(ix)' in its segment names)");
     const char *a = util_make_file("a", SIZE, 1);
     smmap_manager *m = manager();
     smmap_cursor *c = util_cursor(m, a);
