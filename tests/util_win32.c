@@ -192,32 +192,39 @@ void util_require_deletion_seen(void)
              "(wine: FileStandardInfo.DeletePending is always FALSE)");
 }
 
-/* A view keeps its file only through the handle the library holds with
- * it, so the handles tell. */
-int util_deleted_held(void)
+/* How many of this process's open handles match (all of them for match
+ * NULL; match sees only handles of files on a disk). */
+static int count_handles(BOOL (*match)(HANDLE h, const void *arg), const void *arg)
 {
     int n = 0;
     for (uintptr_t v = 4; v < MAX_HANDLE; v += 4) {
         DWORD flags;
-        FILE_STANDARD_INFO si;
         HANDLE h = (HANDLE)v;
-        if (GetHandleInformation(h, &flags) && GetFileType(h) == FILE_TYPE_DISK &&
-            GetFileInformationByHandleEx(h, FileStandardInfo, &si, sizeof si) &&
-            si.DeletePending)
+        if (GetHandleInformation(h, &flags) &&
+            (!match || (GetFileType(h) == FILE_TYPE_DISK && match(h, arg))))
             n++;
     }
     return n;
 }
 
+static BOOL delete_pending(HANDLE h, const void *arg)
+{
+    (void)arg;
+    FILE_STANDARD_INFO si;
+    return GetFileInformationByHandleEx(h, FileStandardInfo, &si, sizeof si) &&
+           si.DeletePending;
+}
+
+/* A view keeps its file only through the handle the library holds with
+ * it, so the handles tell. */
+int util_deleted_held(void)
+{
+    return count_handles(delete_pending, NULL);
+}
+
 int util_count_fds(void)
 {
-    int n = 0;
-    for (uintptr_t v = 4; v < MAX_HANDLE; v += 4) {
-        DWORD flags;
-        if (GetHandleInformation((HANDLE)v, &flags))
-            n++;
-    }
-    return n;
+    return count_handles(NULL, NULL);
 }
 
 static BY_HANDLE_FILE_INFORMATION identity(const char *path)
@@ -230,21 +237,19 @@ static BY_HANDLE_FILE_INFORMATION identity(const char *path)
     return id;
 }
 
+static BOOL same_file(HANDLE h, const void *arg)
+{
+    const BY_HANDLE_FILE_INFORMATION *want = arg;
+    BY_HANDLE_FILE_INFORMATION id;
+    return GetFileInformationByHandle(h, &id) &&
+           id.dwVolumeSerialNumber == want->dwVolumeSerialNumber &&
+           id.nFileIndexHigh == want->nFileIndexHigh && id.nFileIndexLow == want->nFileIndexLow;
+}
+
 int util_fds_of(const char *path)
 {
     BY_HANDLE_FILE_INFORMATION want = identity(path);
-    int n = 0;
-    for (uintptr_t v = 4; v < MAX_HANDLE; v += 4) {
-        DWORD flags;
-        BY_HANDLE_FILE_INFORMATION id;
-        HANDLE h = (HANDLE)v;
-        if (GetHandleInformation(h, &flags) && GetFileType(h) == FILE_TYPE_DISK &&
-            GetFileInformationByHandle(h, &id) &&
-            id.dwVolumeSerialNumber == want.dwVolumeSerialNumber &&
-            id.nFileIndexHigh == want.nFileIndexHigh && id.nFileIndexLow == want.nFileIndexLow)
-            n++;
-    }
-    return n;
+    return count_handles(same_file, &want);
 }
 
 /* The file offset of the bytes at p: the page multiple whose bytes match
