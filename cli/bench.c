@@ -372,7 +372,9 @@ static uint64_t hit_offset(uint64_t *seed)
     return (next_random(seed) % (MiB / 8 - 1)) * 8;
 }
 
-static double hit_cursor(struct bench *b)
+/* use(offset, 8) as a C user writes it: smmap_get(), inline (view), or
+ * smmap_use() and smmap_data(), two calls into the library. */
+static double hit_cursor_run(struct bench *b, bool view)
 {
     smmap_options o = {.window_size = 2 * MiB};
     smmap_manager *m;
@@ -386,11 +388,21 @@ static double hit_cursor(struct bench *b)
         die("hit-path", rc);
     uint64_t seed = 42, s = 0, v;
     double t = now();
-    for (unsigned i = 0; i < HIT_OPS; i++) {
-        if (smmap_use(c, hit_offset(&seed), 8) != 0)
-            die("hit-path", SMMAP_ECURSOR);
-        memcpy(&v, smmap_data(c), 8);
-        s += v;
+    if (view) {
+        for (unsigned i = 0; i < HIT_OPS; i++) {
+            const unsigned char *p;
+            if (smmap_get(c, hit_offset(&seed), 8, &p) < 8)
+                die("hit-path", SMMAP_ECURSOR);
+            memcpy(&v, p, 8);
+            s += v;
+        }
+    } else {
+        for (unsigned i = 0; i < HIT_OPS; i++) {
+            if (smmap_use(c, hit_offset(&seed), 8) != 0)
+                die("hit-path", SMMAP_ECURSOR);
+            memcpy(&v, smmap_data(c), 8);
+            s += v;
+        }
     }
     t = now() - t;
     b->sink += s;
@@ -398,6 +410,9 @@ static double hit_cursor(struct bench *b)
     smmap_manager_free(m);
     return t / HIT_OPS * 1e9;
 }
+
+static double hit_cursor(struct bench *b) { return hit_cursor_run(b, true); }
+static double hit_cursor_use(struct bench *b) { return hit_cursor_run(b, false); }
 
 static double hit_raw(struct bench *b)
 {
@@ -446,8 +461,8 @@ static const struct bcase cases[] = {
       {"pread", random_pread}, {"raw-mmap", random_raw}, {"sliding-batch", random_batch}}, 5,
      {{0, 3}, {4, 3}, {0, 2}, {1, 2}}, 4, false},
     {"hit-path", "ns/op",
-     {{"cursor", hit_cursor}, {"raw-pointer", hit_raw}}, 2,
-     {{0, 1}}, 1, false},
+     {{"cursor", hit_cursor}, {"raw-pointer", hit_raw}, {"cursor-use", hit_cursor_use}}, 3,
+     {{0, 1}, {2, 1}}, 2, false},
     {"threads", "Mops/s",
      {{"1", threads_1}, {"2", threads_2}, {"raw-mmap-1", threads_raw_1},
       {"raw-mmap-2", threads_raw_2}}, 4,

@@ -443,6 +443,76 @@ SMMAP_API int smmap_use(smmap_cursor *c, uint64_t offset, size_t size);
  * stay cached as idle windows. Harmless if none. */
 SMMAP_API void smmap_unuse(smmap_cursor *c);
 
+/* ------------------------------------------------- the inline hit path */
+
+/*
+ * The calls a program makes per access, smmap_get() and smmap_read(), are
+ * static inline here (GNU C and clang; other compilers, and programs that
+ * define SMMAP_NO_INLINE, call the library instead), as liburing does: a
+ * request the cursor's windows hold costs the caller a compare and an add,
+ * and only other requests call into the library. They read the first bytes
+ * of a cursor, laid out below; the layout is part of the ABI (the SONAME
+ * changes with it). Only the library writes it; a program reads it
+ * through these calls alone.
+ */
+typedef struct smmap_view {
+    const unsigned char *base; /* the window's first byte; NULL for none */
+    uint64_t begin;            /* its file offset */
+    uint64_t len;              /* its length in bytes; 0 for none */
+    uint64_t readable;         /* bytes from begin that copies may read: len
+                                * cut at the file's size as the cursor last
+                                * saw it */
+} smmap_view;
+
+/* view[0] is the cursor's window (smmap_use()'s); view[1] the window
+ * smmap_read() used before it, kept as a spare (see smmap_read()). */
+typedef struct smmap_cursor_head {
+    smmap_view view[2];
+} smmap_cursor_head;
+
+/*
+ * A pointer to [offset, offset + size) of c's file: 0 < size bytes at
+ * *data, or for size 0 as much as the window holds from offset. Returns
+ * the number of bytes readable at *data (at least size, and at least 1),
+ * or the errors of smmap_use() (then *data is NULL). A request the
+ * cursor's window holds is served inline without a store; any other one is
+ * smmap_use(c, offset, size). *data is valid as smmap_data()'s pointer is,
+ * until the next call on c other than smmap_get() hits and the queries; the
+ * span (smmap_data() and its kin) stays where smmap_use() or the last miss
+ * put it. Hits are not counted in smmap_stats (a count is a store).
+ * Since 0.4.0.
+ */
+SMMAP_API int64_t smmap__get_miss(smmap_cursor *c, uint64_t offset, size_t size);
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(SMMAP_NO_INLINE)
+#define SMMAP__INLINE 1
+#endif
+#ifdef SMMAP__INLINE
+static inline int64_t smmap_get(smmap_cursor *c, uint64_t offset, size_t size,
+                                const unsigned char **data)
+{
+    if (__builtin_expect(c != NULL && data != NULL, 1)) {
+        const smmap_view *v = &((const smmap_cursor_head *)c)->view[0];
+        uint64_t rel = offset - v->begin; /* wraps when offset < begin */
+        if (__builtin_expect(rel < v->len && size <= v->len - rel, 1)) {
+            *data = v->base + rel;
+            return (int64_t)(v->len - rel);
+        }
+    }
+    /* The miss makes the window that holds offset view[0]; data is found
+     * from it here rather than passed in, so that a caller's pointer never
+     * has to live in memory. */
+    int64_t n = smmap__get_miss(c, offset, size);
+    if (data)
+        *data = n > 0 ? ((const smmap_cursor_head *)c)->view[0].base +
+                            (offset - ((const smmap_cursor_head *)c)->view[0].begin)
+                      : NULL;
+    return n;
+}
+#else
+SMMAP_API int64_t smmap_get(smmap_cursor *c, uint64_t offset, size_t size,
+                            const unsigned char **data);
+#endif
+
 /* The current span: start pointer (NULL if not valid), length in bytes,
  * absolute file offsets [begin, end), and whether it holds offset ofs.
  * Without a window in use: NULL, 0, and begin == end (where the last span
@@ -545,8 +615,30 @@ SMMAP_API int smmap_cursor_hint(smmap_cursor *c, int hint);
  *   SMMAP_ETRUNC  the file shrank under a mapping
  *   errors of smmap_use()
  */
+SMMAP_API int64_t smmap__read_hit(smmap_cursor *c, void *dst, const unsigned char *src,
+                                  size_t len);
+SMMAP_API int64_t smmap__read_miss(smmap_cursor *c, void *dst, size_t len,
+                                   uint64_t offset);
+#ifdef SMMAP__INLINE
+/* Inline: a read that the cursor's window or its latest spare holds
+ * (view[0] or view[1]) calls the guarded copy and nothing else. */
+static inline int64_t smmap_read(smmap_cursor *c, void *dst, size_t len, uint64_t offset)
+{
+    if (__builtin_expect(c != NULL && dst != NULL, 1)) {
+        const smmap_view *v = ((const smmap_cursor_head *)c)->view;
+        uint64_t rel = offset - v[0].begin;
+        if (__builtin_expect(rel < v[0].readable && len <= v[0].readable - rel, 1))
+            return smmap__read_hit(c, dst, v[0].base + rel, len);
+        rel = offset - v[1].begin;
+        if (rel < v[1].readable && len <= v[1].readable - rel)
+            return smmap__read_hit(c, dst, v[1].base + rel, len);
+    }
+    return smmap__read_miss(c, dst, len, offset);
+}
+#else
 SMMAP_API int64_t smmap_read(smmap_cursor *c, void *dst, size_t len,
                              uint64_t offset);
+#endif
 
 /*
  * n reads of len bytes, the i-th at offsets[i] into dst + i * len, as n

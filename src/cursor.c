@@ -6,7 +6,17 @@
  * cursor holds that window, so nothing can unmap it meanwhile. Only a
  * request outside it goes to the manager (smmap__mgr_acquire).
  */
+/* The exported smmap_get() and smmap_read(), for programs that cannot
+ * inline them, are the header's inline bodies compiled here under other
+ * names. */
+#define smmap_get smmap__get_inline
+#define smmap_read smmap__read_inline
 #include "internal.h"
+#undef smmap_get
+#undef smmap_read
+SMMAP_API int64_t smmap_get(smmap_cursor *c, uint64_t offset, size_t size,
+                            const unsigned char **data);
+SMMAP_API int64_t smmap_read(smmap_cursor *c, void *dst, size_t len, uint64_t offset);
 
 #include <errno.h>
 #include <stdlib.h>
@@ -21,6 +31,31 @@ static smmap_cursor *cursor_alloc(void)
     if (c)
         memset(c, 0, sizeof *c);
     return c;
+}
+
+/* Publish w (NULL: none) as view i for the header's inline calls. A
+ * copy may read up to the file's size as this cursor sees it now. */
+static void show(smmap_cursor *c, int i, const struct window *w)
+{
+    smmap_view *v = &c->head.view[i];
+    if (!w) {
+        *v = (smmap_view){0};
+        return;
+    }
+    uint64_t size = atomic_load_explicit(&c->file->size, memory_order_relaxed);
+    v->base = w->data;
+    v->begin = w->begin;
+    v->len = w->end - w->begin;
+    v->readable = size <= w->begin ? 0 : size - w->begin < v->len ? size - w->begin : v->len;
+}
+
+/* After any change of the current window or the spares, before the caller
+ * gets control back: the views must never show a window the cursor has
+ * given back. */
+static void show_windows(smmap_cursor *c)
+{
+    show(c, 0, c->w);
+    show(c, 1, c->nspare ? c->spare[0] : NULL);
 }
 
 static void drop_spares(smmap_cursor *c)
@@ -132,6 +167,7 @@ int smmap_cursor_dup(const smmap_cursor *c, smmap_cursor **out)
     d->path = p;
     d->hits = 0;
     d->nspare = 0;
+    show_windows(d);
     smmap__mgr_share(c->m, c->file, c->w);
     smmap__mgr_ref(c->m);
     *out = d;
@@ -145,6 +181,7 @@ void smmap_unuse(smmap_cursor *c)
     drop_spares(c);
     if (c->w)
         smmap__mgr_release(c->m, forget(c));
+    show_windows(c);
 }
 
 void smmap_cursor_free(smmap_cursor *c)
@@ -198,11 +235,13 @@ use_miss(smmap_cursor *c, uint64_t offset, size_t size, enum use_mode mode)
     int rc = smmap__mgr_acquire(c->m, c->file, &rq, &w);
     if (rc != 0) {
         drop_spares(c); /* a cursor without a window holds nothing */
+        show_windows(c);
         return rc;
     }
     uint64_t avail = w->end - offset;
     c->w = w;
     set_span(c, w, offset, size && size < avail ? size : (size_t)avail);
+    show_windows(c);
     if (c->hint == SMMAP_HINT_WILLNEED && !w->copied)
         smmap__os_advise(c->data, (size_t)avail, c->hint);
     return 0;
@@ -243,6 +282,19 @@ static inline int use(smmap_cursor *c, uint64_t offset, size_t size, enum use_mo
 int smmap_use(smmap_cursor *c, uint64_t offset, size_t size)
 {
     return c ? use(c, offset, size, USE_SPAN) : SMMAP_EINVAL;
+}
+
+int64_t smmap__get_miss(smmap_cursor *c, uint64_t offset, size_t size)
+{
+    if (!c)
+        return SMMAP_EINVAL;
+    int rc = use(c, offset, size, USE_SPAN);
+    return rc ? rc : (int64_t)(c->w->end - offset);
+}
+
+int64_t smmap_get(smmap_cursor *c, uint64_t offset, size_t size, const unsigned char **data)
+{
+    return smmap__get_inline(c, offset, size, data);
 }
 
 const unsigned char *smmap_data(const smmap_cursor *c)
@@ -377,6 +429,7 @@ int64_t smmap_file_stat(smmap_cursor *c)
     if (rc != 0)
         return smmap__mgr_failed(c->m, rc);
     atomic_store_explicit(&c->file->size, st.size, memory_order_relaxed);
+    show_windows(c);
     return (int64_t)st.size;
 }
 
@@ -419,11 +472,33 @@ static inline bool holds(const struct window *w, uint64_t offset, size_t len)
     return offset >= w->begin && offset < w->end && len <= w->end - offset;
 }
 
-/* Every read the fast path in smmap_read() leaves: the checks, a size to
- * ask again, reads across windows or by pread. Kept out of line so that
- * the hit path stays small. */
-__attribute__((noinline)) static int64_t
-read_slow(smmap_cursor *c, void *dst, size_t len, uint64_t offset)
+int64_t smmap__read_hit(smmap_cursor *c, void *dst, const unsigned char *src, size_t len)
+{
+    int rc = copy(c, dst, src, len);
+    return rc ? rc : (int64_t)len;
+}
+
+/* Make spare i the current window; the current one, if any, becomes the
+ * newest spare (view[1], which the inline read checks second). */
+static struct window *promote(smmap_cursor *c, int i)
+{
+    struct window *s = c->spare[i], *w = c->w;
+    if (w) {
+        memmove(c->spare + 1, c->spare, (size_t)i * sizeof *c->spare);
+        c->spare[0] = w;
+    } else {
+        memmove(c->spare + i, c->spare + i + 1, (size_t)(c->nspare - i - 1) * sizeof *c->spare);
+        c->nspare--;
+    }
+    c->w = s;
+    show_windows(c);
+    return s;
+}
+
+/* Every read the header's inline smmap_read() does not serve from its two
+ * views: the checks, a size to ask again, the older spares, reads across
+ * windows or by pread. */
+int64_t smmap__read_miss(smmap_cursor *c, void *dst, size_t len, uint64_t offset)
 {
     if (!c || (!dst && len) || too_long(len) || len > UINT64_MAX - offset)
         return SMMAP_EINVAL;
@@ -443,9 +518,19 @@ read_slow(smmap_cursor *c, void *dst, size_t len, uint64_t offset)
         if (len > (uint64_t)now - offset)
             len = (size_t)((uint64_t)now - offset);
     }
+    if (c->w && holds(c->w, offset, len))
+        return read_in(c, c->w, dst, len, offset);
+    for (int i = 0; i < c->nspare; i++)
+        if (holds(c->spare[i], offset, len))
+            return read_in(c, promote(c, i), dst, len, offset);
+    /* A read that starts where the last one ended, or inside the window
+     * the cursor reads, continues its work there; any other may be served
+     * by pread when no window fits. */
+    const struct window *w = c->w;
+    bool on = offset == c->next_read || (w && offset >= w->begin && offset <= w->end);
+    enum use_mode mode = on ? USE_READ : USE_READ_IF_ROOM;
     unsigned char *out = dst;
     size_t done = 0;
-    enum use_mode mode = offset == c->next_read ? USE_READ : USE_READ_IF_ROOM;
     c->next_read = offset + len;
     while (done < len) {
         int rc = use(c, offset + done, len - done, mode);
@@ -468,40 +553,9 @@ read_slow(smmap_cursor *c, void *dst, size_t len, uint64_t offset)
     return (int64_t)done;
 }
 
-/* smmap_read(), inline in smmap_read_many() too (a call to the exported
- * function would go through the PLT). */
-static inline int64_t read_one(smmap_cursor *c, void *dst, size_t len, uint64_t offset)
-{
-    /* The hit path, kept short: a random read is mostly waiting for
-     * memory, and the fewer instructions and stores between two reads, the
-     * more of those waits the CPU overlaps. A read inside the size last
-     * seen, from the current window or a spare (which then becomes
-     * current). */
-    if (c && dst && len) {
-        uint64_t size = atomic_load_explicit(&c->file->size, memory_order_relaxed);
-        struct window *w = c->w;
-        if (offset < size && len <= size - offset) {
-            if (w && holds(w, offset, len))
-                return read_in(c, w, dst, len, offset);
-            for (int i = 0; i < c->nspare; i++) {
-                if (holds(c->spare[i], offset, len)) {
-                    struct window *s = c->spare[i];
-                    if (w)
-                        c->spare[i] = w;
-                    else
-                        c->spare[i] = c->spare[--c->nspare];
-                    c->w = s;
-                    return read_in(c, s, dst, len, offset);
-                }
-            }
-        }
-    }
-    return read_slow(c, dst, len, offset);
-}
-
 int64_t smmap_read(smmap_cursor *c, void *dst, size_t len, uint64_t offset)
 {
-    return read_one(c, dst, len, offset);
+    return smmap__read_inline(c, dst, len, offset);
 }
 
 /* How many reads ahead smmap_read_many() asks for the bytes: enough to keep
@@ -519,16 +573,19 @@ int64_t smmap_read_many(smmap_cursor *c, void *dst, size_t len,
     for (size_t i = 0; i < n; i++) {
         /* A prefetch never faults, so one into a page the file lost, or
          * outside every window, is harmless. */
-        const struct window *w = c->w;
-        if (w && i + READ_AHEAD < n) {
+        if (i + READ_AHEAD < n && len) {
             uint64_t ahead = offsets[i + READ_AHEAD];
-            if (len && holds(w, ahead, len)) {
-                const unsigned char *p = w->data + (ahead - w->begin);
-                __builtin_prefetch(p);
-                __builtin_prefetch(p + len - 1);
+            for (int k = 0; k < 2; k++) {
+                const smmap_view *v = &c->head.view[k];
+                uint64_t rel = ahead - v->begin;
+                if (rel < v->len && len <= v->len - rel) {
+                    __builtin_prefetch(v->base + rel);
+                    __builtin_prefetch(v->base + rel + len - 1);
+                    break;
+                }
             }
         }
-        int64_t r = read_one(c, out + i * len, len, offsets[i]);
+        int64_t r = smmap__read_inline(c, out + i * len, len, offsets[i]);
         if (r != (int64_t)len)
             return r < 0 && i == 0 ? r : (int64_t)i;
     }

@@ -151,6 +151,9 @@ HIDDEN void smmap__lru_del(smmap_manager *m, struct window *w);
 #define SMMAP_SPARES 3
 
 struct smmap_cursor {
+    /* First, for the header's inline calls: view[0] shows w, view[1]
+     * spare[0] (show_windows() in cursor.c keeps them so). */
+    smmap_cursor_head head;
     smmap_manager *m;
     struct file *file;
     struct window *w;            /* current window, NULL if not valid */
