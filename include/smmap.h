@@ -269,7 +269,9 @@ SMMAP_API int smmap_make_room(smmap_manager *m, uint64_t bytes);
  * A snapshot of a manager's counters. Current values and peaks since the
  * manager was made. A hit is a request served by a window already mapped, a
  * miss one that mapped a new window. Hits a cursor serves from its current
- * window are added when the cursor leaves that window or is freed.
+ * window are added when the cursor leaves that window or is freed. Hits the
+ * inline calls (smmap_get(), smmap_read()) serve without entering the
+ * library are not counted: a count would cost each of them a store.
  */
 typedef struct smmap_stats {
     uint64_t mapped, mapped_peak;   /* bytes mapped */
@@ -359,18 +361,20 @@ SMMAP_API int smmap_manager_walk(const smmap_manager *m, smmap_walk_fn fn, void 
  * at smmap_file_stat(), and after any SMMAP_ETRUNC. A request that runs
  * past the end of the current window re-reads the size, so a grown file
  * is read to its new end. Copying calls (smmap_read(), the buffer calls)
- * stop at the size: one that reaches past the size last seen asks it again
- * first (without moving the cursor's window). A span the current window
- * holds is served from it as it is, without a size check.
+ * stop at the size as the cursor last saw it (at its own misses,
+ * smmap_file_stat() on it, or its SMMAP_ETRUNC; a size another cursor
+ * read reaches it at its next miss): one that reaches past that size asks
+ * it again first (without moving the cursor's window). A span the current
+ * window holds is served from it as it is, without a size check.
  *
  * Truncation. A file cut shorter while mapped loses the pages wholly past
  * its new end: a guarded call that touches them returns SMMAP_ETRUNC (and
  * the size is read again). The page that holds the new end stays mapped and
  * shows zeros past the end (Linux; elsewhere its old bytes may remain),
  * without a fault. Until the
- * library has seen the new size, a copying call inside that page can
- * therefore show those zeros as bytes of the file; from then on copies stop
- * at the new end, as pread(2) does. Spans of a window mapped before the cut
+ * cursor has seen the new size, a copying call inside that page can
+ * therefore show those zeros as bytes of the file; from then on its copies
+ * stop at the new end, as pread(2) does. Spans of a window mapped before the cut
  * keep showing the zeros (and faulting on lost pages, which the probes
  * below report); windows mapped afterwards end at the new end. A caller that must know whether
  * bytes it read still belong to the file calls smmap_file_stat() after
@@ -607,31 +611,41 @@ SMMAP_API int smmap_cursor_hint(smmap_cursor *c, int hint);
  * read before in use as spares, so random reads over a few windows take no
  * lock; smmap_unuse(), and smmap_use() when it changes window, release
  * them, and so does a read once the manager fills up. The cursor's window
- * afterwards is the last one read, or none. A read that runs past the
- * size last seen re-reads it (see "Sizes"). Returns the number of bytes
+ * afterwards is the last one read, or none, or the one before when the
+ * newest spare (view[1]) served the read inline: that costs no store. A
+ * read that runs past the size last seen re-reads it (see "Sizes"). Returns the number of bytes
  * copied (fewer than len only at end of file, 0 at or past it), or:
  *   SMMAP_EINVAL  c NULL, dst NULL with len > 0, len > INT64_MAX, or
  *                 offset + len past UINT64_MAX
  *   SMMAP_ETRUNC  the file shrank under a mapping
  *   errors of smmap_use()
  */
-SMMAP_API int64_t smmap__read_hit(smmap_cursor *c, void *dst, const unsigned char *src,
-                                  size_t len);
+/* The inline smmap_read()'s calls: the guarded copy (len, or negative when
+ * the source faulted), what follows a fault (SMMAP_ETRUNC, with the size
+ * read again), and every read its views do not hold. Not for direct use. */
+SMMAP_API int64_t smmap__read_hit(void *dst, const unsigned char *src, size_t len);
+SMMAP_API int64_t smmap__read_fault(smmap_cursor *c);
 SMMAP_API int64_t smmap__read_miss(smmap_cursor *c, void *dst, size_t len,
                                    uint64_t offset);
 #ifdef SMMAP__INLINE
-/* Inline: a read that the cursor's window or its latest spare holds
- * (view[0] or view[1]) calls the guarded copy and nothing else. */
+/* Inline: a read that the cursor's window or its newest spare holds
+ * (view[0] or view[1]) is one call, to the guarded copy. */
 static inline int64_t smmap_read(smmap_cursor *c, void *dst, size_t len, uint64_t offset)
 {
     if (__builtin_expect(c != NULL && dst != NULL, 1)) {
         const smmap_view *v = ((const smmap_cursor_head *)c)->view;
+        const unsigned char *src;
         uint64_t rel = offset - v[0].begin;
-        if (__builtin_expect(rel < v[0].readable && len <= v[0].readable - rel, 1))
-            return smmap__read_hit(c, dst, v[0].base + rel, len);
-        rel = offset - v[1].begin;
-        if (rel < v[1].readable && len <= v[1].readable - rel)
-            return smmap__read_hit(c, dst, v[1].base + rel, len);
+        if (__builtin_expect(rel < v[0].readable && len <= v[0].readable - rel, 1)) {
+            src = v[0].base + rel;
+        } else {
+            rel = offset - v[1].begin;
+            if (!(rel < v[1].readable && len <= v[1].readable - rel))
+                return smmap__read_miss(c, dst, len, offset);
+            src = v[1].base + rel;
+        }
+        int64_t n = smmap__read_hit(dst, src, len);
+        return __builtin_expect(n >= 0, 1) ? n : smmap__read_fault(c);
     }
     return smmap__read_miss(c, dst, len, offset);
 }

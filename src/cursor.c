@@ -472,10 +472,22 @@ static inline bool holds(const struct window *w, uint64_t offset, size_t len)
     return offset >= w->begin && offset < w->end && len <= w->end - offset;
 }
 
-int64_t smmap__read_hit(smmap_cursor *c, void *dst, const unsigned char *src, size_t len)
+/* The fixup routine returns what the inline read returns, so the common
+ * case is a jump to it. */
+int64_t smmap__read_hit(void *dst, const unsigned char *src, size_t len)
 {
-    int rc = copy(c, dst, src, len);
-    return rc ? rc : (int64_t)len;
+#ifdef HAVE_FIXUP_COPY
+    if (__builtin_expect(atomic_load_explicit(&smmap__guard_fixup, memory_order_relaxed), 1))
+        return smmap__fixup_copy(dst, src, len);
+#endif
+    return smmap__guard_copy_slow(dst, src, len) ? -1 : (int64_t)len;
+}
+
+int64_t smmap__read_fault(smmap_cursor *c)
+{
+    if (c)
+        smmap_file_stat(c);
+    return SMMAP_ETRUNC;
 }
 
 /* Make spare i the current window; the current one, if any, becomes the

@@ -28,8 +28,8 @@
 #define FIXUP_ABI
 #endif
 
-/* 0, or 1 when a handler moved a faulting copy to the fixup. */
-FIXUP_ABI int smmap__fixup_copy(void *dst, const void *src, size_t len);
+/* len, or -1 when a handler moved a faulting copy to the fixup. */
+FIXUP_ABI int64_t smmap__fixup_copy(void *dst, const void *src, size_t len);
 extern const char smmap__fixup_copy_fixup[];
 #ifdef __x86_64__
 extern const char smmap__fixup_copy_rep[];

@@ -1,7 +1,7 @@
 /*
- * fixup_copy_aarch64.S - int smmap__fixup_copy(void *dst, const void *src,
- * size_t len): 0, or 1 when a fault handler moved a faulting copy to
- * smmap__fixup_copy_fixup. A leaf without a frame, so resuming at the fixup
+ * fixup_copy_aarch64.S - int64_t smmap__fixup_copy(void *dst, const void *src,
+ * size_t len): len (kept in x9), or -1 when a fault handler moved a faulting
+ * copy to smmap__fixup_copy_fixup. A leaf without a frame, so resuming at the fixup
  * returns straight to the caller; see fixup_copy.h.
  *
  * At every instruction that can fault, x1 and x2 hold the part of the
@@ -18,6 +18,7 @@
     .hidden smmap__fixup_copy
     .type smmap__fixup_copy, %function
 smmap__fixup_copy:
+    mov x9, x2
     cmp x2, #64
     b.hi 5f
 0:  add x3, x1, x2          /* end of the source */
@@ -30,13 +31,13 @@ smmap__fixup_copy:
     ldp q2, q3, [x3, #-32]
     stp q0, q1, [x0]
     stp q2, q3, [x4, #-32]
-    mov w0, #0
+    mov x0, x9
     ret
 1:  ldr q0, [x1]
     ldr q1, [x3, #-16]
     str q0, [x0]
     str q1, [x4, #-16]
-    mov w0, #0
+    mov x0, x9
     ret
 2:  cmp x2, #8
     b.lo 3f
@@ -44,7 +45,7 @@ smmap__fixup_copy:
     ldr x6, [x3, #-8]
     str x5, [x0]
     str x6, [x4, #-8]
-    mov w0, #0
+    mov x0, x9
     ret
 3:  cmp x2, #4
     b.lo 4f
@@ -52,7 +53,7 @@ smmap__fixup_copy:
     ldr w6, [x3, #-4]
     str w5, [x0]
     str w6, [x4, #-4]
-    mov w0, #0
+    mov x0, x9
     ret
     /* 1 to 3 bytes: the first, the middle (len / 2) and the last. */
 4:  cbz x2, 6f
@@ -63,7 +64,7 @@ smmap__fixup_copy:
     strb w5, [x0]
     strb w8, [x0, x7]
     strb w6, [x4, #-1]
-6:  mov w0, #0
+6:  mov x0, x9
     ret
 5:  ldp q0, q1, [x1]
     ldp q2, q3, [x1, #32]
@@ -78,7 +79,7 @@ smmap__fixup_copy:
     .globl smmap__fixup_copy_fixup
     .hidden smmap__fixup_copy_fixup
 smmap__fixup_copy_fixup:
-    mov w0, #1
+    mov x0, #-1
     ret
     .size smmap__fixup_copy, . - smmap__fixup_copy
 

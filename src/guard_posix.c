@@ -153,7 +153,7 @@ int smmap__guard_copy_slow(void *dst, const void *src, size_t len)
     ensure_installed();
 #ifdef FIXUP_COPY
     if (atomic_load_explicit(&smmap__guard_fixup, memory_order_relaxed))
-        return smmap__fixup_copy(dst, src, len) ? SMMAP_ETRUNC : 0;
+        return smmap__fixup_copy(dst, src, len) < 0 ? SMMAP_ETRUNC : 0;
 #endif
     const struct guarded outer = guard;
     sigjmp_buf jump;

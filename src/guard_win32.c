@@ -96,7 +96,7 @@ _Atomic bool smmap__guard_fixup;
 int smmap__guard_copy_slow(void *dst, const void *src, size_t len)
 {
     ensure_installed();
-    return smmap__fixup_copy(dst, src, len) ? SMMAP_ETRUNC : 0;
+    return smmap__fixup_copy(dst, src, len) < 0 ? SMMAP_ETRUNC : 0;
 }
 
 int smmap__guard_call(smmap_scan_fn fn, void *arg, const unsigned char *data,

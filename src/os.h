@@ -124,7 +124,7 @@ static inline int smmap__guard_copy(void *dst, const void *src, size_t len)
 {
 #ifdef HAVE_FIXUP_COPY
     if (atomic_load_explicit(&smmap__guard_fixup, memory_order_relaxed))
-        return smmap__fixup_copy(dst, src, len) ? SMMAP_ETRUNC : 0;
+        return smmap__fixup_copy(dst, src, len) < 0 ? SMMAP_ETRUNC : 0;
 #endif
     return smmap__guard_copy_slow(dst, src, len);
 }
