@@ -475,10 +475,12 @@ typedef struct smmap_cursor_head {
 } smmap_cursor_head;
 
 /*
- * A pointer to [offset, offset + size) of c's file: 0 < size bytes at
- * *data, or for size 0 as much as the window holds from offset. Returns
- * the number of bytes readable at *data (at least size, and at least 1),
- * or the errors of smmap_use() (then *data is NULL). A request the
+ * A pointer to [offset, offset + size) of c's file, as smmap_use(c,
+ * offset, size) makes the span: returns the number of bytes readable at
+ * *data, from offset to the end of the window (at least 1; at least size
+ * for a size of up to window_size/2 inside the file, fewer only at the end
+ * of the file or, for a larger size, at a window edge), or the errors of
+ * smmap_use() (then *data is NULL; data may be NULL for the count alone). A request the
  * cursor's window holds is served inline without a store; any other one is
  * smmap_use(c, offset, size). *data is valid as smmap_data()'s pointer is,
  * until the next call on c other than smmap_get() hits and the queries; the
@@ -603,9 +605,9 @@ SMMAP_API int smmap_cursor_hint(smmap_cursor *c, int hint);
 
 /*
  * Copy up to len bytes at offset into dst, spanning windows as needed, like
- * pread(2). A read that does not continue the cursor's previous one, when
- * no mapped window holds it and the limits are full, is served by pread(2)
- * instead: mapping a window, faulting it in and evicting another costs
+ * pread(2). A read that neither continues the cursor's previous one nor
+ * starts in a window the cursor holds, when no mapped window holds it and
+ * the limits are full, is served by pread(2) instead: mapping a window, faulting it in and evicting another costs
  * several times more than the system call for one random read. While the
  * manager is far from its limits, the cursor keeps up to three windows it
  * read before in use as spares, so random reads over a few windows take no

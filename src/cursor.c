@@ -490,6 +490,12 @@ int64_t smmap__read_fault(smmap_cursor *c)
     return SMMAP_ETRUNC;
 }
 
+/* Whether a read at offset starts in w or right at its end. */
+static bool starts_in(const struct window *w, uint64_t offset)
+{
+    return w && offset >= w->begin && offset <= w->end;
+}
+
 /* Make spare i the current window; the current one, if any, becomes the
  * newest spare (view[1], which the inline read checks second). */
 static struct window *promote(smmap_cursor *c, int i)
@@ -535,11 +541,12 @@ int64_t smmap__read_miss(smmap_cursor *c, void *dst, size_t len, uint64_t offset
     for (int i = 0; i < c->nspare; i++)
         if (holds(c->spare[i], offset, len))
             return read_in(c, promote(c, i), dst, len, offset);
-    /* A read that starts where the last one ended, or inside the window
-     * the cursor reads, continues its work there; any other may be served
-     * by pread when no window fits. */
-    const struct window *w = c->w;
-    bool on = offset == c->next_read || (w && offset >= w->begin && offset <= w->end);
+    /* A read that starts where the last one ended, or in a window the
+     * cursor holds (an inline read from one records no end), continues its
+     * work there; any other may be served by pread when no window fits. */
+    bool on = offset == c->next_read || starts_in(c->w, offset);
+    for (int i = 0; i < c->nspare && !on; i++)
+        on = starts_in(c->spare[i], offset);
     enum use_mode mode = on ? USE_READ : USE_READ_IF_ROOM;
     unsigned char *out = dst;
     size_t done = 0;

@@ -481,6 +481,35 @@ TEST(inline, read_from_the_newest_spare)
     smmap_manager_free(m);
 }
 
+/* A read served inline from the spare records no end; the read that
+ * continues it past that window must still map the next window when the
+ * manager is full, not fall back to pread (which serves only reads that
+ * start outside every window the cursor holds). */
+TEST(inline, continuing_a_spare_read_maps)
+{
+    const uint64_t size = 1 * MiB;
+    smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB, .max_handles = 8);
+    const char *path = util_make_file("f", size, 14);
+    smmap_cursor *c = util_cursor(m, path), *other = util_cursor(m, path);
+    unsigned char *buf = malloc(100000);
+    ASSERT(buf != NULL);
+    check_read(c, 14, size, 100, 100, buf);
+    check_read(c, 14, size, 500 * KiB, 100, buf);
+    for (int i = 0; i < 8; i++)
+        ASSERT_EQ(smmap_use(other, 560 * KiB + (uint64_t)i * 56 * KiB, 0), 0);
+    check_read(c, 14, size, 200, 100, buf); /* inline, from view[1] */
+    smmap_stats before = util_stats(m);
+    ASSERT_EQ(smmap_read(c, buf, 100000, 300), 100000);
+    ASSERT_EQ(util_mismatch(14, 300, buf, 100000), -1);
+    smmap_stats after = util_stats(m);
+    ASSERT_EQ(after.preads, before.preads, "a continuing read went to pread");
+    ASSERT_GT(after.misses, before.misses, "the continuing read mapped no window");
+    free(buf);
+    smmap_cursor_free(other);
+    smmap_cursor_free(c);
+    smmap_manager_free(m);
+}
+
 /* Random reads over a few windows, some across window edges and the end
  * of the file, interleaved with smmap_use() (which gives the spares up
  * when it changes window) and smmap_get(). */
