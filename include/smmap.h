@@ -338,8 +338,9 @@ SMMAP_API int smmap_manager_walk(const smmap_manager *m, smmap_walk_fn fn, void 
 /*
  * A cursor is a handle into one file. smmap_use() makes a window current;
  * the window stays mapped while the cursor uses it, and the pointer from
- * smmap_data() is valid until the next smmap_use(), smmap_read(),
- * smmap_unuse() or smmap_cursor_free() on this cursor (for a buffer's
+ * smmap_data() (or smmap_get()) is valid until the next smmap_use(),
+ * smmap_get() that misses, smmap_read(), smmap_unuse() or
+ * smmap_cursor_free() on this cursor (for a buffer's
  * cursor, also the next buffer call). Reading through that pointer carries
  * the usual mmap risk: if another process truncates the file, touching the
  * lost pages raises SIGBUS. smmap_read() and the buffer calls are guarded

@@ -339,7 +339,7 @@ def test_bench_quick_json_names_every_case(tmp_path):
                                       "raw-mmap-populate", "read-1m", "raw-mmap-1m")}
     want |= {("random-64b", i) for i in ("sliding-default", "sliding-smallcap", "pread",
                                         "raw-mmap", "sliding-batch")}
-    want |= {("hit-path", "cursor"), ("hit-path", "raw-pointer")}
+    want |= {("hit-path", i) for i in ("cursor", "raw-pointer", "cursor-use")}
     want |= {("threads", i) for i in ("1", "2", "raw-mmap-1", "raw-mmap-2")}
     # skipped, with its reason, where the file cannot leave the page cache
     if b"seq-scan-cold skipped: cannot drop the file from the page cache" not in r.stderr:
@@ -357,5 +357,5 @@ def test_bench_case_runs_only_that_case(tmp_path):
             "--dir", str(tmp_path))
     assert r.returncode == 0, r.stderr
     rows = [json.loads(line) for line in r.stdout.splitlines()]
-    assert sorted(row["impl"] for row in rows) == ["cursor", "raw-pointer"]
+    assert sorted(row["impl"] for row in rows) == ["cursor", "cursor-use", "raw-pointer"]
     assert {row["case"] for row in rows} == {"hit-path"}
