@@ -590,7 +590,8 @@ SMMAP_API int smmap_cursor_fd(const smmap_cursor *c);
  * holds for windows the page cache holds: a window whose pages are on the
  * disk is mapped plain, and the kernel's readahead streams it in as it is
  * touched, so that the caller's work overlaps the reads (populating would
- * read it all first). Linux decides by mincore() on 16 sampled pages (which
+ * read it all first). Linux decides by mincore() on sampled pages, one per
+ * 256 KiB and at most 16 (which
  * for a file neither the caller's nor writable by it says "held": those
  * are populated as before).
  * Returns 0, or SMMAP_EINVAL for a NULL cursor or an unknown hint.

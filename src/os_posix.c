@@ -148,25 +148,22 @@ static bool refused(int e)
 
 #ifdef LINUX_EXTRAS
 /* Whether the page cache holds the pages of the fresh mapping [p, p+len),
- * by 16 samples. mincore reads no page in (a read that must not wait still
- * starts the readahead it would wait for). For a file that is neither the
- * caller's nor writable by it, Linux 5.0 and later say every page is
- * there: those are populated, as they always were. A small window is
- * asked in one call: a 1 MiB window changes every few hundred
- * microseconds in a scan, and 16 system calls were a tenth of that. */
+ * by one sampled page per 256 KiB, at most 16. mincore reads no page in (a
+ * read that must not wait still starts the readahead it would wait for).
+ * For a file that is neither the caller's nor writable by it, Linux 5.0
+ * and later say every page is there: those are populated, as they always
+ * were. One call per sampled page: a call over a range costs by its pages
+ * (7-9 us for 1 MiB here, 16 single pages 6 us, 4 pages 1.6 us), and a
+ * 1 MiB window changes every 170 us of a warm scan. */
 static bool cached(void *p, size_t len)
 {
-    size_t page = smmap__os_page_size(), pages = (len + page - 1) / page;
-    unsigned char all[1024];
-    bool one_call = pages <= sizeof all && mincore(p, len, (void *)all) == 0;
-    for (unsigned i = 0; i < 16; i++) {
-        size_t at = len / 16 * i / page;
+    size_t page = smmap__os_page_size();
+    size_t samples = len / (256 * 1024);
+    samples = samples < 1 ? 1 : samples > 16 ? 16 : samples;
+    for (size_t i = 0; i < samples; i++) {
         unsigned char v;
-        if (one_call)
-            v = all[at];
-        else if (mincore((char *)p + at * page, 1, (void *)&v) != 0)
-            return false;
-        if (!(v & 1))
+        size_t at = len / samples * i / page * page;
+        if (mincore((char *)p + at, 1, (void *)&v) != 0 || !(v & 1))
             return false;
     }
     return true;
