@@ -4,7 +4,10 @@
  *
  * smmap_use() first checks the cursor's own window, without a lock: the
  * cursor holds that window, so nothing can unmap it meanwhile. Only a
- * request outside it goes to the manager (smmap__mgr_acquire).
+ * request outside it goes to the manager (smmap__mgr_acquire). The
+ * header's inline smmap_get() and smmap_read() check the same from the
+ * cursor's public views, which show_windows() keeps in step with the
+ * windows the cursor holds; their misses come back here.
  */
 /* The exported smmap_get() and smmap_read(), for programs that cannot
  * inline them, are the header's inline bodies compiled here under other
