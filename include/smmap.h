@@ -269,9 +269,10 @@ SMMAP_API int smmap_make_room(smmap_manager *m, uint64_t bytes);
  * A snapshot of a manager's counters. Current values and peaks since the
  * manager was made. A hit is a request served by a window already mapped, a
  * miss one that mapped a new window. Hits a cursor serves from its current
- * window are added when the cursor leaves that window or is freed. Hits the
- * inline calls (smmap_get(), smmap_read()) serve without entering the
- * library are not counted: a count would cost each of them a store.
+ * window are added when the cursor leaves that window or is freed. Hits
+ * that smmap_get() and smmap_read() serve from the cursor's views (inline,
+ * or through the exported calls of the same names) are not counted: a
+ * count would cost each of them a store.
  */
 typedef struct smmap_stats {
     uint64_t mapped, mapped_peak;   /* bytes mapped */
@@ -481,7 +482,8 @@ typedef struct smmap_cursor_head {
  * *data, from offset to the end of the window (at least 1; at least size
  * for a size of up to window_size/2 inside the file, fewer only at the end
  * of the file or, for a larger size, at a window edge), or the errors of
- * smmap_use() (then *data is NULL; data may be NULL for the count alone). A request the
+ * smmap_use() (then *data is NULL). With data NULL it is smmap_use(c,
+ * offset, size), hit or not, returning the count alone. A request the
  * cursor's window holds is served inline without a store; any other one is
  * smmap_use(c, offset, size). *data is valid as smmap_data()'s pointer is,
  * until the next call on c other than smmap_get() hits and the queries; the

@@ -11,7 +11,9 @@
  */
 /* The exported smmap_get() and smmap_read(), for programs that cannot
  * inline them, are the header's inline bodies compiled here under other
- * names. */
+ * names: here they are wanted even in a build that sets SMMAP_NO_INLINE
+ * for everything. */
+#undef SMMAP_NO_INLINE
 #define smmap_get smmap__get_inline
 #define smmap_read smmap__read_inline
 #include "internal.h"
@@ -539,8 +541,12 @@ int64_t smmap__read_miss(smmap_cursor *c, void *dst, size_t len, uint64_t offset
         if (len > (uint64_t)now - offset)
             len = (size_t)((uint64_t)now - offset);
     }
-    if (c->w && holds(c->w, offset, len))
+    /* The window holds it, yet the inline read did not take it: its view
+     * showed a size the file has grown past since. */
+    if (c->w && holds(c->w, offset, len)) {
+        show_windows(c);
         return read_in(c, c->w, dst, len, offset);
+    }
     for (int i = 0; i < c->nspare; i++)
         if (holds(c->spare[i], offset, len))
             return read_in(c, promote(c, i), dst, len, offset);
