@@ -219,40 +219,37 @@ TEST(inline, get_at_end_and_after_growth)
     smmap_manager_free(m);
 }
 
+/* smmap_get() fails with want, and clears a pointer left over from before. */
+#define ASSERT_GET_FAILS(c, off, size, want, ...)                           \
+    do {                                                                    \
+        const unsigned char *p_ = (const unsigned char *)&p_;               \
+        ASSERT_EQ(smmap_get((c), (off), (size), &p_), (want), __VA_ARGS__); \
+        ASSERT_NULL(p_);                                                    \
+    } while (0)
+
 TEST(inline, get_errors)
 {
     const uint64_t size = 100 * KiB;
     smmap_manager *m = UTIL_MANAGER(.window_size = 64 * KiB);
     smmap_cursor *c = util_cursor(m, util_make_file("f", size, 3));
-    const unsigned char *p;
 
     /* Each error clears a pointer left over from before. */
-    p = (const unsigned char *)&p;
-    ASSERT_EQ(smmap_get(NULL, 0, 1, &p), SMMAP_EINVAL);
-    ASSERT_NULL(p);
+    ASSERT_GET_FAILS(NULL, 0, 1, SMMAP_EINVAL, "NULL cursor");
     ASSERT_EQ(smmap_get(NULL, 0, 1, NULL), SMMAP_EINVAL);
 
-    p = (const unsigned char *)&p;
-    ASSERT_EQ(smmap_get(c, size, 0, &p), SMMAP_EOF, "get at the end of the file");
-    ASSERT_NULL(p);
-    p = (const unsigned char *)&p;
-    ASSERT_EQ(smmap_get(c, size + 12345, 1, &p), SMMAP_EOF);
-    ASSERT_NULL(p);
+    ASSERT_GET_FAILS(c, size, 0, SMMAP_EOF, "get at the end of the file");
+    ASSERT_GET_FAILS(c, size + 12345, 1, SMMAP_EOF, "get past the end of the file");
     ASSERT_EQ(smmap_get(c, 100 * GiB, 0, NULL), SMMAP_EOF);
 
     /* From a cursor with a window: the error leaves it without one, and
      * without a view (the next hit would otherwise use a window given
      * back). */
     check_get(c, 3, 70 * KiB, 0);
-    p = (const unsigned char *)&p;
-    ASSERT_EQ(smmap_get(c, size, 0, &p), SMMAP_EOF);
-    ASSERT_NULL(p);
+    ASSERT_GET_FAILS(c, size, 0, SMMAP_EOF, "get at the end of the file");
     ASSERT(!smmap_valid(c));
     check_views(c, 3, "after EOF");
     check_get(c, 3, 70 * KiB, 0);
-    p = (const unsigned char *)&p;
-    ASSERT_EQ(smmap_get(c, UINT64_MAX - 5, 100, &p), SMMAP_EINVAL, "offset + size overflows");
-    ASSERT_NULL(p);
+    ASSERT_GET_FAILS(c, UINT64_MAX - 5, 100, SMMAP_EINVAL, "offset + size overflows");
     ASSERT(!smmap_valid(c));
     check_views(c, 3, "after EINVAL");
 
